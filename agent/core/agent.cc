@@ -1,0 +1,163 @@
+#include "agent/core/agent.h"
+
+#include "common/base/log.h"
+
+namespace writeback::agent {
+
+using writeback::v1::AgentMessage;
+using writeback::v1::ControllerMessage;
+
+Agent::Agent(JobApplier* applier, Directory* directory, Clock* clock)
+    : applier_(applier), directory_(directory), clock_(clock) {}
+
+Agent::~Agent() { Stop(); }
+
+void Agent::Start() {
+  worker_ = std::thread([this] { WorkerLoop(); });
+  ticker_ = std::thread([this] { TickerLoop(); });
+}
+
+void Agent::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Agent::OnStreamStarted(std::shared_ptr<AgentStream> stream) {
+  absl::MutexLock lock(&mu_);
+  stream_ = std::move(stream);
+  welcomed_ = false;
+  last_heard_ = clock_->Now();
+}
+
+void Agent::OnStreamEnded(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (welcomed_) {
+    WB_LOG(WARNING) << "session " << session_id_ << " ended: " << status.error_message();
+  }
+  EndSessionLocked("stream ended");
+  stream_.reset();
+}
+
+bool Agent::LeaseValidLocked() const {
+  return welcomed_ && clock_->Now() - last_heard_ < lease_;
+}
+
+std::shared_ptr<AgentStream> Agent::EndSessionLocked(const std::string& why) {
+  if (!queue_.empty()) {
+    WB_LOG(WARNING) << "dropping " << queue_.size() << " queued jobs: " << why
+                    << " (the controller redelivers them)";
+  }
+  queue_.clear();
+  epoch_++;
+  welcomed_ = false;
+  session_id_.clear();
+  directory_->Close();  // no write of this session may reach the directory later
+  return stream_;
+}
+
+void Agent::OnMessage(const ControllerMessage& message) {
+  absl::MutexLock lock(&mu_);
+  last_heard_ = clock_->Now();
+  switch (message.body_case()) {
+    case ControllerMessage::kWelcome: {
+      const auto& w = message.welcome();
+      session_id_ = w.session_id();
+      lease_ = absl::Milliseconds(w.lease_ms());
+      heartbeat_ = absl::Milliseconds(w.heartbeat_interval_ms());
+      welcomed_ = true;
+      WB_LOG(INFO) << "session " << session_id_ << " started: agent " << w.agent_id()
+                   << " of forest " << w.forest() << ", lease " << w.lease_ms() << " ms";
+      return;
+    }
+    case ControllerMessage::kJobs:
+      for (const auto& job : message.jobs().jobs()) {
+        Work w;
+        w.epoch = epoch_;
+        w.job = job;
+        queue_.push_back(std::move(w));
+      }
+      return;
+    case ControllerMessage::kReadRequest:
+      for (const auto& target : message.read_request().targets()) {
+        Work w;
+        w.epoch = epoch_;
+        w.is_read = true;
+        w.request_id = message.read_request().request_id();
+        w.target = target;
+        queue_.push_back(std::move(w));
+      }
+      return;
+    case ControllerMessage::kDrain:
+      WB_LOG(INFO) << "controller asked to drain: " << message.drain().reason();
+      return;
+    case ControllerMessage::kHeartbeat:
+    case ControllerMessage::BODY_NOT_SET:
+      return;
+  }
+}
+
+void Agent::WorkerLoop() {
+  while (true) {
+    Work work;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stop_) return;
+      work = std::move(queue_.front());
+      queue_.pop_front();
+      // Fencing: only work of the current, leased session is carried out.
+      if (work.epoch != epoch_ || !LeaseValidLocked()) continue;
+    }
+    AgentMessage out;
+    if (work.is_read) {
+      auto* observed = out.mutable_observed();
+      observed->set_request_id(work.request_id);
+      *observed->add_objects() = applier_->Read(work.target);
+    } else {
+      *out.mutable_results()->add_results() = applier_->Apply(work.job);
+    }
+    std::shared_ptr<AgentStream> stream;
+    {
+      absl::MutexLock lock(&mu_);
+      if (work.epoch != epoch_) continue;  // the session ended meanwhile
+      stream = stream_;
+    }
+    if (stream) stream->Send(std::move(out));
+  }
+}
+
+void Agent::TickerLoop() {
+  absl::Time next_heartbeat = clock_->Now();
+  while (true) {
+    std::shared_ptr<AgentStream> to_cancel, to_ping;
+    AgentMessage ping;
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stopped), absl::Milliseconds(100));
+      if (stop_) return;
+      absl::Time now = clock_->Now();
+      if (welcomed_ && now - last_heard_ >= lease_) {
+        WB_LOG(WARNING) << "lease of session " << session_id_ << " expired: nothing heard from "
+                        << "the controller for " << absl::FormatDuration(now - last_heard_)
+                        << "; stopping all writes";
+        to_cancel = EndSessionLocked("lease expired");
+      } else if (welcomed_ && now >= next_heartbeat) {
+        to_ping = stream_;
+        ping.mutable_heartbeat()->set_sequence(++heartbeat_seq_);
+        next_heartbeat = now + heartbeat_;
+      }
+    }
+    if (to_cancel) to_cancel->Cancel();
+    if (to_ping) to_ping->Send(std::move(ping));
+  }
+}
+
+}  // namespace writeback::agent

@@ -1,0 +1,86 @@
+// The agent's session state: what the controller gave this session, the
+// lease, and the queue of work for the directory. Read this header first in
+// agent/.
+//
+// Two threads: the worker applies queued jobs and reads one at a time
+// through the JobApplier; the ticker sends heartbeats and enforces the lease.
+// gRPC threads call the Uplink::Listener methods. All state sits behind one
+// mutex; no lock is held during LDAP work or while sending.
+//
+// Lease (DESIGN §4): when nothing was heard from the controller for lease_ms,
+// the session is over for this agent: it drops its queue, stops writing
+// (the worker re-checks the lease right before each job), hard-closes its LDAP
+// connections and cuts the stream; the Uplink reconnects and a new session
+// starts empty-handed.
+#ifndef WRITEBACK_AGENT_CORE_AGENT_H_
+#define WRITEBACK_AGENT_CORE_AGENT_H_
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/apply/job_applier.h"
+#include "agent/directory/directory.h"
+#include "agent/uplink/uplink.h"
+#include "common/base/clock.h"
+
+namespace writeback::agent {
+
+class Agent : public Uplink::Listener {
+ public:
+  // `applier` and `directory` must outlive the Agent.
+  Agent(JobApplier* applier, Directory* directory, Clock* clock);
+  ~Agent() override;  // Stops.
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  void Start();
+  void Stop();
+
+  void OnStreamStarted(std::shared_ptr<AgentStream> stream) override;
+  void OnMessage(const writeback::v1::ControllerMessage& message) override;
+  void OnStreamEnded(const grpc::Status& status) override;
+
+ private:
+  struct Work {
+    uint64_t epoch = 0;
+    bool is_read = false;
+    std::string request_id;
+    writeback::v1::Job job;
+    writeback::v1::ReadTarget target;
+  };
+
+  void WorkerLoop();
+  void TickerLoop();
+  // Ends the session: drops the queue and fences the directory. Returns the
+  // stream to cancel (outside the lock), if any.
+  std::shared_ptr<AgentStream> EndSessionLocked(const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool LeaseValidLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  JobApplier* const applier_;
+  Directory* const directory_;
+  Clock* const clock_;
+
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<AgentStream> stream_ ABSL_GUARDED_BY(mu_);
+  bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
+  std::string session_id_ ABSL_GUARDED_BY(mu_);
+  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // bumped when a session ends
+  absl::Duration lease_ ABSL_GUARDED_BY(mu_) = absl::Seconds(5);
+  absl::Duration heartbeat_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
+  absl::Time last_heard_ ABSL_GUARDED_BY(mu_);
+  std::deque<Work> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t heartbeat_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread worker_;
+  std::thread ticker_;
+};
+
+}  // namespace writeback::agent
+
+#endif  // WRITEBACK_AGENT_CORE_AGENT_H_

@@ -1,0 +1,175 @@
+#include "controller/admin/admin_service.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/base/log.h"
+#include "common/grpc_status.h"
+#include "common/identity/anchor.h"
+#include "controller/admin/mailbox_edits.h"
+
+namespace writeback::controller {
+namespace {
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+bool IsDnsName(const std::string& name) {
+  if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.') return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '.') return false;
+  }
+  return !absl::StrContains(name, "..");
+}
+
+// A cloud object id is a GUID string.
+bool IsGuid(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? id[i] != '-' : !absl::ascii_isxdigit(id[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+writeback::v1::Mailbox ToProto(const MailboxRecord& r) {
+  writeback::v1::Mailbox m;
+  m.set_cloud_id(r.cloud_id);
+  m.set_forest(r.forest);
+  m.set_source_anchor(r.source_anchor);
+  *m.mutable_desired() = r.desired;
+  if (r.last_known.has_value()) *m.mutable_last_known() = *r.last_known;
+  m.set_onboarded(r.last_known.has_value());
+  m.set_desired_gen(r.desired_gen);
+  m.set_applied_gen(r.applied_gen);
+  m.set_status(r.status);
+  m.set_attempts(r.attempts);
+  m.set_last_error(r.last_error);
+  m.set_next_attempt_time_ms(r.next_attempt_ms);
+  m.set_dn(r.dn);
+  return m;
+}
+
+grpc::Status AdminService::AddForest(grpc::ServerContext*,
+                                     const writeback::v1::AddForestRequest* request,
+                                     writeback::v1::Forest* response) {
+  ForestRecord forest;
+  forest.name = absl::AsciiStrToLower(request->forest().name());
+  if (!IsDnsName(forest.name)) {
+    return Invalid(absl::StrCat("forest.name: \"", request->forest().name(),
+                                "\" is not a DNS name such as corp.example.com"));
+  }
+  if (request->forest().scope_ous().empty()) {
+    return Invalid("forest.scope_ous: give at least one OU distinguished name, e.g. "
+                   "OU=Mailboxes,DC=corp,DC=example,DC=com");
+  }
+  for (const auto& ou : request->forest().scope_ous()) {
+    if (!absl::StrContains(absl::AsciiStrToLower(ou), "dc=") || !absl::StrContains(ou, "=")) {
+      return Invalid(absl::StrCat("forest.scope_ous: \"", ou,
+                                  "\" is not a distinguished name with DC= components"));
+    }
+    forest.scope_ous.push_back(ou);
+  }
+  forest.created_ms = absl::ToUnixMillis(absl::Now());
+  if (absl::Status s = store_->AddForest(forest); !s.ok()) return ToGrpcStatus(s);
+  response->set_name(forest.name);
+  *response->mutable_scope_ous() = request->forest().scope_ous();
+  WB_LOG(INFO) << "forest added name=" << forest.name;
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListForests(grpc::ServerContext*,
+                                       const writeback::v1::ListForestsRequest*,
+                                       writeback::v1::ListForestsResponse* response) {
+  auto forests = store_->ListForests();
+  if (!forests.ok()) return ToGrpcStatus(forests.status());
+  for (const auto& f : *forests) {
+    auto* out = response->add_forests();
+    out->set_name(f.name);
+    for (const auto& ou : f.scope_ous) out->add_scope_ous(ou);
+    out->set_connected_agents(dispatcher_->ConnectedAgents(f.name));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::AddMailbox(grpc::ServerContext*,
+                                      const writeback::v1::AddMailboxRequest* request,
+                                      writeback::v1::Mailbox* response) {
+  std::string cloud_id = absl::AsciiStrToLower(request->cloud_id());
+  if (!IsGuid(cloud_id)) {
+    return Invalid(absl::StrCat("cloud_id: \"", request->cloud_id(),
+                                "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
+  }
+  if (request->source_anchor().size() != 16) {
+    return Invalid(absl::StrCat("source_anchor: must be 16 bytes (an objectGUID or "
+                                "ms-DS-ConsistencyGuid), got ",
+                                request->source_anchor().size()));
+  }
+  MailboxRecord record;
+  record.cloud_id = cloud_id;
+  record.forest = absl::AsciiStrToLower(request->forest());
+  record.source_anchor = request->source_anchor();
+  record.status = writeback::v1::PENDING;  // the onboarding read comes first
+  record.updated_ms = absl::ToUnixMillis(absl::Now());
+  if (absl::Status s = store_->AddMailbox(record); !s.ok()) return ToGrpcStatus(s);
+  *response = ToProto(record);
+  dispatcher_->Wake();
+  WB_LOG(INFO) << "mailbox added cloud_id=" << cloud_id << " forest=" << record.forest
+               << " anchor=" << AnchorToGuidString(record.source_anchor);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::UpdateMailbox(grpc::ServerContext*,
+                                         const writeback::v1::UpdateMailboxRequest* request,
+                                         writeback::v1::Mailbox* response) {
+  if (request->edits().empty()) return Invalid("edits: give at least one attribute edit");
+  auto written = store_->UpdateMailbox(
+      absl::AsciiStrToLower(request->cloud_id()), [&](MailboxRecord& m) -> absl::Status {
+        writeback::v1::AttributeMap before = m.desired;
+        absl::Status s = ApplyEdits(request->edits(), &m.desired);
+        if (!s.ok()) return s;
+        if (SameDesiredState(before, m.desired)) return absl::OkStatus();
+        m.desired_gen++;
+        m.updated_ms = absl::ToUnixMillis(absl::Now());
+        if (m.status == writeback::v1::IN_SYNC) m.status = writeback::v1::PENDING;
+        return absl::OkStatus();
+      });
+  if (!written.ok()) return ToGrpcStatus(written.status());
+  *response = ToProto(*written);
+  dispatcher_->Wake();
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetMailbox(grpc::ServerContext*,
+                                      const writeback::v1::GetMailboxRequest* request,
+                                      writeback::v1::Mailbox* response) {
+  auto m = store_->GetMailbox(absl::AsciiStrToLower(request->cloud_id()));
+  if (!m.ok()) return ToGrpcStatus(m.status());
+  *response = ToProto(*m);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListMailboxes(grpc::ServerContext*,
+                                         const writeback::v1::ListMailboxesRequest* request,
+                                         writeback::v1::ListMailboxesResponse* response) {
+  auto list = store_->ListMailboxes(absl::AsciiStrToLower(request->forest()),
+                                    request->limit() == 0 ? 1000 : request->limit());
+  if (!list.ok()) return ToGrpcStatus(list.status());
+  for (const auto& m : *list) *response->add_mailboxes() = ToProto(m);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListProvisioningLog(
+    grpc::ServerContext*, const writeback::v1::ListProvisioningLogRequest* request,
+    writeback::v1::ListProvisioningLogResponse* response) {
+  auto records = store_->ListLog(*request);
+  if (!records.ok()) return ToGrpcStatus(records.status());
+  for (auto& r : *records) *response->add_records() = std::move(r);
+  return grpc::Status::OK;
+}
+
+}  // namespace writeback::controller

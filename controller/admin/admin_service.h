@@ -1,0 +1,45 @@
+// The Admin API (proto/writeback/v1/admin.proto) over the store. Validation
+// errors are INVALID_ARGUMENT naming the field; every change is durable before
+// the call answers OK, and wakes the dispatcher.
+#ifndef WRITEBACK_CONTROLLER_ADMIN_ADMIN_SERVICE_H_
+#define WRITEBACK_CONTROLLER_ADMIN_ADMIN_SERVICE_H_
+
+#include "controller/dispatch/dispatcher.h"
+#include "controller/store/store.h"
+#include "writeback/v1/admin.grpc.pb.h"
+
+namespace writeback::controller {
+
+class AdminService : public writeback::v1::AdminService::Service {
+ public:
+  AdminService(Store* store, Dispatcher* dispatcher) : store_(store), dispatcher_(dispatcher) {}
+
+  grpc::Status AddForest(grpc::ServerContext*, const writeback::v1::AddForestRequest* request,
+                         writeback::v1::Forest* response) override;
+  grpc::Status ListForests(grpc::ServerContext*, const writeback::v1::ListForestsRequest*,
+                           writeback::v1::ListForestsResponse* response) override;
+  grpc::Status AddMailbox(grpc::ServerContext*, const writeback::v1::AddMailboxRequest* request,
+                          writeback::v1::Mailbox* response) override;
+  grpc::Status UpdateMailbox(grpc::ServerContext*,
+                             const writeback::v1::UpdateMailboxRequest* request,
+                             writeback::v1::Mailbox* response) override;
+  grpc::Status GetMailbox(grpc::ServerContext*, const writeback::v1::GetMailboxRequest* request,
+                          writeback::v1::Mailbox* response) override;
+  grpc::Status ListMailboxes(grpc::ServerContext*,
+                             const writeback::v1::ListMailboxesRequest* request,
+                             writeback::v1::ListMailboxesResponse* response) override;
+  grpc::Status ListProvisioningLog(grpc::ServerContext*,
+                                   const writeback::v1::ListProvisioningLogRequest* request,
+                                   writeback::v1::ListProvisioningLogResponse* response) override;
+
+ private:
+  Store* const store_;
+  Dispatcher* const dispatcher_;
+};
+
+// The Admin API view of a stored mailbox.
+writeback::v1::Mailbox ToProto(const MailboxRecord& record);
+
+}  // namespace writeback::controller
+
+#endif  // WRITEBACK_CONTROLLER_ADMIN_ADMIN_SERVICE_H_

@@ -1,0 +1,409 @@
+#include "controller/dispatch/dispatcher.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/base/log.h"
+#include "controller/planner/job_planner.h"
+
+namespace writeback::controller {
+namespace {
+
+using writeback::v1::ControllerMessage;
+
+uint64_t Mix(uint64_t x) {  // splitmix64 finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+uint64_t RendezvousScore(const std::string& anchor, const std::string& agent_id) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, stable across processes
+  auto feed = [&h](const std::string& s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 0x100000001b3ULL;
+    }
+    h ^= 0xff;
+    h *= 0x100000001b3ULL;
+  };
+  feed(anchor);
+  feed(agent_id);
+  return Mix(h);
+}
+
+// What one placement round decided for one mailbox.
+struct Dispatcher::Placement {
+  std::string session_id;
+  std::string cloud_id;
+  std::string work_id;
+  PlanDecision::Kind kind = PlanDecision::kInSync;
+  writeback::v1::Job job;
+  writeback::v1::ReadTarget target;
+};
+
+Dispatcher::Dispatcher(Store* store, Clock* clock, Options options)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      id_prefix_(absl::StrFormat("%08x", std::random_device{}())) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Dispatcher::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Dispatcher::NewId(const char* prefix) {
+  absl::MutexLock lock(&mu_);
+  return absl::StrCat(prefix, id_prefix_, "-", ++next_id_);
+}
+
+writeback::v1::Welcome Dispatcher::Attach(const SessionInfo& info,
+                                          std::shared_ptr<SessionSink> sink) {
+  std::string id = NewId("s-");
+  writeback::v1::Welcome welcome;
+  welcome.set_session_id(id);
+  welcome.set_protocol_version(info.protocol_version);
+  welcome.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.heartbeat_interval));
+  welcome.set_lease_ms(absl::ToInt64Milliseconds(options_.lease));
+  welcome.set_forest(info.forest);
+  welcome.set_agent_id(info.agent_id);
+  {
+    absl::MutexLock lock(&mu_);
+    Session& s = sessions_[id];
+    s.info = info;
+    s.sink = std::move(sink);
+    s.last_heard = clock_->Now();
+    wake_ = true;
+  }
+  store_->UpsertAgent({info.agent_id, info.forest, info.agent_version, "connected",
+                       absl::ToUnixMillis(clock_->Now())})
+      .IgnoreError();
+  WB_LOG(INFO) << "agent connected agent=" << info.agent_id << " forest=" << info.forest
+               << " session=" << id << " credit=" << info.max_in_flight;
+  return welcome;
+}
+
+void Dispatcher::Detach(const std::string& session_id) {
+  Session gone;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) return;
+    gone = std::move(it->second);
+    sessions_.erase(it);
+    wake_ = true;
+  }
+  absl::Time now = clock_->Now();
+  absl::Time not_before = now + options_.lease + options_.ldap_timeout;
+  std::vector<MailboxUpdate> updates;
+  for (const auto& [work_id, out] : gone.outstanding) {
+    updates.push_back({out.cloud_id, [session_id, not_before](MailboxRecord& m) {
+                         return ReleaseLostWork(session_id, not_before, &m);
+                       }, std::nullopt});
+  }
+  if (!updates.empty()) {
+    auto written = store_->UpdateMailboxes(updates);
+    if (!written.ok()) WB_LOG(ERROR) << "releasing lost work failed: " << written.status();
+  }
+  store_->UpsertAgent({gone.info.agent_id, gone.info.forest, gone.info.agent_version,
+                       "disconnected", absl::ToUnixMillis(now)})
+      .IgnoreError();
+  WB_LOG(INFO) << "agent disconnected agent=" << gone.info.agent_id << " session=" << session_id
+               << " unanswered=" << gone.outstanding.size();
+}
+
+void Dispatcher::Touch(const std::string& session_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session_id);
+  if (it != sessions_.end()) it->second.last_heard = clock_->Now();
+}
+
+void Dispatcher::Wake() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+}
+
+int Dispatcher::ConnectedAgents(const std::string& forest) const {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const auto& [id, s] : sessions_) n += s.info.forest == forest;
+  return n;
+}
+
+void Dispatcher::OnResults(const std::string& session_id,
+                           const writeback::v1::JobResults& results) {
+  std::vector<MailboxUpdate> updates;
+  absl::Time now = clock_->Now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) return;
+    Session& s = it->second;
+    s.last_heard = now;
+    for (const auto& result : results.results()) {
+      auto out = s.outstanding.find(result.job_id());
+      if (out == s.outstanding.end() || out->second.is_read) {
+        WB_LOG(WARNING) << "refused a result for job " << result.job_id()
+                        << " that session " << session_id << " (agent " << s.info.agent_id
+                        << ") was not given";
+        continue;
+      }
+      writeback::v1::Job job = std::move(out->second.job);
+      s.outstanding.erase(out);
+      RetryPolicy retry = options_.retry;
+      updates.push_back(
+          {job.mailbox_id(),
+           [job, result, now, retry](MailboxRecord& m) {
+             return ApplyJobResult(job, result, now, retry, &m);
+           },
+           MakeJobLogRecord(job, result, s.info.agent_id, s.info.forest, now)});
+    }
+    wake_ = true;
+  }
+  CommitAnswers(session_id, std::move(updates));
+}
+
+void Dispatcher::OnObserved(const std::string& session_id,
+                            const writeback::v1::Observed& observed) {
+  std::vector<MailboxUpdate> updates;
+  absl::Time now = clock_->Now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) return;
+    Session& s = it->second;
+    s.last_heard = now;
+    for (const auto& object : observed.objects()) {
+      // A read request carries one target and is tracked under its id.
+      const std::string& key = observed.request_id();
+      auto out = s.outstanding.find(key);
+      if (out == s.outstanding.end() || !out->second.is_read) {
+        WB_LOG(WARNING) << "refused an observation " << key << " that session " << session_id
+                        << " was not asked for";
+        continue;
+      }
+      s.outstanding.erase(out);
+      RetryPolicy retry = options_.retry;
+      updates.push_back(
+          {object.mailbox_id(),
+           [key, object, now, retry](MailboxRecord& m) {
+             return ApplyObservation(key, object, now, retry, &m);
+           },
+           MakeReadLogRecord(key, object, s.info.agent_id, s.info.forest, now)});
+    }
+    wake_ = true;
+  }
+  CommitAnswers(session_id, std::move(updates));
+}
+
+void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates) {
+  if (updates.empty()) return;
+  auto written = store_->UpdateMailboxes(updates);
+  if (!written.ok()) {
+    WB_LOG(ERROR) << "recording answers of session " << session_id
+                  << " failed: " << written.status();
+    return;
+  }
+  for (const auto& r : *written) {
+    if (!r.ok()) WB_LOG(WARNING) << "answer ignored: " << r.status().message();
+  }
+}
+
+void Dispatcher::Run() {
+  absl::Time next_heartbeat = clock_->Now();
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return wake_ || stop_; };
+      mu_.AwaitWithTimeout(absl::Condition(&woken), options_.tick);
+      if (stop_) return;
+      wake_ = false;
+    }
+    absl::Time now = clock_->Now();
+    if (now >= next_heartbeat) {
+      Heartbeat(now);
+      next_heartbeat = now + options_.heartbeat_interval;
+    }
+    std::vector<std::string> forests;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [id, s] : sessions_) {
+        if (forests.empty() || forests.back() != s.info.forest) forests.push_back(s.info.forest);
+      }
+    }
+    std::sort(forests.begin(), forests.end());
+    forests.erase(std::unique(forests.begin(), forests.end()), forests.end());
+    for (const auto& forest : forests) PlaceForest(forest, now);
+  }
+}
+
+void Dispatcher::Heartbeat(absl::Time now) {
+  std::vector<std::shared_ptr<SessionSink>> alive, expired;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, s] : sessions_) {
+      if (now - s.last_heard > options_.lease) {
+        expired.push_back(s.sink);
+        WB_LOG(WARNING) << "agent " << s.info.agent_id << " sent nothing for "
+                        << absl::FormatDuration(now - s.last_heard)
+                        << ": lease expired, cutting session " << id;
+      } else {
+        alive.push_back(s.sink);
+      }
+    }
+  }
+  ControllerMessage hb;
+  hb.mutable_heartbeat()->set_sequence(absl::ToUnixMillis(now));
+  for (auto& sink : alive) sink->Send(hb);
+  for (auto& sink : expired) sink->Abort("lease expired: no heartbeat from the agent");
+}
+
+void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
+  // 1. How much credit is free in this forest.
+  size_t free_credit = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, s] : sessions_) {
+      if (s.info.forest != forest) continue;
+      size_t used = s.outstanding.size() + s.reserved;
+      if (used < s.info.max_in_flight) free_credit += s.info.max_in_flight - used;
+    }
+  }
+  if (free_credit == 0) return;
+  auto due = store_->DueMailboxes(forest, absl::ToUnixMillis(now),
+                                  std::min<size_t>(free_credit * 2, 2000));
+  if (!due.ok()) {
+    WB_LOG(ERROR) << "reading due mailboxes of forest " << forest << " failed: " << due.status();
+    return;
+  }
+  if (due->empty()) return;
+
+  // 2. Place each mailbox on its rendezvous owner if that agent has credit.
+  std::vector<Placement> placements;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const MailboxRecord& m : *due) {
+      Session* owner = nullptr;
+      std::string owner_id;
+      uint64_t best = 0;
+      for (auto& [id, s] : sessions_) {
+        if (s.info.forest != forest) continue;
+        uint64_t score = RendezvousScore(m.source_anchor, s.info.agent_id);
+        if (owner == nullptr || score > best) {
+          owner = &s;
+          owner_id = id;
+          best = score;
+        }
+      }
+      if (owner == nullptr) break;
+      if (owner->outstanding.size() + owner->reserved >= owner->info.max_in_flight) continue;
+      owner->reserved++;
+      Placement p;
+      p.session_id = owner_id;
+      p.cloud_id = m.cloud_id;
+      p.work_id = absl::StrCat("j-", id_prefix_, "-", ++next_id_);
+      placements.push_back(std::move(p));
+    }
+  }
+
+  // 3. Plan inside the store transaction, so each job reflects the committed
+  //    state, and mark the work in flight.
+  std::vector<MailboxUpdate> updates;
+  updates.reserve(placements.size());
+  for (Placement& p : placements) {
+    Placement* slot = &p;
+    updates.push_back({p.cloud_id, [slot](MailboxRecord& m) -> absl::Status {
+                         if (m.status != writeback::v1::PENDING &&
+                             m.status != writeback::v1::RETRY_WAIT) {
+                           return absl::FailedPreconditionError("no longer due");
+                         }
+                         PlanDecision d = PlanMailbox(m, slot->work_id);
+                         slot->kind = d.kind;
+                         if (d.kind == PlanDecision::kInSync) {
+                           m.status = writeback::v1::IN_SYNC;
+                           m.applied_gen = m.desired_gen;
+                           m.attempts = 0;
+                           m.last_error.clear();
+                           return absl::OkStatus();
+                         }
+                         if (d.kind == PlanDecision::kRead) {
+                           slot->work_id[0] = 'r';  // "r-..." marks a read
+                           slot->target.set_mailbox_id(m.cloud_id);
+                           slot->target.set_source_anchor(m.source_anchor);
+                         } else {
+                           slot->job = std::move(d.job);
+                         }
+                         m.status = writeback::v1::IN_FLIGHT;
+                         m.inflight_id = slot->work_id;
+                         m.inflight_session = slot->session_id;
+                         m.inflight_gen = m.desired_gen;
+                         return absl::OkStatus();
+                       }, std::nullopt});
+  }
+  auto written = store_->UpdateMailboxes(updates);
+
+  // 4. Hand the work to the sessions; work for a session that vanished
+  //    meanwhile was never sent and goes straight back in line.
+  std::map<std::string, std::pair<std::shared_ptr<SessionSink>, std::vector<ControllerMessage>>>
+      outbox;
+  std::map<std::string, size_t> job_batch;  // session id -> index of its JobBatch message
+  std::vector<MailboxUpdate> orphans;
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < placements.size(); ++i) {
+      Placement& p = placements[i];
+      auto sit = sessions_.find(p.session_id);
+      if (sit != sessions_.end()) sit->second.reserved--;
+      bool ok = written.ok() && (*written)[i].ok();
+      if (!ok || p.kind == PlanDecision::kInSync) continue;
+      if (sit == sessions_.end()) {
+        std::string sid = p.session_id;
+        orphans.push_back({p.cloud_id, [sid, now](MailboxRecord& m) {
+                             return ReleaseLostWork(sid, now, &m);
+                           }, std::nullopt});
+        continue;
+      }
+      Session& s = sit->second;
+      auto& [sink, messages] = outbox[p.session_id];
+      sink = s.sink;
+      Outstanding out;
+      out.cloud_id = p.cloud_id;
+      out.is_read = p.kind == PlanDecision::kRead;
+      if (out.is_read) {
+        ControllerMessage msg;
+        msg.mutable_read_request()->set_request_id(p.work_id);
+        *msg.mutable_read_request()->add_targets() = p.target;
+        messages.push_back(std::move(msg));
+      } else {
+        auto [bit, fresh] = job_batch.emplace(p.session_id, messages.size());
+        if (fresh) messages.emplace_back();
+        *messages[bit->second].mutable_jobs()->add_jobs() = p.job;
+        out.job = p.job;
+      }
+      s.outstanding[p.work_id] = std::move(out);
+    }
+  }
+  if (!written.ok()) {
+    WB_LOG(ERROR) << "marking work in flight for forest " << forest
+                  << " failed: " << written.status();
+  }
+  if (!orphans.empty()) store_->UpdateMailboxes(orphans).IgnoreError();
+  for (auto& [sid, entry] : outbox) {
+    for (auto& msg : entry.second) entry.first->Send(std::move(msg));
+  }
+}
+
+}  // namespace writeback::controller

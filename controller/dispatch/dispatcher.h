@@ -1,0 +1,122 @@
+// Decides which job goes where (DESIGN §3–4): reads due mailboxes from the
+// store, plans them, places each on one connected agent of its forest by
+// rendezvous hashing of the source anchor with the agent id, respects each
+// agent's credit, and records every answer. Read this header first in
+// controller/.
+//
+//   Dispatcher dispatcher(store, Clock::Real(), options);
+//   dispatcher.Start();
+//   Welcome w = dispatcher.Attach({.agent_id = "a1", .forest = "corp"}, sink);
+//   dispatcher.OnResults(w.session_id(), results);   // from the stream
+//   dispatcher.Detach(w.session_id());               // stream ended
+//
+// One background thread places work and sends heartbeats; the other methods
+// are called from gRPC threads. Thread-safe. No lock is held while calling a
+// SessionSink or the store.
+#ifndef WRITEBACK_CONTROLLER_DISPATCH_DISPATCHER_H_
+#define WRITEBACK_CONTROLLER_DISPATCH_DISPATCHER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/base/clock.h"
+#include "controller/dispatch/outcome.h"
+#include "controller/dispatch/session_sink.h"
+#include "controller/store/store.h"
+#include "writeback/v1/agent.pb.h"
+
+namespace writeback::controller {
+
+struct SessionInfo {
+  std::string agent_id;
+  std::string forest;
+  std::string agent_version;
+  uint32_t max_in_flight = 1;
+  uint32_t protocol_version = 1;
+};
+
+class Dispatcher {
+ public:
+  struct Options {
+    absl::Duration heartbeat_interval = absl::Seconds(1);
+    // A session that sends nothing for this long is cut.
+    absl::Duration lease = absl::Seconds(5);
+    // The agents' LDAP operation timeout: a lost session's work is
+    // redelivered only after lease + ldap_timeout.
+    absl::Duration ldap_timeout = absl::Seconds(3);
+    RetryPolicy retry;
+    // How often due work is looked for without being woken.
+    absl::Duration tick = absl::Milliseconds(200);
+  };
+
+  Dispatcher(Store* store, Clock* clock, Options options);
+  ~Dispatcher();  // Stops.
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  void Start();
+  void Stop();
+
+  // Registers a new session and returns its Welcome. `sink` stays referenced
+  // until Detach.
+  writeback::v1::Welcome Attach(const SessionInfo& info, std::shared_ptr<SessionSink> sink);
+  // The stream ended: the session's unanswered work is put back in line
+  // after lease + ldap_timeout (the agent has stopped writing by then).
+  void Detach(const std::string& session_id);
+
+  void OnResults(const std::string& session_id, const writeback::v1::JobResults& results);
+  void OnObserved(const std::string& session_id, const writeback::v1::Observed& observed);
+  // Any message renews the session's lease.
+  void Touch(const std::string& session_id);
+  // Something changed (a mailbox was edited): look for work now.
+  void Wake();
+
+  int ConnectedAgents(const std::string& forest) const;
+
+ private:
+  struct Outstanding {
+    std::string cloud_id;
+    bool is_read = false;
+    writeback::v1::Job job;  // for jobs
+  };
+  struct Session {
+    SessionInfo info;
+    std::shared_ptr<SessionSink> sink;
+    absl::Time last_heard;
+    std::map<std::string, Outstanding> outstanding;  // by job or read id
+    uint32_t reserved = 0;  // credit promised while placing
+    uint64_t heartbeats = 0;
+  };
+  struct Placement;  // defined in the .cc
+
+  void Run();
+  void Heartbeat(absl::Time now);
+  void PlaceForest(const std::string& forest, absl::Time now);
+  std::string NewId(const char* prefix);
+  void CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates);
+
+  Store* const store_;
+  Clock* const clock_;
+  const Options options_;
+  const std::string id_prefix_;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+// Rendezvous (highest random weight) score of an anchor on an agent.
+uint64_t RendezvousScore(const std::string& anchor, const std::string& agent_id);
+
+}  // namespace writeback::controller
+
+#endif  // WRITEBACK_CONTROLLER_DISPATCH_DISPATCHER_H_

@@ -1,0 +1,63 @@
+// How an agent's answer changes a mailbox's durable state. Pure functions:
+// the dispatcher calls them inside a store transaction.
+//
+//   absl::Status s = ApplyJobResult(job, result, now, policy, &record);
+//   ProvisioningRecord log = MakeJobLogRecord(job, result, agent_id, forest, now);
+#ifndef WRITEBACK_CONTROLLER_DISPATCH_OUTCOME_H_
+#define WRITEBACK_CONTROLLER_DISPATCH_OUTCOME_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "controller/store/store.h"
+#include "writeback/v1/admin.pb.h"
+#include "writeback/v1/agent.pb.h"
+
+namespace writeback::controller {
+
+struct RetryPolicy {
+  absl::Duration base = absl::Seconds(1);
+  absl::Duration max = absl::Minutes(5);
+  // Consecutive failed or conflicting attempts before a mailbox is
+  // quarantined.
+  uint32_t max_attempts = 10;
+};
+
+// Applies `result` of `job` to `mailbox`. kFailedPrecondition (nothing to
+// write) when the mailbox no longer waits for that job: a stale or duplicate
+// result.
+//  - APPLIED / ALREADY_IN_STATE: last_known takes the job's desired values,
+//    applied_gen = job generation; IN_SYNC, or PENDING if the cloud changed
+//    the mailbox again meanwhile.
+//  - CONFLICT: last_known takes the values found; PENDING, so the next plan
+//    expects what AD really holds (the cloud is authoritative).
+//  - FAILED_RETRYABLE: RETRY_WAIT with exponential backoff and jitter.
+//  - FAILED_PERMANENT / REJECTED_BY_POLICY: QUARANTINED with the reason.
+// Conflicts and failures count attempts; past max_attempts: QUARANTINED.
+absl::Status ApplyJobResult(const writeback::v1::Job& job, const writeback::v1::JobResult& result,
+                            absl::Time now, const RetryPolicy& policy, MailboxRecord* mailbox);
+
+// Applies an onboarding/reconciliation read of `mailbox`.
+absl::Status ApplyObservation(const std::string& read_id,
+                              const writeback::v1::ObservedObject& observed, absl::Time now,
+                              const RetryPolicy& policy, MailboxRecord* mailbox);
+
+// Puts a mailbox whose job was out with a lost session back in line, no
+// earlier than `not_before`. kFailedPrecondition if it is not that session's.
+absl::Status ReleaseLostWork(const std::string& session_id, absl::Time not_before,
+                             MailboxRecord* mailbox);
+
+// Provisioning log records (DESIGN §3) for an attempt.
+writeback::v1::ProvisioningRecord MakeJobLogRecord(const writeback::v1::Job& job,
+                                                   const writeback::v1::JobResult& result,
+                                                   const std::string& agent_id,
+                                                   const std::string& forest, absl::Time now);
+writeback::v1::ProvisioningRecord MakeReadLogRecord(const std::string& read_id,
+                                                    const writeback::v1::ObservedObject& observed,
+                                                    const std::string& agent_id,
+                                                    const std::string& forest, absl::Time now);
+
+}  // namespace writeback::controller
+
+#endif  // WRITEBACK_CONTROLLER_DISPATCH_OUTCOME_H_

@@ -1,0 +1,184 @@
+#include "controller/gateway/agent_session.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/log.h"
+#include "common/protocol.h"
+
+namespace writeback::controller {
+
+using writeback::v1::AgentMessage;
+using writeback::v1::ControllerMessage;
+
+absl::StatusOr<AgentIdentity> PeerAgentIdentity(const grpc::ServerContextBase& context) {
+  auto auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) {
+    return absl::PermissionDeniedError("the agent stream needs a client certificate");
+  }
+  std::string last_error = "the client certificate carries no writeback identity URI";
+  for (const auto& san : auth->FindPropertyValues("x509_subject_alternative_name")) {
+    std::string uri(san.data(), san.size());
+    if (!absl::StartsWith(uri, "writeback://")) continue;
+    auto identity = ParseAgentIdentity(uri);
+    if (identity.ok()) return identity;
+    last_error = absl::StrCat("certificate identity ", uri, " is not an agent identity: ",
+                              identity.status().message());
+  }
+  return absl::PermissionDeniedError(last_error);
+}
+
+AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatcher* dispatcher,
+                                   Store* store) {
+  std::shared_ptr<AgentSession> session(new AgentSession(context, dispatcher));
+  session->self_ = session;
+  auto identity = PeerAgentIdentity(*context);
+  if (!identity.ok()) {
+    WB_LOG(WARNING) << "refused agent stream from " << context->peer() << ": "
+                    << identity.status().message();
+    session->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                              std::string(identity.status().message())));
+    return session.get();
+  }
+  if (auto forest = store->GetForest(identity->forest); !forest.ok()) {
+    session->End(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                              absl::StrCat("forest ", identity->forest,
+                                           " is not registered at this controller; add it "
+                                           "with writebackctl forest add")));
+    return session.get();
+  }
+  session->identity_ = *identity;
+  session->StartRead(&session->in_);
+  return session.get();
+}
+
+void AgentSession::Handle(const AgentMessage& message) {
+  if (session_id_.empty() && !message.has_hello()) {
+    End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first message must be Hello"));
+    return;
+  }
+  switch (message.body_case()) {
+    case AgentMessage::kHello: {
+      if (!session_id_.empty()) {
+        End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Hello sent twice"));
+        return;
+      }
+      const auto& hello = message.hello();
+      if (hello.protocol_version() < kMinProtocolVersion) {
+        End(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                         absl::StrCat("agent protocol version ", hello.protocol_version(),
+                                      " is older than the oldest this controller serves (",
+                                      kMinProtocolVersion, "); upgrade the agent")));
+        return;
+      }
+      SessionInfo info;
+      info.agent_id = identity_.agent_id;
+      info.forest = identity_.forest;
+      info.agent_version = hello.agent_version();
+      info.max_in_flight = std::max(1u, std::min(hello.max_in_flight(), 10000u));
+      info.protocol_version = std::min(hello.protocol_version(), kProtocolVersion);
+      ControllerMessage welcome;
+      *welcome.mutable_welcome() = dispatcher_->Attach(info, self_);
+      session_id_ = welcome.welcome().session_id();
+      Send(std::move(welcome));
+      return;
+    }
+    case AgentMessage::kResults:
+      dispatcher_->OnResults(session_id_, message.results());
+      return;
+    case AgentMessage::kObserved:
+      dispatcher_->OnObserved(session_id_, message.observed());
+      return;
+    case AgentMessage::kHeartbeat:
+      dispatcher_->Touch(session_id_);
+      return;
+    case AgentMessage::BODY_NOT_SET:
+      return;  // a newer agent's message kind: ignore
+  }
+}
+
+void AgentSession::OnReadDone(bool ok) {
+  if (!ok) {  // the agent closed its side or the stream broke
+    End(grpc::Status::OK);
+    return;
+  }
+  Handle(in_);
+  bool ending;
+  {
+    absl::MutexLock lock(&mu_);
+    ending = ending_;
+  }
+  if (!ending) StartRead(&in_);
+}
+
+void AgentSession::Send(ControllerMessage message) {
+  ControllerMessage* next;
+  {
+    absl::MutexLock lock(&mu_);
+    if (ending_) return;
+    queue_.push_back(std::move(message));
+    if (writing_) return;
+    writing_ = true;
+    next = &queue_.front();
+  }
+  StartWrite(next);
+}
+
+void AgentSession::OnWriteDone(bool ok) {
+  ControllerMessage* next = nullptr;
+  bool finish = false;
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.pop_front();
+    if (!ok) queue_.clear();
+    if (!queue_.empty()) {
+      next = &queue_.front();
+    } else {
+      writing_ = false;
+      if (ending_ && !finished_) {
+        finished_ = true;
+        finish = true;
+        status = end_status_;
+      }
+    }
+  }
+  if (next != nullptr) StartWrite(next);
+  if (finish) Finish(status);
+}
+
+void AgentSession::End(grpc::Status status) {
+  bool finish = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (ending_) return;
+    ending_ = true;
+    end_status_ = status;
+    if (!writing_) {
+      finished_ = true;
+      finish = true;
+    }
+  }
+  if (!session_id_.empty()) dispatcher_->Detach(session_id_);
+  if (finish) Finish(status);
+}
+
+void AgentSession::Abort(const std::string& reason) {
+  absl::MutexLock lock(&mu_);  // OnDone waits for this: context_ stays valid
+  if (done_) return;
+  WB_LOG(WARNING) << "cutting the stream of agent " << identity_.agent_id << ": " << reason;
+  context_->TryCancel();  // pending reads and writes fail; OnReadDone(false) ends it
+}
+
+void AgentSession::OnCancel() {}
+
+void AgentSession::OnDone() {
+  {
+    absl::MutexLock lock(&mu_);
+    ending_ = true;
+    done_ = true;
+  }
+  if (!session_id_.empty()) dispatcher_->Detach(session_id_);
+  self_.reset();  // may delete this
+}
+
+}  // namespace writeback::controller

@@ -1,0 +1,193 @@
+// writeback-controller: holds the desired Exchange attributes of cloud-managed
+// mailboxes, streams jobs to agents, serves the Admin API.
+// Only this file reads flags and files; everything else gets options.
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/files.h"
+#include "common/base/log.h"
+#include "common/base/status_macros.h"
+#include "common/base/text_config.h"
+#include "common/protocol.h"
+#include "controller/admin/admin_service.h"
+#include "controller/dispatch/dispatcher.h"
+#include "controller/gateway/gateway_service.h"
+#include "controller/store/sqlite_store.h"
+#include "grpcpp/grpcpp.h"
+#include "writeback/v1/config.pb.h"
+
+ABSL_FLAG(std::string, config, "", "Text-format writeback.v1.ControllerConfig file.");
+ABSL_FLAG(std::string, agent_listen, "", "Overrides agent_listen (host:port, mutual TLS).");
+ABSL_FLAG(std::string, admin_listen, "", "Overrides admin_listen (loopback host:port).");
+ABSL_FLAG(std::string, store, "", "Overrides store_path (SQLite file).");
+ABSL_FLAG(std::string, tls_cert, "", "Overrides tls.cert_file (server certificate, PEM).");
+ABSL_FLAG(std::string, tls_key, "", "Overrides tls.key_file (server key, PEM, mode 0600).");
+ABSL_FLAG(std::string, tls_ca, "", "Overrides tls.ca_file (CA that signs agent certificates).");
+ABSL_FLAG(std::string, ports_file, "", "Overrides ports_file.");
+ABSL_FLAG(std::string, log_level, "", "Overrides log_level (debug, info, warning, error).");
+ABSL_FLAG(int, lease_ms, 0, "Overrides lease_ms.");
+ABSL_FLAG(int, heartbeat_ms, 0, "Overrides heartbeat_interval_ms.");
+
+namespace writeback::controller {
+namespace {
+
+using writeback::v1::ControllerConfig;
+
+void Override(const std::string& flag, std::string* field) {
+  if (!flag.empty()) *field = flag;
+}
+
+absl::StatusOr<ControllerConfig> LoadConfig() {
+  ControllerConfig c;
+  c.set_agent_listen("127.0.0.1:7443");
+  c.set_admin_listen("127.0.0.1:7444");
+  c.set_store_path("writeback.db");
+  c.set_heartbeat_interval_ms(1000);
+  c.set_lease_ms(5000);
+  c.set_ldap_timeout_ms(3000);
+  c.set_retry_base_ms(1000);
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
+  }
+  Override(absl::GetFlag(FLAGS_agent_listen), c.mutable_agent_listen());
+  Override(absl::GetFlag(FLAGS_admin_listen), c.mutable_admin_listen());
+  Override(absl::GetFlag(FLAGS_store), c.mutable_store_path());
+  Override(absl::GetFlag(FLAGS_tls_cert), c.mutable_tls()->mutable_cert_file());
+  Override(absl::GetFlag(FLAGS_tls_key), c.mutable_tls()->mutable_key_file());
+  Override(absl::GetFlag(FLAGS_tls_ca), c.mutable_tls()->mutable_ca_file());
+  Override(absl::GetFlag(FLAGS_ports_file), c.mutable_ports_file());
+  Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
+  if (int v = absl::GetFlag(FLAGS_lease_ms); v > 0) c.set_lease_ms(v);
+  if (int v = absl::GetFlag(FLAGS_heartbeat_ms); v > 0) c.set_heartbeat_interval_ms(v);
+  if (c.tls().cert_file().empty() || c.tls().key_file().empty() || c.tls().ca_file().empty()) {
+    return absl::InvalidArgumentError(
+        "tls.cert_file, tls.key_file and tls.ca_file are required: the agent stream is "
+        "mutual TLS only (see deploy/ for examples)");
+  }
+  if (c.heartbeat_interval_ms() * 2 > c.lease_ms()) {
+    return absl::InvalidArgumentError("lease_ms must be at least twice heartbeat_interval_ms");
+  }
+  return c;
+}
+
+bool IsLoopback(const std::string& hostport) {
+  return absl::StartsWith(hostport, "127.") || absl::StartsWith(hostport, "localhost:") ||
+         absl::StartsWith(hostport, "[::1]:");
+}
+
+absl::Status Run() {
+  WB_ASSIGN_OR_RETURN(ControllerConfig config, LoadConfig());
+  LogLevel level;
+  WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));
+  SetLogLevel(level);
+  if (!IsLoopback(config.admin_listen())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "admin_listen: ", config.admin_listen(),
+        " is not a loopback address; the Admin API has no authentication yet and must "
+        "listen on 127.0.0.1 or [::1]"));
+  }
+  WB_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(config.tls().cert_file()));
+  WB_ASSIGN_OR_RETURN(std::string key, ReadPrivateFile(config.tls().key_file()));
+  WB_ASSIGN_OR_RETURN(std::string ca, ReadFileToString(config.tls().ca_file()));
+
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(config.store_path()));
+  Dispatcher::Options options;
+  options.heartbeat_interval = absl::Milliseconds(config.heartbeat_interval_ms());
+  options.lease = absl::Milliseconds(config.lease_ms());
+  options.ldap_timeout = absl::Milliseconds(config.ldap_timeout_ms());
+  options.retry.base = absl::Milliseconds(config.retry_base_ms());
+  // Work that was out when the controller stopped is redelivered only once
+  // any agent still holding it must have stopped writing (DESIGN §4).
+  absl::Time fence = absl::Now() + options.lease + options.ldap_timeout;
+  WB_ASSIGN_OR_RETURN(int reset, store->ResetInFlight(absl::ToUnixMillis(fence)));
+  if (reset > 0) WB_LOG(INFO) << reset << " mailboxes were in flight at the last stop; redelivering";
+  Dispatcher dispatcher(store.get(), Clock::Real(), options);
+
+  GatewayService gateway(&dispatcher, store.get());
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = ca;
+  ssl.pem_key_cert_pairs.push_back({key, cert});
+  int agent_port = 0;
+  grpc::ServerBuilder agent_builder;
+  agent_builder.AddListeningPort(config.agent_listen(), grpc::SslServerCredentials(ssl),
+                                 &agent_port);
+  agent_builder.RegisterService(&gateway);
+  agent_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  agent_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  agent_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  agent_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::unique_ptr<grpc::Server> agent_server = agent_builder.BuildAndStart();
+  if (agent_server == nullptr || agent_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on agent_listen ",
+                                               config.agent_listen()));
+  }
+
+  AdminService admin(store.get(), &dispatcher);
+  int admin_port = 0;
+  grpc::ServerBuilder admin_builder;
+  admin_builder.AddListeningPort(config.admin_listen(), grpc::InsecureServerCredentials(),
+                                 &admin_port);
+  admin_builder.RegisterService(&admin);
+  std::unique_ptr<grpc::Server> admin_server = admin_builder.BuildAndStart();
+  if (admin_server == nullptr || admin_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on admin_listen ",
+                                               config.admin_listen()));
+  }
+  dispatcher.Start();
+  if (!config.ports_file().empty()) {
+    WB_RETURN_IF_ERROR(WriteFileAtomically(
+        config.ports_file(), absl::StrCat("agent=", agent_port, "\nadmin=", admin_port, "\n")));
+  }
+  WB_LOG(INFO) << "writeback-controller " << BuildVersion() << " listening: agents on port "
+               << agent_port << " (mutual TLS), Admin API on port " << admin_port
+               << ", store " << config.store_path();
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  WB_LOG(INFO) << "stopping on signal " << sig;
+  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  admin_server->Shutdown(deadline);
+  agent_server->Shutdown(deadline);
+  dispatcher.Stop();
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace writeback::controller
+
+int main(int argc, char** argv) {
+  // Signals are taken by sigwait in Run(); block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return std::string("writeback-controller ") + writeback::BuildVersion() + "\n"; };
+  usage.contains_help_flags = [](absl::string_view) { return true; };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "Holds the desired Exchange attributes of cloud-managed mailboxes and streams "
+      "attribute-change jobs to writeback agents.\n\n"
+      "Usage: writeback-controller --config=controller.conf [flags overriding the file]");
+  absl::ParseCommandLine(argc, argv);
+  writeback::SetLogComponent("controller");
+  absl::Status s = writeback::controller::Run();
+  if (!s.ok()) {
+    std::cerr << "writeback-controller: " << s.message() << std::endl;
+    return 1;
+  }
+  return 0;
+}
