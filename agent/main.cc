@@ -1,0 +1,171 @@
+// writeback-agent: dials out to the controller, applies attribute-change jobs
+// to Active Directory over LDAP, acknowledges each.
+// Only this file reads flags and files; everything else gets options.
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agent/apply/job_applier.h"
+#include "agent/core/agent.h"
+#include "agent/directory/ldap_directory.h"
+#include "agent/directory/secret_file.h"
+#include "agent/uplink/uplink.h"
+#include "common/base/files.h"
+#include "common/base/log.h"
+#include "common/base/status_macros.h"
+#include "common/base/text_config.h"
+#include "common/protocol.h"
+#include "writeback/v1/config.pb.h"
+
+ABSL_FLAG(std::string, config, "", "Text-format writeback.v1.AgentConfig file.");
+ABSL_FLAG(std::string, controller, "", "Overrides controller (host:port).");
+ABSL_FLAG(std::string, tls_cert, "", "Overrides tls.cert_file (agent certificate, PEM).");
+ABSL_FLAG(std::string, tls_key, "", "Overrides tls.key_file (agent key, PEM, mode 0600).");
+ABSL_FLAG(std::string, tls_ca, "", "Overrides tls.ca_file (CA that verifies the controller).");
+ABSL_FLAG(std::string, ldap_urls, "", "Overrides ldap.urls (comma-separated, in failover order).");
+ABSL_FLAG(std::string, ldap_ca, "", "Overrides ldap.ca_file (CA that verifies the DCs).");
+ABSL_FLAG(std::string, bind_dn, "", "Overrides ldap.bind_dn.");
+ABSL_FLAG(std::string, password_file, "", "Overrides ldap.password_file (mode 0600).");
+ABSL_FLAG(std::string, scope_ous, "", "Overrides scope_ous (separated by ';').");
+ABSL_FLAG(int, max_in_flight, 0, "Overrides max_in_flight.");
+ABSL_FLAG(std::string, log_level, "", "Overrides log_level.");
+
+namespace writeback::agent {
+namespace {
+
+using writeback::v1::AgentConfig;
+
+void Override(const std::string& flag, std::string* field) {
+  if (!flag.empty()) *field = flag;
+}
+
+absl::StatusOr<AgentConfig> LoadConfig() {
+  AgentConfig c;
+  c.set_controller("127.0.0.1:7443");
+  c.set_max_in_flight(64);
+  c.set_reconnect_initial_ms(500);
+  c.set_reconnect_max_ms(30000);
+  c.mutable_ldap()->set_timeout_ms(3000);
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
+  }
+  Override(absl::GetFlag(FLAGS_controller), c.mutable_controller());
+  Override(absl::GetFlag(FLAGS_tls_cert), c.mutable_tls()->mutable_cert_file());
+  Override(absl::GetFlag(FLAGS_tls_key), c.mutable_tls()->mutable_key_file());
+  Override(absl::GetFlag(FLAGS_tls_ca), c.mutable_tls()->mutable_ca_file());
+  if (std::string urls = absl::GetFlag(FLAGS_ldap_urls); !urls.empty()) {
+    c.mutable_ldap()->clear_urls();
+    for (auto url : absl::StrSplit(urls, ',', absl::SkipEmpty())) {
+      c.mutable_ldap()->add_urls(std::string(url));
+    }
+  }
+  Override(absl::GetFlag(FLAGS_ldap_ca), c.mutable_ldap()->mutable_ca_file());
+  Override(absl::GetFlag(FLAGS_bind_dn), c.mutable_ldap()->mutable_bind_dn());
+  Override(absl::GetFlag(FLAGS_password_file), c.mutable_ldap()->mutable_password_file());
+  if (std::string ous = absl::GetFlag(FLAGS_scope_ous); !ous.empty()) {
+    c.clear_scope_ous();
+    for (auto ou : absl::StrSplit(ous, ';', absl::SkipEmpty())) c.add_scope_ous(std::string(ou));
+  }
+  if (int v = absl::GetFlag(FLAGS_max_in_flight); v > 0) c.set_max_in_flight(v);
+  Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
+  if (c.tls().cert_file().empty() || c.tls().key_file().empty() || c.tls().ca_file().empty()) {
+    return absl::InvalidArgumentError(
+        "tls.cert_file, tls.key_file and tls.ca_file are required: the agent authenticates "
+        "to the controller with its client certificate");
+  }
+  if (c.ldap().urls().empty()) {
+    return absl::InvalidArgumentError("ldap.urls: give at least one DC, e.g. ldaps://dc1.corp.example.com");
+  }
+  if (c.ldap().bind_dn().empty() || c.ldap().password_file().empty()) {
+    return absl::InvalidArgumentError(
+        "ldap.bind_dn and ldap.password_file are required for the simple bind");
+  }
+  return c;
+}
+
+absl::Status Run() {
+  WB_ASSIGN_OR_RETURN(AgentConfig config, LoadConfig());
+  LogLevel level;
+  WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));
+  SetLogLevel(level);
+
+  LdapOptions ldap;
+  ldap.urls = {config.ldap().urls().begin(), config.ldap().urls().end()};
+  ldap.start_tls = config.ldap().start_tls();
+  ldap.ca_file = config.ldap().ca_file();
+  ldap.bind_dn = config.ldap().bind_dn();
+  WB_ASSIGN_OR_RETURN(ldap.password, ReadSecretFile(config.ldap().password_file()));
+  ldap.insecure_plain = config.ldap().insecure_plain();
+  ldap.timeout = absl::Milliseconds(config.ldap().timeout_ms());
+  ldap.base_dn = config.ldap().base_dn();
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<LdapDirectory> directory, LdapDirectory::Connect(ldap));
+
+  LocalPolicy policy;
+  policy.allowed_attributes = {config.allowed_attributes().begin(),
+                               config.allowed_attributes().end()};
+  policy.scope_ous = {config.scope_ous().begin(), config.scope_ous().end()};
+  JobApplier applier(directory.get(), policy);
+
+  Agent agent(&applier, directory.get(), Clock::Real());
+  Uplink::Options uplink;
+  uplink.controller = config.controller();
+  WB_ASSIGN_OR_RETURN(uplink.ca_pem, ReadFileToString(config.tls().ca_file()));
+  WB_ASSIGN_OR_RETURN(uplink.cert_pem, ReadFileToString(config.tls().cert_file()));
+  WB_ASSIGN_OR_RETURN(uplink.key_pem, ReadPrivateFile(config.tls().key_file()));
+  uplink.hello.set_protocol_version(kProtocolVersion);
+  uplink.hello.set_agent_version(BuildVersion());
+  uplink.hello.set_max_in_flight(config.max_in_flight());
+  uplink.hello.add_capabilities("dry_run");
+  uplink.initial_backoff = absl::Milliseconds(config.reconnect_initial_ms());
+  uplink.max_backoff = absl::Milliseconds(config.reconnect_max_ms());
+  Uplink link(uplink, &agent);
+
+  agent.Start();
+  link.Start();
+  WB_LOG(INFO) << "writeback-agent " << BuildVersion() << " started: controller "
+               << config.controller() << ", directory " << directory->CurrentDc();
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  WB_LOG(INFO) << "stopping on signal " << sig;
+  link.Stop();
+  agent.Stop();
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace writeback::agent
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return std::string("writeback-agent ") + writeback::BuildVersion() + "\n"; };
+  usage.contains_help_flags = [](absl::string_view) { return true; };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "Applies Exchange attribute changes from the writeback controller to Active Directory.\n\n"
+      "Usage: writeback-agent --config=agent.conf [flags overriding the file]");
+  absl::ParseCommandLine(argc, argv);
+  writeback::SetLogComponent("agent");
+  absl::Status s = writeback::agent::Run();
+  if (!s.ok()) {
+    std::cerr << "writeback-agent: " << s.message() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,278 @@
+// writebackctl: the operator's command line for the controller's Admin API.
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/identity/anchor.h"
+#include "common/protocol.h"
+#include "controller/ctl/edit_syntax.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "writeback/v1/admin.grpc.pb.h"
+
+ABSL_FLAG(std::string, controller, "", "Admin API address (default $WRITEBACK_CONTROLLER or 127.0.0.1:7444).");
+ABSL_FLAG(bool, json, false, "Print results as JSON.");
+ABSL_FLAG(std::string, scope_ous, "", "forest add: scope OU DNs separated by ';'.");
+ABSL_FLAG(std::string, forest, "", "mailbox add / list, log: the forest.");
+ABSL_FLAG(std::string, anchor, "", "mailbox add: source anchor as GUID or base64 of 16 bytes.");
+ABSL_FLAG(std::string, mailbox, "", "log: only this mailbox.");
+ABSL_FLAG(std::string, agent, "", "log: only this agent.");
+ABSL_FLAG(int, limit, 0, "list, log: at most this many rows.");
+ABSL_FLAG(int, timeout_s, 120, "mailbox wait: give up after this many seconds.");
+
+namespace writeback::ctl {
+namespace {
+
+namespace v1 = writeback::v1;
+
+// Exit codes (documented in the README).
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;      // the controller refused or failed the request
+constexpr int kExitUsage = 2;       // bad command line
+constexpr int kExitUnavailable = 3; // controller unreachable
+constexpr int kExitTimeout = 4;     // mailbox wait gave up
+
+constexpr char kUsage[] = R"(Usage: writebackctl [--controller=HOST:PORT] [--json] COMMAND
+
+Commands:
+  forest add NAME --scope_ous='OU=A,DC=x;OU=B,DC=x'
+  forest list
+  mailbox add CLOUD_ID --forest=NAME --anchor=GUID|BASE64
+  mailbox set CLOUD_ID EDIT...     EDIT: attr=value  attr=  attr!  attr+=value
+                                         attr-=value  attr:=value (repeat for a set)
+  mailbox get CLOUD_ID
+  mailbox list [--forest=NAME] [--limit=N]
+  mailbox wait CLOUD_ID... [--timeout_s=120]   wait until AD holds the desired state
+  log [--mailbox=ID] [--forest=NAME] [--agent=ID] [--limit=N]
+
+Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.)";
+
+int Usage(const std::string& why) {
+  std::cerr << "writebackctl: " << why << "\n\n" << kUsage << std::endl;
+  return kExitUsage;
+}
+
+int Report(const grpc::Status& s) {
+  std::cerr << "writebackctl: " << s.error_message() << std::endl;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return kExitUnavailable;
+  }
+  return kExitFailed;
+}
+
+void PrintJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  google::protobuf::util::MessageToJsonString(m, &out, options).IgnoreError();
+  std::cout << out << std::endl;
+}
+
+std::string Values(const v1::AttributeValues& v) {
+  if (v.values().empty()) return "(none)";
+  return absl::StrJoin(v.values(), "; ");
+}
+
+void PrintMailbox(const v1::Mailbox& m) {
+  std::cout << "mailbox     " << m.cloud_id() << "\n"
+            << "forest      " << m.forest() << "\n"
+            << "anchor      " << AnchorToGuidString(m.source_anchor()) << "\n"
+            << "dn          " << (m.dn().empty() ? "(not read yet)" : m.dn()) << "\n"
+            << "status      " << v1::MailboxStatus_Name(m.status()) << "  (generation "
+            << m.applied_gen() << " of " << m.desired_gen() << " applied)\n";
+  if (!m.last_error().empty()) std::cout << "last error  " << m.last_error() << "\n";
+  for (const auto& [name, values] : m.desired().attributes()) {
+    std::cout << "  " << name << " = " << Values(values) << "\n";
+  }
+  std::cout.flush();
+}
+
+std::unique_ptr<v1::AdminService::Stub> Connect() {
+  std::string address = absl::GetFlag(FLAGS_controller);
+  if (address.empty()) {
+    const char* env = std::getenv("WRITEBACK_CONTROLLER");
+    address = env != nullptr ? env : "127.0.0.1:7444";
+  }
+  return v1::AdminService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
+  if (args.size() == 3 && args[1] == "add") {
+    v1::AddForestRequest request;
+    request.mutable_forest()->set_name(args[2]);
+    for (auto ou : absl::StrSplit(absl::GetFlag(FLAGS_scope_ous), ';', absl::SkipEmpty())) {
+      request.mutable_forest()->add_scope_ous(std::string(ou));
+    }
+    v1::Forest response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    if (auto s = stub.AddForest(&context, request, &response); !s.ok()) return Report(s);
+    if (absl::GetFlag(FLAGS_json)) PrintJson(response);
+    else std::cout << "forest " << response.name() << " added" << std::endl;
+    return kExitOk;
+  }
+  if (args.size() == 2 && args[1] == "list") {
+    v1::ListForestsResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    if (auto s = stub.ListForests(&context, {}, &response); !s.ok()) return Report(s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
+    for (const auto& f : response.forests()) {
+      std::cout << f.name() << "  agents=" << f.connected_agents() << "  scope="
+                << absl::StrJoin(f.scope_ous(), ";") << "\n";
+    }
+    return kExitOk;
+  }
+  return Usage("forest: expected 'forest add NAME' or 'forest list'");
+}
+
+int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids) {
+  absl::Time deadline = absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_timeout_s));
+  for (const std::string& id : ids) {
+    while (true) {
+      v1::GetMailboxRequest request;
+      request.set_cloud_id(id);
+      v1::Mailbox m;
+      grpc::ClientContext context;
+      SetDeadline(&context);
+      if (auto s = stub.GetMailbox(&context, request, &m); !s.ok()) return Report(s);
+      if (m.status() == v1::IN_SYNC && m.applied_gen() >= m.desired_gen()) break;
+      if (m.status() == v1::QUARANTINED || m.status() == v1::CONFLICT_HOLD) {
+        std::cerr << "writebackctl: mailbox " << id << " is " << v1::MailboxStatus_Name(m.status())
+                  << ": " << m.last_error() << std::endl;
+        return kExitFailed;
+      }
+      if (absl::Now() > deadline) {
+        std::cerr << "writebackctl: mailbox " << id << " still "
+                  << v1::MailboxStatus_Name(m.status()) << " after "
+                  << absl::GetFlag(FLAGS_timeout_s) << " s" << std::endl;
+        return kExitTimeout;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  if (!absl::GetFlag(FLAGS_json)) std::cout << ids.size() << " mailbox(es) in sync" << std::endl;
+  return kExitOk;
+}
+
+int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
+  if (args.size() < 2) return Usage("mailbox: expected add, set, get, list or wait");
+  const std::string& verb = args[1];
+  bool json = absl::GetFlag(FLAGS_json);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::Mailbox mailbox;
+  if (verb == "add" && args.size() == 3) {
+    v1::AddMailboxRequest request;
+    request.set_cloud_id(args[2]);
+    request.set_forest(absl::GetFlag(FLAGS_forest));
+    auto anchor = ParseAnchor(absl::GetFlag(FLAGS_anchor));
+    if (!anchor.ok()) return Usage(absl::StrCat("--anchor: ", anchor.status().message()));
+    request.set_source_anchor(*anchor);
+    if (auto s = stub.AddMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
+  } else if (verb == "set" && args.size() >= 4) {
+    auto edits = ParseEdits({args.begin() + 3, args.end()});
+    if (!edits.ok()) return Usage(std::string(edits.status().message()));
+    v1::UpdateMailboxRequest request;
+    request.set_cloud_id(args[2]);
+    for (auto& e : *edits) *request.add_edits() = std::move(e);
+    if (auto s = stub.UpdateMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
+  } else if (verb == "get" && args.size() == 3) {
+    v1::GetMailboxRequest request;
+    request.set_cloud_id(args[2]);
+    if (auto s = stub.GetMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
+  } else if (verb == "list" && args.size() == 2) {
+    v1::ListMailboxesRequest request;
+    request.set_forest(absl::GetFlag(FLAGS_forest));
+    request.set_limit(absl::GetFlag(FLAGS_limit));
+    v1::ListMailboxesResponse response;
+    if (auto s = stub.ListMailboxes(&context, request, &response); !s.ok()) return Report(s);
+    if (json) return PrintJson(response), kExitOk;
+    for (const auto& m : response.mailboxes()) {
+      std::cout << m.cloud_id() << "  " << v1::MailboxStatus_Name(m.status()) << "  gen "
+                << m.applied_gen() << "/" << m.desired_gen() << "  " << m.dn() << "\n";
+    }
+    return kExitOk;
+  } else if (verb == "wait" && args.size() >= 3) {
+    return WaitForMailboxes(stub, {args.begin() + 2, args.end()});
+  } else {
+    return Usage(absl::StrCat("mailbox ", verb, ": wrong arguments"));
+  }
+  if (json) PrintJson(mailbox);
+  else if (verb == "get") PrintMailbox(mailbox);
+  else std::cout << "mailbox " << mailbox.cloud_id() << " accepted (generation "
+                 << mailbox.desired_gen() << ")" << std::endl;
+  return kExitOk;
+}
+
+int Log(v1::AdminService::Stub& stub) {
+  v1::ListProvisioningLogRequest request;
+  request.set_mailbox_id(absl::GetFlag(FLAGS_mailbox));
+  request.set_forest(absl::GetFlag(FLAGS_forest));
+  request.set_agent_id(absl::GetFlag(FLAGS_agent));
+  request.set_limit(absl::GetFlag(FLAGS_limit));
+  v1::ListProvisioningLogResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  if (auto s = stub.ListProvisioningLog(&context, request, &response); !s.ok()) return Report(s);
+  if (absl::GetFlag(FLAGS_json)) {  // JSON lines, one record each
+    for (const auto& r : response.records()) PrintJson(r);
+    return kExitOk;
+  }
+  for (const auto& r : response.records()) {
+    std::cout << absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(r.time_ms()),
+                                  absl::UTCTimeZone())
+              << "  " << r.kind() << " " << r.job_id() << "  mailbox=" << r.mailbox_id()
+              << "  agent=" << r.agent_id() << "  gen=" << r.generation() << "  "
+              << (r.outcome() == v1::OUTCOME_UNSPECIFIED ? "READ" : v1::Outcome_Name(r.outcome()));
+    if (r.ldap_code() != 0) std::cout << "  ldap=" << r.ldap_code();
+    if (!r.diagnostic().empty()) std::cout << "  " << r.diagnostic();
+    std::cout << "\n";
+    for (const auto& p : r.modified()) {
+      std::cout << "    " << p.name() << ": [" << absl::StrJoin(p.old_values(), "; ") << "] -> ["
+                << absl::StrJoin(p.new_values(), "; ") << "]\n";
+    }
+  }
+  return kExitOk;
+}
+
+int Main(const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("no command given");
+  auto stub = Connect();
+  if (args[0] == "forest") return Forest(*stub, args);
+  if (args[0] == "mailbox") return Mailbox(*stub, args);
+  if (args[0] == "log" && args.size() == 1) return Log(*stub);
+  return Usage(absl::StrCat("unknown command \"", args[0], "\""));
+}
+
+}  // namespace
+}  // namespace writeback::ctl
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return std::string("writebackctl ") + writeback::BuildVersion() + "\n"; };
+  usage.contains_help_flags = [](absl::string_view) { return true; };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(writeback::ctl::kUsage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  return writeback::ctl::Main(args);
+}
