@@ -28,12 +28,12 @@ const char* LevelName(LogLevel level) {
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 
-void SetLogComponent(std::string_view component) {
+void SetLogComponent(absl::string_view component) {
   absl::MutexLock lock(&g_mu);
   *g_component = std::string(component);
 }
 
-absl::Status ParseLogLevel(std::string_view text, LogLevel* level) {
+absl::Status ParseLogLevel(absl::string_view text, LogLevel* level) {
   std::string t = absl::AsciiStrToLower(text);
   if (t == "debug") *level = LogLevel::kDebug;
   else if (t == "info" || t.empty()) *level = LogLevel::kInfo;

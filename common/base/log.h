@@ -8,7 +8,7 @@
 
 #include <sstream>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 
@@ -18,9 +18,9 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 // Sets the minimum level written and the component name shown on each line.
 void SetLogLevel(LogLevel level);
-void SetLogComponent(std::string_view component);
+void SetLogComponent(absl::string_view component);
 // Parses "debug", "info", "warning", "error".
-absl::Status ParseLogLevel(std::string_view text, LogLevel* level);
+absl::Status ParseLogLevel(absl::string_view text, LogLevel* level);
 bool LogEnabled(LogLevel level);
 
 // Collects one line and writes it atomically on destruction.
