@@ -16,7 +16,7 @@ using writeback::v1::AttributeEdit;
 using writeback::v1::AttributeMap;
 
 absl::Status EditError(const AttributeSpec& spec, const std::string& reason) {
-  return absl::InvalidArgumentError(absl::StrCat(spec.name, ": ", reason));
+  return absl::InvalidArgumentError(absl::StrCat(std::string(spec.name), ": ", reason));
 }
 
 absl::StatusOr<const AttributeSpec*> LookUp(const std::string& name) {
@@ -28,7 +28,7 @@ absl::StatusOr<const AttributeSpec*> LookUp(const std::string& name) {
   }
   if (!spec->in_default_set) {
     return absl::InvalidArgumentError(absl::StrCat(
-        spec->name, ": this attribute is opt-in per forest and not enabled for this forest"));
+        std::string(spec->name), ": this attribute is opt-in per forest and not enabled for this forest"));
   }
   return spec;
 }

@@ -77,7 +77,7 @@ void PrintJson(const google::protobuf::Message& m) {
   std::string out;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  google::protobuf::util::MessageToJsonString(m, &out, options).IgnoreError();
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
   std::cout << out << std::endl;
 }
 

@@ -1,0 +1,94 @@
+// Acceptance (issue 2, #5): the agent stream refuses a client without a
+// certificate, with one from another CA, and with an admin-format identity;
+// a proper agent certificate gets a Welcome.
+#include "absl/strings/str_cat.h"
+#include "common/base/files.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/system/writeback_env.h"
+#include "tests/testing/status_matchers.h"
+#include "writeback/v1/agent.grpc.pb.h"
+
+namespace writeback::testing {
+namespace {
+
+namespace v1 = writeback::v1;
+
+struct Attempt {
+  bool welcomed = false;
+  grpc::Status status;
+};
+
+class StreamAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(env_.StartController());
+    CtlResult forest = env_.Ctl({"forest", "add", WritebackEnv::kForest,
+                                 "--scope_ous=OU=Mailboxes,DC=corp,DC=example,DC=test"});
+    ASSERT_EQ(forest.exit_code, 0) << forest.output;
+  }
+
+  std::string Pem(const std::string& name) {
+    return ReadFileToString(env_.cert_dir() + "/" + name).value_or("");
+  }
+
+  // Opens the agent stream with `cert`/`key` (empty: no client certificate).
+  Attempt Connect(const std::string& cert, const std::string& key) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = Pem("ca.pem");
+    if (!cert.empty()) {
+      ssl.pem_cert_chain = Pem(cert);
+      ssl.pem_private_key = Pem(key);
+    }
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", env_.agent_port()),
+                                       grpc::SslCredentials(ssl));
+    auto stub = v1::AgentGateway::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto stream = stub->Connect(&context);
+    v1::AgentMessage hello;
+    hello.mutable_hello()->set_protocol_version(1);
+    hello.mutable_hello()->set_max_in_flight(1);
+    stream->Write(hello);
+    Attempt attempt;
+    v1::ControllerMessage reply;
+    if (stream->Read(&reply) && reply.has_welcome()) {
+      attempt.welcomed = true;
+      context.TryCancel();
+    }
+    attempt.status = stream->Finish();
+    return attempt;
+  }
+
+  WritebackEnv env_;
+};
+
+TEST_F(StreamAuthTest, AgentCertificateIsWelcomed) {
+  Attempt a = Connect("agent-1.pem", "agent-1.key");
+  EXPECT_TRUE(a.welcomed) << a.status.error_message();
+}
+
+TEST_F(StreamAuthTest, ClientWithoutCertificateIsRefused) {
+  Attempt a = Connect("", "");
+  EXPECT_FALSE(a.welcomed);
+  EXPECT_FALSE(a.status.ok());
+  EXPECT_EQ(a.status.error_code(), grpc::StatusCode::UNAVAILABLE) << a.status.error_message();
+}
+
+TEST_F(StreamAuthTest, CertificateFromAnotherCaIsRefused) {
+  Attempt a = Connect("rogue-agent.pem", "rogue-agent.key");
+  EXPECT_FALSE(a.welcomed);
+  EXPECT_EQ(a.status.error_code(), grpc::StatusCode::UNAVAILABLE) << a.status.error_message();
+}
+
+TEST_F(StreamAuthTest, AdminIdentityIsRefusedOnTheAgentStream) {
+  Attempt a = Connect("admin.pem", "admin.key");
+  EXPECT_FALSE(a.welcomed);
+  EXPECT_EQ(a.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << a.status.error_message();
+  EXPECT_THAT(a.status.error_message(), ::testing::HasSubstr("writeback://admin/test-admin"));
+}
+
+}  // namespace
+}  // namespace writeback::testing

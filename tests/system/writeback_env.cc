@@ -1,0 +1,158 @@
+#include "tests/system/writeback_env.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/base/files.h"
+#include "common/base/status_macros.h"
+#include "common/identity/anchor.h"
+
+namespace writeback::testing {
+namespace {
+
+std::string Tail(const std::string& path, size_t bytes = 4000) {
+  auto content = ReadFileToString(path);
+  if (!content.ok()) return "";
+  return content->size() > bytes ? content->substr(content->size() - bytes) : *content;
+}
+
+}  // namespace
+
+WritebackEnv::WritebackEnv() {
+  char tmpl[] = "/tmp/wb-system.XXXXXX";
+  work_dir_ = mkdtemp(tmpl);
+  const char* certs = getenv("WB_CERT_DIR");
+  cert_dir_ = certs != nullptr ? certs : work_dir_ + "/certs";
+}
+
+WritebackEnv::~WritebackEnv() {
+  agents_.clear();
+  controller_.reset();
+  dc_.reset();
+  if (getenv("WB_KEEP_DC_DIR") == nullptr) {
+    std::string cmd = absl::StrCat("rm -rf '", work_dir_, "'");
+    (void)!system(cmd.c_str());
+  }
+}
+
+std::string WritebackEnv::CloudId(int index) {
+  return absl::StrFormat("c10d0000-0000-4000-8000-%012d", index);
+}
+
+absl::Status WritebackEnv::StartDc() {
+  SambaDc::Options options = SambaDc::Options::FromEnv();
+  options.cert_dir = cert_dir_;
+  WB_ASSIGN_OR_RETURN(dc_, SambaDc::Start(options));
+  return absl::OkStatus();
+}
+
+std::string WritebackEnv::ScopeOu() const { return "OU=Mailboxes," + dc_->base_dn(); }
+
+absl::Status WritebackEnv::StartController() {
+  std::string ports = absl::StrCat(work_dir_, "/ports-", ++controller_starts_);
+  std::string config = absl::StrCat(
+      "agent_listen: \"127.0.0.1:", agent_port_, "\"\n",  // same port after a restart
+      "admin_listen: \"127.0.0.1:", admin_port_, "\"\n",
+      "store_path: \"", store_path(), "\"\n",
+      "ports_file: \"", ports, "\"\n",
+      "tls { cert_file: \"", cert_dir_, "/controller.pem\" key_file: \"", cert_dir_,
+      "/controller.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n");
+  std::string config_path = work_dir_ + "/controller.conf";
+  WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
+  WB_ASSIGN_OR_RETURN(controller_,
+                      ChildProcess::Spawn(WB_CONTROLLER_BIN, {"--config=" + config_path},
+                                          work_dir_ + "/controller.log"));
+  absl::Time deadline = absl::Now() + absl::Seconds(30);  // hang guard
+  while (absl::Now() < deadline) {
+    auto text = ReadFileToString(ports);
+    if (text.ok()) {
+      for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+        std::pair<std::string, std::string> kv = absl::StrSplit(line, '=');
+        int port = 0;
+        if (!absl::SimpleAtoi(kv.second, &port)) continue;
+        if (kv.first == "agent") agent_port_ = port;
+        if (kv.first == "admin") admin_port_ = port;
+      }
+      return absl::OkStatus();
+    }
+    if (!controller_->running()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::InternalError("controller did not start: " + Tail(controller_->log_file()));
+}
+
+absl::Status WritebackEnv::KillController() {
+  WB_ASSIGN_OR_RETURN(ExitStatus st, controller_->Kill());
+  (void)st;
+  return absl::OkStatus();
+}
+
+absl::Status WritebackEnv::StartAgent(int n) {
+  std::string config = absl::StrCat(
+      "controller: \"127.0.0.1:", agent_port_, "\"\n",
+      "tls { cert_file: \"", cert_dir_, "/agent-", n, ".pem\" key_file: \"", cert_dir_, "/agent-",
+      n, ".key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n",
+      "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"",
+      dc_->admin_dn(), "\" password_file: \"", dc_->admin_password_file(), "\" }\n",
+      "scope_ous: \"", ScopeOu(), "\"\n",
+      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n");
+  std::string config_path = absl::StrCat(work_dir_, "/agent-", n, ".conf");
+  WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
+  WB_ASSIGN_OR_RETURN(agents_[n],
+                      ChildProcess::Spawn(WB_AGENT_BIN, {"--config=" + config_path},
+                                          absl::StrCat(work_dir_, "/agent-", n, ".log")));
+  return absl::OkStatus();
+}
+
+CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) {
+  CtlResult result;
+  std::string log = absl::StrCat(work_dir_, "/ctl-", getpid(), ".out");
+  unlink(log.c_str());
+  std::vector<std::string> argv = {absl::StrCat("--controller=127.0.0.1:", admin_port_)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto child = ChildProcess::Spawn(WB_CTL_BIN, argv, log);
+  if (!child.ok()) {
+    result.output = std::string(child.status().message());
+    return result;
+  }
+  auto st = (*child)->WaitExit(absl::Seconds(60));  // hang guard
+  result.output = ReadFileToString(log).value_or("");
+  if (st.ok() && st->exited) result.exit_code = st->code;
+  return result;
+}
+
+absl::StatusOr<std::vector<std::string>> WritebackEnv::RegisterMailboxes(
+    const std::vector<SambaDc::User>& users) {
+  CtlResult forest = Ctl({"forest", "add", kForest, "--scope_ous=" + ScopeOu()});
+  if (forest.exit_code != 0 && forest.output.find("exists") == std::string::npos) {
+    return absl::InternalError("forest add failed: " + forest.output);
+  }
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < users.size(); ++i) {
+    std::string id = CloudId(static_cast<int>(i + 1));
+    CtlResult r = Ctl({"mailbox", "add", id, absl::StrCat("--forest=", kForest),
+                       "--anchor=" + AnchorToGuidString(users[i].object_guid)});
+    if (r.exit_code != 0) return absl::InternalError("mailbox add failed: " + r.output);
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+std::string WritebackEnv::LogsForFailure() {
+  std::string out = absl::StrCat("--- controller log ---\n", Tail(work_dir_ + "/controller.log"));
+  for (const auto& [n, agent] : agents_) {
+    absl::StrAppend(&out, "\n--- agent-", n, " log ---\n", Tail(agent->log_file()));
+  }
+  return out;
+}
+
+}  // namespace writeback::testing
