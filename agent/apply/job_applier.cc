@@ -1,0 +1,323 @@
+#include "agent/apply/job_applier.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/apply/modify_ldif.h"
+#include "agent/directory/ldap_errors.h"
+#include "common/attributes/validation.h"
+#include "common/base/log.h"
+#include "common/identity/anchor.h"
+
+namespace writeback::agent {
+namespace {
+
+// Enough to name the DNs of an ambiguous match.
+constexpr int kMatchSizeLimit = 10;
+
+// Debian's Abseil has its own string_view type: convert explicitly.
+std::string S(std::string_view s) { return std::string(s); }
+
+const std::vector<std::string>& Values(const DirectoryEntry& entry,
+                                       std::string_view name) {
+  static const std::vector<std::string>* const kEmpty =
+      new std::vector<std::string>();
+  auto it = entry.attributes.find(absl::AsciiStrToLower(S(name)));
+  return it == entry.attributes.end() ? *kEmpty : it->second;
+}
+
+bool Holds(const DirectoryEntry& entry, std::string_view name,
+           const std::string& value) {
+  for (const std::string& v : Values(entry, name)) {
+    if (v == value) return true;
+  }
+  return false;
+}
+
+// Outcome for a client-side failure (the Directory returned a Status).
+v1::Outcome OutcomeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return v1::FAILED_RETRYABLE;
+    default:
+      return v1::FAILED_PERMANENT;
+  }
+}
+
+v1::Outcome OutcomeFor(LdapErrorClass c) {
+  return c == LdapErrorClass::kRetryable ? v1::FAILED_RETRYABLE
+                                         : v1::FAILED_PERMANENT;
+}
+
+std::vector<std::string> ToVector(
+    const google::protobuf::RepeatedPtrField<std::string>& values) {
+  return std::vector<std::string>(values.begin(), values.end());
+}
+
+void SetValues(const std::string& name, const std::vector<std::string>& values,
+               v1::AttributeMap* map) {
+  v1::AttributeValues& out = (*map->mutable_attributes())[name];
+  out.clear_values();
+  for (const std::string& v : values) out.add_values(v);
+}
+
+std::string Describe(const v1::Job& job) {
+  std::vector<std::string> names;
+  for (const v1::AttributeChange& c : job.changes()) names.push_back(c.attribute());
+  return absl::StrJoin(names, ",");
+}
+
+}  // namespace
+
+JobApplier::JobApplier(Directory* directory, LocalPolicy policy)
+    : directory_(directory),
+      policy_([&] {
+        if (policy.scope_ous.empty()) policy.scope_ous = {directory->BaseDn()};
+        return std::move(policy);
+      }()),
+      checker_(policy_) {
+  for (const AttributeSpec* spec : checker_.allowed()) {
+    match_attributes_.push_back(S(spec->name));
+  }
+  for (const char* extra : {"objectGUID", "mS-DS-ConsistencyGuid", "adminCount",
+                            "uSNChanged", "whenChanged"}) {
+    match_attributes_.push_back(extra);
+  }
+}
+
+JobApplier::Match JobApplier::MatchAnchor(const std::string& anchor) {
+  Match match;
+  match.failure = v1::FAILED_PERMANENT;
+  if (anchor.size() != kAnchorSize) {
+    match.diagnostic = absl::StrCat("source anchor must be ", kAnchorSize,
+                                    " bytes, got ", anchor.size());
+    return match;
+  }
+  const std::string guid = AnchorToGuidString(anchor);
+  const std::string escaped = EscapeLdapFilterBytes(anchor);
+  const std::string filter = absl::StrCat("(|(mS-DS-ConsistencyGuid=", escaped,
+                                          ")(objectGUID=", escaped, "))");
+  const std::string base = directory_->BaseDn();
+  absl::StatusOr<std::vector<DirectoryEntry>> hits =
+      directory_->Search(base, filter, match_attributes_, kMatchSizeLimit);
+  if (!hits.ok()) {
+    match.failure = OutcomeFor(hits.status());
+    match.ldap_code = LdapCodeOf(hits.status()).value_or(0);
+    match.diagnostic = absl::StrCat("search for source anchor ", guid,
+                                    " failed: ", hits.status().message());
+    return match;
+  }
+  // ms-DS-ConsistencyGuid is the anchor of record: it wins over objectGUID.
+  std::vector<DirectoryEntry*> chosen;
+  for (DirectoryEntry& e : *hits) {
+    if (Holds(e, "mS-DS-ConsistencyGuid", anchor)) chosen.push_back(&e);
+  }
+  if (chosen.empty()) {
+    for (DirectoryEntry& e : *hits) {
+      if (Holds(e, "objectGUID", anchor)) chosen.push_back(&e);
+    }
+  }
+  if (chosen.empty()) {
+    match.diagnostic = absl::StrCat(
+        "not found: no object under ", base, " has ms-DS-ConsistencyGuid or "
+        "objectGUID ", guid, " (deleted, or in another domain?)");
+    return match;
+  }
+  if (chosen.size() > 1) {
+    std::vector<std::string> dns;
+    for (const DirectoryEntry* e : chosen) dns.push_back(e->dn);
+    match.diagnostic = absl::StrCat(
+        "ambiguous: source anchor ", guid, " matches ", chosen.size(),
+        " objects: ", absl::StrJoin(dns, "; "),
+        "; fix the duplicate ms-DS-ConsistencyGuid in AD");
+    return match;
+  }
+  match.failure = v1::OUTCOME_UNSPECIFIED;
+  match.entry = std::move(*chosen[0]);
+  return match;
+}
+
+v1::JobResult JobApplier::Apply(const v1::Job& job) {
+  const auto start = std::chrono::steady_clock::now();
+  v1::JobResult result;
+  if (absl::Status s = checker_.CheckJob(job); !s.ok()) {
+    result.set_outcome(v1::REJECTED_BY_POLICY);
+    result.set_diagnostic(absl::StrCat("refused by local policy: ", s.message()));
+  } else {
+    Match match = MatchAnchor(job.source_anchor());
+    if (match.failure != v1::OUTCOME_UNSPECIFIED) {
+      result.set_outcome(match.failure);
+      result.set_ldap_code(match.ldap_code);
+      result.set_diagnostic(match.diagnostic);
+    } else {
+      result = ApplyMatched(job, match.entry);
+    }
+  }
+  result.set_job_id(job.job_id());
+  result.set_dc(directory_->CurrentDc());
+  result.set_duration_ms(static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start)
+          .count()));
+  WB_LOG(INFO) << "job " << job.job_id() << " mailbox=" << job.mailbox_id()
+               << " gen=" << job.generation() << " attrs=" << Describe(job)
+               << " outcome=" << v1::Outcome_Name(result.outcome())
+               << " dn=" << result.dn() << " ldap_code=" << result.ldap_code()
+               << " dc=" << result.dc() << " ms=" << result.duration_ms()
+               << (result.diagnostic().empty() ? "" : " diagnostic=")
+               << result.diagnostic();
+  return result;
+}
+
+v1::JobResult JobApplier::ApplyMatched(const v1::Job& job,
+                                       const DirectoryEntry& entry) {
+  v1::JobResult result;
+  result.set_dn(entry.dn);
+  if (!checker_.InScope(entry.dn)) {
+    result.set_outcome(v1::REJECTED_BY_POLICY);
+    result.set_diagnostic(absl::StrCat(
+        "object ", entry.dn, " is outside scope (",
+        absl::StrJoin(policy_.scope_ous, "; "), "); nothing written"));
+    return result;
+  }
+  const std::vector<std::string>& admin_count = Values(entry, "adminCount");
+  if (!admin_count.empty() && admin_count[0] == "1") {
+    result.set_outcome(v1::REJECTED_BY_POLICY);
+    result.set_diagnostic(absl::StrCat(
+        "protected object ", entry.dn,
+        " (adminCount=1): writeback never modifies privileged accounts"));
+    return result;
+  }
+
+  std::vector<Modification> mods;
+  std::vector<std::string> stale;
+  for (const v1::AttributeChange& change : job.changes()) {
+    const AttributeSpec& spec = *checker_.FindAllowed(change.attribute());
+    const std::string name = S(spec.name);
+    const std::vector<std::string>& current = Values(entry, name);
+    SetValues(name, current, result.mutable_found());
+    const std::vector<std::string> desired = ToVector(change.desired());
+    if (SetsEqual(spec, current, desired)) continue;
+    const std::vector<std::string> expected = ToVector(change.expected());
+    if (!SetsEqual(spec, current, expected)) stale.push_back(name);
+    if (!expected.empty()) mods.push_back({ModOp::kDelete, name, expected});
+    if (!desired.empty()) {
+      Modification add{ModOp::kAdd, name, {}};
+      for (const std::string& v : desired) add.values.push_back(CanonicalValue(spec, v));
+      mods.push_back(std::move(add));
+    }
+  }
+  if (mods.empty()) {
+    result.set_outcome(v1::ALREADY_IN_STATE);
+    result.set_diagnostic("the directory already holds the desired values");
+    return result;
+  }
+  const std::string stale_note =
+      stale.empty() ? ""
+                    : absl::StrCat("the directory holds values other than "
+                                   "expected for ",
+                                   absl::StrJoin(stale, ", "));
+  if (job.dry_run()) {
+    result.set_outcome(v1::APPLIED);
+    result.set_ldif(ModifyToLdif(entry.dn, mods));
+    result.set_diagnostic(stale.empty() ? "dry run"
+                                        : absl::StrCat("dry run; ", stale_note,
+                                                       ": a real run would "
+                                                       "report CONFLICT"));
+    return result;
+  }
+  if (!stale.empty()) {
+    result.set_outcome(v1::CONFLICT);
+    result.set_diagnostic(absl::StrCat("conflict on ", entry.dn, ": ",
+                                       stale_note, "; nothing written"));
+    return result;
+  }
+  result.clear_found();
+
+  absl::StatusOr<LdapResult> ldap = directory_->Modify(entry.dn, mods);
+  if (!ldap.ok()) {
+    result.set_outcome(OutcomeFor(ldap.status()));
+    result.set_ldap_code(LdapCodeOf(ldap.status()).value_or(0));
+    result.set_diagnostic(std::string(ldap.status().message()));
+    return result;
+  }
+  const LdapErrorClass error_class = ClassifyLdapCode(ldap->code);
+  if (error_class == LdapErrorClass::kSuccess) {
+    result.set_outcome(v1::APPLIED);
+    return result;
+  }
+  result.set_ldap_code(ldap->code);
+  result.set_diagnostic(absl::StrCat("LDAP modify of ", entry.dn, " failed: ",
+                                     LdapCodeName(ldap->code), ": ",
+                                     ldap->diagnostic));
+  if (error_class == LdapErrorClass::kConflict) {
+    ResolveConflict(job, *ldap, &result);
+  } else {
+    result.set_outcome(OutcomeFor(error_class));
+  }
+  return result;
+}
+
+void JobApplier::ResolveConflict(const v1::Job& job, const LdapResult& ldap,
+                                 v1::JobResult* result) {
+  Match again = MatchAnchor(job.source_anchor());
+  if (again.failure != v1::OUTCOME_UNSPECIFIED) {
+    // The object changed under us and cannot be read back: retrying the job
+    // re-reads it from scratch.
+    result->set_outcome(v1::FAILED_RETRYABLE);
+    result->set_diagnostic(absl::StrCat(result->diagnostic(),
+                                        "; re-read after the conflict failed: ",
+                                        again.diagnostic));
+    return;
+  }
+  bool all_desired = true;
+  for (const v1::AttributeChange& change : job.changes()) {
+    const AttributeSpec& spec = *checker_.FindAllowed(change.attribute());
+    const std::vector<std::string>& found = Values(again.entry, spec.name);
+    SetValues(S(spec.name), found, result->mutable_found());
+    all_desired = all_desired && SetsEqual(spec, found, ToVector(change.desired()));
+  }
+  result->set_outcome(all_desired ? v1::ALREADY_IN_STATE : v1::CONFLICT);
+}
+
+v1::ObservedObject JobApplier::Read(const v1::ReadTarget& target) {
+  v1::ObservedObject observed;
+  observed.set_mailbox_id(target.mailbox_id());
+  observed.set_source_anchor(target.source_anchor());
+  Match match = MatchAnchor(target.source_anchor());
+  observed.set_dc(directory_->CurrentDc());
+  if (match.failure != v1::OUTCOME_UNSPECIFIED) {
+    observed.set_failure(match.failure);
+    observed.set_diagnostic(match.diagnostic);
+    return observed;
+  }
+  const DirectoryEntry& entry = match.entry;
+  observed.set_dn(entry.dn);
+  if (!checker_.InScope(entry.dn)) {
+    observed.set_failure(v1::FAILED_PERMANENT);
+    observed.set_diagnostic(absl::StrCat("object ", entry.dn, " is outside scope (",
+                                         absl::StrJoin(policy_.scope_ous, "; "), ")"));
+    return observed;
+  }
+  for (const AttributeSpec* spec : checker_.allowed()) {
+    SetValues(S(spec->name), Values(entry, spec->name),
+              observed.mutable_attributes());
+  }
+  const std::vector<std::string>& usn = Values(entry, "uSNChanged");
+  int64_t usn_changed = 0;
+  if (!usn.empty() && absl::SimpleAtoi(usn[0], &usn_changed)) {
+    observed.set_usn_changed(usn_changed);
+  }
+  const std::vector<std::string>& when = Values(entry, "whenChanged");
+  if (!when.empty()) observed.set_when_changed(when[0]);
+  return observed;
+}
+
+}  // namespace writeback::agent

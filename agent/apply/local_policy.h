@@ -1,0 +1,79 @@
+// The agent's own local policy (DESIGN §5, defense in depth): whatever the
+// controller asks, the agent writes only allowlisted, valid attribute values,
+// and only on objects inside its scope OUs.
+//
+//   LocalPolicy policy;
+//   policy.scope_ous = {"OU=Mailboxes,DC=corp,DC=example,DC=test"};
+//   PolicyChecker checker(policy);
+//   if (absl::Status s = checker.CheckJob(job); !s.ok()) {
+//     // REJECTED_BY_POLICY, s.message() names the attribute and value
+//   }
+//   checker.InScope("CN=Ann,OU=Mailboxes,DC=corp,DC=example,DC=test");  // true
+//   checker.InScope("CN=Bob,OU=NotMailboxes,DC=corp,DC=example,DC=test"); // false
+#ifndef WRITEBACK_AGENT_APPLY_LOCAL_POLICY_H_
+#define WRITEBACK_AGENT_APPLY_LOCAL_POLICY_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/attributes/catalog.h"
+#include "writeback/v1/agent.pb.h"
+
+namespace writeback::agent {
+
+struct LocalPolicy {
+  // LDAP display names, any case. Empty: the catalog's default set (24).
+  std::vector<std::string> allowed_attributes;
+  // DNs of the subtrees the agent may write in. Empty: the whole base DN
+  // (JobApplier substitutes the directory's base DN).
+  std::vector<std::string> scope_ous;
+};
+
+// Reports what is wrong with a policy (an attribute unknown to the catalog, a
+// scope OU that is not a DN) so that main() can refuse to start with it.
+// PolicyChecker itself never widens a policy it cannot read: an unknown
+// attribute allows nothing, and an unreadable scope OU contains nothing.
+absl::Status ValidateLocalPolicy(const LocalPolicy& policy);
+
+// Immutable after construction; thread-safe. Copyable.
+class PolicyChecker {
+ public:
+  explicit PolicyChecker(const LocalPolicy& policy,
+                         const AttributeCatalog& catalog = AttributeCatalog::Default());
+
+  // OK when every change names an attribute that the catalog knows and the
+  // allowlist holds (else kPermissionDenied naming it), no attribute appears
+  // twice, and every desired value set passes ValidateValues() (else
+  // kInvalidArgument naming the attribute and quoting the value).
+  absl::Status CheckJob(const v1::Job& job) const;
+
+  // True when `dn` is one of the scope OUs or below one, comparing RDN by RDN
+  // (attribute types and values ignoring ASCII case, DN escapes decoded, so
+  // "OU=A\,B" and "ou=a\2cb" are equal), never as a plain substring:
+  // "CN=x,OU=NotMailboxes,..." is not inside "OU=Mailboxes,...". Always true
+  // when the policy has no scope OUs; false for a DN that does not parse.
+  bool InScope(std::string_view dn) const;
+
+  // The allowlisted attributes, in catalog order.
+  const std::vector<const AttributeSpec*>& allowed() const { return allowed_; }
+  // The allowlisted spec for `name` (any case), or nullptr.
+  const AttributeSpec* FindAllowed(std::string_view name) const;
+
+ private:
+  const AttributeCatalog* catalog_;
+  std::vector<const AttributeSpec*> allowed_;
+  bool scoped_ = false;
+  // Each scope OU as normalized RDNs, leaf first.
+  std::vector<std::vector<std::string>> scopes_;
+};
+
+// Splits `dn` into normalized RDNs, leaf first: types and values lower-cased
+// (ASCII), escapes decoded, insignificant spaces dropped, the parts of a
+// multi-valued RDN sorted. Returns false for a malformed DN. Exposed for tests.
+bool NormalizeDn(std::string_view dn, std::vector<std::string>* rdns);
+
+}  // namespace writeback::agent
+
+#endif  // WRITEBACK_AGENT_APPLY_LOCAL_POLICY_H_

@@ -1,0 +1,86 @@
+// The seam between job logic and LDAP. JobApplier talks to a Directory;
+// production code passes an LdapDirectory (ldap_directory.h), unit tests an
+// in-memory fake (tests/agent/apply/fake_directory.h).
+//
+//   WB_ASSIGN_OR_RETURN(std::vector<DirectoryEntry> hits,
+//                       dir->Search(dir->BaseDn(), "(objectGUID=\\01...)",
+//                                   {"mail", "proxyAddresses"}, 2));
+//   WB_ASSIGN_OR_RETURN(LdapResult r,
+//       dir->Modify(hits[0].dn, {{ModOp::kDelete, "mail", {"old@x"}},
+//                                {ModOp::kAdd, "mail", {"new@x"}}}));
+//   if (r.code != 0) ...  // see ldap_errors.h for what the code means
+#ifndef WRITEBACK_AGENT_DIRECTORY_DIRECTORY_H_
+#define WRITEBACK_AGENT_DIRECTORY_DIRECTORY_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace writeback::agent {
+
+// One search hit. Attribute keys are the attribute names lower-cased (LDAP
+// attribute names are case-insensitive); values are the raw bytes the
+// directory returned (binary attributes such as objectGUID are not encoded).
+struct DirectoryEntry {
+  std::string dn;
+  std::map<std::string, std::vector<std::string>> attributes;
+};
+
+enum class ModOp { kAdd, kDelete, kReplace };
+
+// One item of an LDAP modify. kDelete with no values deletes the attribute.
+struct Modification {
+  ModOp op;
+  std::string attribute;
+  std::vector<std::string> values;
+};
+
+// The server's answer to one operation. code 0 means success; any other value
+// is an LDAP result code (classify it with ClassifyLdapCode()).
+struct LdapResult {
+  int code = 0;
+  std::string diagnostic;
+  std::string matched_dn;
+};
+
+// Used from one thread at a time, except Close(), which any thread may call at
+// any time.
+class Directory {
+ public:
+  virtual ~Directory() = default;
+
+  // Subtree search under `base`, returning at most `size_limit` entries
+  // (0: no limit) with the requested `attributes`. A search that hit the size
+  // limit returns the entries it got. Continuation references are skipped.
+  // Errors: kUnavailable when no DC answers (after failing over through the
+  // list), kDeadlineExceeded on timeout, otherwise the mapping of
+  // LdapStatus() (ldap_errors.h).
+  virtual absl::StatusOr<std::vector<DirectoryEntry>> Search(
+      const std::string& base, const std::string& filter,
+      const std::vector<std::string>& attributes, int size_limit) = 0;
+
+  // One LDAP modify operation, applied atomically by the server. A server-side
+  // failure is an LdapResult with a non-zero code; a client-side failure
+  // (connection lost, timeout) is a non-OK Status, in which case the modify
+  // may or may not have reached the directory. Never retried internally.
+  virtual absl::StatusOr<LdapResult> Modify(
+      const std::string& dn, const std::vector<Modification>& mods) = 0;
+
+  // The default naming context (for example "DC=corp,DC=example,DC=test").
+  virtual std::string BaseDn() const = 0;
+
+  // The URL of the DC in use (or last used), for results and logs.
+  virtual std::string CurrentDc() const = 0;
+
+  // Thread-safe hard close, used for fencing: once Close() returns, nothing
+  // that a caller had not yet sent can reach the directory over the closed
+  // connection; an operation in progress fails. Operations started after
+  // Close() reconnect.
+  virtual void Close() = 0;
+};
+
+}  // namespace writeback::agent
+
+#endif  // WRITEBACK_AGENT_DIRECTORY_DIRECTORY_H_

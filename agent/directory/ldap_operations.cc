@@ -1,0 +1,166 @@
+#include "agent/directory/ldap_operations.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "agent/directory/ldap_errors.h"
+
+namespace writeback::agent::internal {
+namespace {
+
+struct MessageFree {
+  void operator()(LDAPMessage* m) const { ldap_msgfree(m); }
+};
+using MessagePtr = std::unique_ptr<LDAPMessage, MessageFree>;
+
+std::string TakeString(char* s) {
+  std::string out = s != nullptr ? s : "";
+  if (s != nullptr) ldap_memfree(s);
+  return out;
+}
+
+int ResultCode(LDAP* ld) {
+  int rc = LDAP_OTHER;
+  ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
+  return rc;
+}
+
+DirectoryEntry ParseEntry(LDAP* ld, LDAPMessage* msg) {
+  DirectoryEntry entry;
+  entry.dn = TakeString(ldap_get_dn(ld, msg));
+  BerElement* ber = nullptr;
+  for (char* a = ldap_first_attribute(ld, msg, &ber); a != nullptr;
+       a = ldap_next_attribute(ld, msg, ber)) {
+    std::vector<std::string>& values =
+        entry.attributes[absl::AsciiStrToLower(a)];
+    struct berval** vals = ldap_get_values_len(ld, msg, a);
+    for (int i = 0; vals != nullptr && vals[i] != nullptr; ++i) {
+      values.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
+    }
+    ldap_value_free_len(vals);
+    ldap_memfree(a);
+  }
+  if (ber != nullptr) ber_free(ber, 0);
+  return entry;
+}
+
+int ModOpCode(ModOp op) {
+  switch (op) {
+    case ModOp::kAdd: return LDAP_MOD_ADD;
+    case ModOp::kDelete: return LDAP_MOD_DELETE;
+    case ModOp::kReplace: return LDAP_MOD_REPLACE;
+  }
+  return LDAP_MOD_REPLACE;
+}
+
+}  // namespace
+
+std::string Diagnostic(LDAP* ld) {
+  char* msg = nullptr;
+  ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
+  return TakeString(msg);
+}
+
+absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
+    LDAP* ld, const std::string& base, int scope, const std::string& filter,
+    const std::vector<std::string>& attributes, int size_limit,
+    absl::Duration timeout) {
+  const std::string what = absl::StrCat("LDAP search under '", base, "' failed");
+  std::vector<char*> attrs;
+  for (const std::string& a : attributes) attrs.push_back(const_cast<char*>(a.c_str()));
+  attrs.push_back(nullptr);
+  struct timeval tv = absl::ToTimeval(timeout);
+  int msgid = 0;
+  int rc = ldap_search_ext(ld, base.c_str(), scope, filter.c_str(), attrs.data(),
+                           0, nullptr, nullptr, &tv, size_limit, &msgid);
+  if (rc != LDAP_SUCCESS) return LdapStatus(rc, what, Diagnostic(ld));
+  LDAPMessage* raw = nullptr;
+  rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &raw);
+  MessagePtr result(raw);
+  if (rc == 0) {
+    ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+    return LdapStatus(LDAP_TIMEOUT, what);
+  }
+  if (rc < 0) return LdapStatus(ResultCode(ld), what, Diagnostic(ld));
+
+  std::vector<DirectoryEntry> entries;
+  int code = LDAP_OTHER;
+  std::string diagnostic = "no search result received";
+  for (LDAPMessage* m = ldap_first_message(ld, result.get()); m != nullptr;
+       m = ldap_next_message(ld, m)) {
+    switch (ldap_msgtype(m)) {
+      case LDAP_RES_SEARCH_ENTRY:
+        entries.push_back(ParseEntry(ld, m));
+        break;
+      case LDAP_RES_SEARCH_RESULT: {
+        char* diag = nullptr;
+        int prc = ldap_parse_result(ld, m, &code, nullptr, &diag, nullptr,
+                                    nullptr, 0);
+        diagnostic = TakeString(diag);
+        if (prc != LDAP_SUCCESS) code = prc;
+        break;
+      }
+      default:  // continuation references: not followed
+        break;
+    }
+  }
+  // A size-limited search returns what it got; the caller asked for a limit.
+  if (code != LDAP_SUCCESS && code != LDAP_SIZELIMIT_EXCEEDED) {
+    return LdapStatus(code, what, diagnostic);
+  }
+  return entries;
+}
+
+absl::StatusOr<LdapResult> ModifyOn(LDAP* ld, const std::string& dn,
+                                    const std::vector<Modification>& mods,
+                                    absl::Duration timeout) {
+  const std::string what = absl::StrCat("LDAP modify of ", dn, " failed");
+  // Storage first, pointers second: the vectors do not reallocate afterwards.
+  std::vector<std::vector<struct berval>> values(mods.size());
+  std::vector<std::vector<struct berval*>> value_ptrs(mods.size());
+  std::vector<LDAPMod> ldap_mods(mods.size());
+  std::vector<LDAPMod*> mod_ptrs;
+  for (size_t i = 0; i < mods.size(); ++i) {
+    for (const std::string& v : mods[i].values) {
+      values[i].push_back({static_cast<ber_len_t>(v.size()),
+                           const_cast<char*>(v.data())});
+    }
+    for (struct berval& bv : values[i]) value_ptrs[i].push_back(&bv);
+    value_ptrs[i].push_back(nullptr);
+    LDAPMod& m = ldap_mods[i];
+    m.mod_op = ModOpCode(mods[i].op) | LDAP_MOD_BVALUES;
+    m.mod_type = const_cast<char*>(mods[i].attribute.c_str());
+    m.mod_bvalues = values[i].empty() ? nullptr : value_ptrs[i].data();
+    mod_ptrs.push_back(&m);
+  }
+  mod_ptrs.push_back(nullptr);
+
+  int msgid = 0;
+  int rc = ldap_modify_ext(ld, dn.c_str(), mod_ptrs.data(), nullptr, nullptr,
+                           &msgid);
+  if (rc != LDAP_SUCCESS) return LdapStatus(rc, what, Diagnostic(ld));
+  struct timeval tv = absl::ToTimeval(timeout);
+  LDAPMessage* raw = nullptr;
+  rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &raw);
+  if (rc == 0) {
+    ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+    return LdapStatus(LDAP_TIMEOUT, what);
+  }
+  if (rc < 0) return LdapStatus(ResultCode(ld), what, Diagnostic(ld));
+  LdapResult result;
+  char* matched = nullptr;
+  char* diag = nullptr;
+  rc = ldap_parse_result(ld, raw, &result.code, &matched, &diag, nullptr,
+                         nullptr, /*freeit=*/1);
+  result.matched_dn = TakeString(matched);
+  result.diagnostic = TakeString(diag);
+  if (rc != LDAP_SUCCESS) return LdapStatus(rc, what, Diagnostic(ld));
+  return result;
+}
+
+
+}  // namespace writeback::agent::internal

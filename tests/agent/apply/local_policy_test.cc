@@ -1,0 +1,105 @@
+#include "agent/apply/local_policy.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace writeback::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::writeback::testing::StatusIs;
+
+v1::Job JobOf(const std::string& attribute, std::vector<std::string> desired) {
+  v1::Job job;
+  job.set_job_id("j");
+  v1::AttributeChange* change = job.add_changes();
+  change->set_attribute(attribute);
+  for (const std::string& v : desired) change->add_desired(v);
+  return job;
+}
+
+TEST(PolicyCheckerTest, DefaultAllowlistIsTheCatalogDefaultSet) {
+  PolicyChecker checker(LocalPolicy{});
+  EXPECT_EQ(checker.allowed().size(), 24u);
+  EXPECT_NE(checker.FindAllowed("PROXYADDRESSES"), nullptr);
+  EXPECT_EQ(checker.FindAllowed("msExchHideFromAddressLists"), nullptr);
+}
+
+TEST(PolicyCheckerTest, RefusesAttributesOutsideTheCatalogOrAllowlist) {
+  PolicyChecker checker(LocalPolicy{{"mail"}, {}});
+  EXPECT_OK(checker.CheckJob(JobOf("MAIL", {"a@corp.example.test"})));
+  EXPECT_THAT(checker.CheckJob(JobOf("member", {"CN=x"})),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("member")));
+  EXPECT_THAT(checker.CheckJob(JobOf("extensionAttribute1", {"x"})),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("extensionAttribute1")));
+}
+
+TEST(PolicyCheckerTest, OptInAttributeIsAllowedWhenListed) {
+  PolicyChecker checker(LocalPolicy{{"msExchHideFromAddressLists"}, {}});
+  EXPECT_OK(checker.CheckJob(JobOf("msExchHideFromAddressLists", {"TRUE"})));
+}
+
+TEST(PolicyCheckerTest, RefusesInvalidValuesNamingAttributeAndValue) {
+  PolicyChecker checker(LocalPolicy{});
+  EXPECT_THAT(checker.CheckJob(JobOf("msExchRecipientTypeDetails", {"abc"})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("msExchRecipientTypeDetails")));
+  EXPECT_THAT(checker.CheckJob(JobOf("mail", {"a@corp.example.test", "b@corp.example.test"})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mail")));
+}
+
+TEST(PolicyCheckerTest, RefusesAnAttributeChangedTwice) {
+  v1::Job job = JobOf("mail", {"a@corp.example.test"});
+  *job.add_changes() = job.changes(0);
+  EXPECT_THAT(PolicyChecker(LocalPolicy{}).CheckJob(job),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
+}
+
+TEST(PolicyCheckerTest, ScopeComparesWholeRdnsIgnoringCase) {
+  PolicyChecker checker(LocalPolicy{{}, {"OU=Mailboxes,DC=corp,DC=example,DC=test"}});
+  EXPECT_TRUE(checker.InScope("CN=Ann,OU=Mailboxes,DC=corp,DC=example,DC=test"));
+  EXPECT_TRUE(checker.InScope("cn=Ann,ou=MAILBOXES, dc=Corp,dc=example,dc=test"));
+  EXPECT_TRUE(checker.InScope("CN=Ann,OU=Sub,OU=Mailboxes,DC=corp,DC=example,DC=test"));
+  EXPECT_TRUE(checker.InScope("OU=Mailboxes,DC=corp,DC=example,DC=test"));
+  EXPECT_FALSE(checker.InScope("CN=Eve,OU=NotMailboxes,DC=corp,DC=example,DC=test"));
+  EXPECT_FALSE(checker.InScope("CN=Eve,OU=Mailboxes,DC=corp,DC=example,DC=test2"));
+  EXPECT_FALSE(checker.InScope("CN=OU=Mailboxes,DC=corp,DC=example,DC=test,OU=x,DC=other"));
+  EXPECT_FALSE(checker.InScope("CN=Eve\\,OU=Mailboxes,DC=corp,DC=example,DC=test,OU=x"));
+  EXPECT_FALSE(checker.InScope("CN=Eve,OU=Outside,DC=corp,DC=example,DC=test"));
+  EXPECT_FALSE(checker.InScope("not a dn"));
+}
+
+TEST(PolicyCheckerTest, ScopeDecodesEscapes) {
+  PolicyChecker checker(LocalPolicy{{}, {"OU=Sales\\, EMEA,DC=corp,DC=test"}});
+  EXPECT_TRUE(checker.InScope("CN=x,OU=sales\\2c emea,DC=corp,DC=test"));
+  EXPECT_FALSE(checker.InScope("CN=x,OU=Sales,DC=corp,DC=test"));
+}
+
+TEST(PolicyCheckerTest, UnreadableScopeContainsNothing) {
+  PolicyChecker checker(LocalPolicy{{}, {"garbage"}});
+  EXPECT_FALSE(checker.InScope("CN=x,DC=corp,DC=test"));
+  EXPECT_THAT(ValidateLocalPolicy(LocalPolicy{{}, {"garbage"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("garbage")));
+  EXPECT_THAT(ValidateLocalPolicy(LocalPolicy{{"member"}, {}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("member")));
+  EXPECT_OK(ValidateLocalPolicy(LocalPolicy{{"mail"}, {"OU=A,DC=corp,DC=test"}}));
+}
+
+TEST(NormalizeDnTest, SplitsAndNormalizesRdns) {
+  std::vector<std::string> rdns;
+  ASSERT_TRUE(NormalizeDn("CN=Ann  Lee ,OU=A+CN=b , DC=Test", &rdns));
+  EXPECT_THAT(rdns, ElementsAre("cn=ann  lee", "cn=b+ou=a", "dc=test"));
+  ASSERT_TRUE(NormalizeDn("CN=\\ x\\ ", &rdns));
+  EXPECT_THAT(rdns, ElementsAre("cn= x "));
+  EXPECT_FALSE(NormalizeDn("CN=", &rdns));
+  EXPECT_FALSE(NormalizeDn("CN=a,", &rdns));
+  EXPECT_FALSE(NormalizeDn("=a", &rdns));
+}
+
+}  // namespace
+}  // namespace writeback::agent

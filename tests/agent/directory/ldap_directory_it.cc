@@ -1,0 +1,290 @@
+// LdapDirectory and JobApplier against a real Samba AD DC (tests/harness).
+// Every write is checked with SambaDc::Read / AuditEvents, independent of the
+// code under test. Runs in its own network namespace (wb_add_dc_test).
+#include <signal.h>
+
+#include <fstream>
+#include <functional>
+#include <thread>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "agent/apply/job_applier.h"
+#include "agent/directory/ldap_directory.h"
+#include "agent/directory/ldap_errors.h"
+#include "common/identity/anchor.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/harness/samba_dc.h"
+#include "tests/testing/status_matchers.h"
+
+namespace writeback::agent {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::writeback::testing::SambaDc;
+using ::writeback::testing::StatusIs;
+
+// Runs a hook before each modify: an on-premises writer racing the agent.
+class RacingDirectory : public Directory {
+ public:
+  RacingDirectory(Directory* inner, std::function<void()> hook)
+      : inner_(inner), hook_(std::move(hook)) {}
+  absl::StatusOr<std::vector<DirectoryEntry>> Search(
+      const std::string& base, const std::string& filter,
+      const std::vector<std::string>& attributes, int size_limit) override {
+    return inner_->Search(base, filter, attributes, size_limit);
+  }
+  absl::StatusOr<LdapResult> Modify(const std::string& dn,
+                                    const std::vector<Modification>& mods) override {
+    hook_();
+    return inner_->Modify(dn, mods);
+  }
+  std::string BaseDn() const override { return inner_->BaseDn(); }
+  std::string CurrentDc() const override { return inner_->CurrentDc(); }
+  void Close() override { inner_->Close(); }
+
+ private:
+  Directory* inner_;
+  std::function<void()> hook_;
+};
+
+class LdapDirectoryIt : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto dc = SambaDc::Start(SambaDc::Options::FromEnv());
+    ASSERT_OK(dc);
+    dc_ = dc->release();
+    auto users = dc_->AddUsers(8, "it");
+    ASSERT_OK(users);
+    users_ = new std::vector<SambaDc::User>(std::move(*users));
+  }
+  static void TearDownTestSuite() {
+    delete dc_;
+    delete users_;
+  }
+
+  LdapOptions Options() const {
+    LdapOptions o;
+    o.urls = {dc_->url()};
+    o.ca_file = dc_->ca_file();
+    o.bind_dn = dc_->admin_dn();
+    o.password = dc_->AdminPassword().value();
+    o.timeout = absl::Seconds(10);  // a hang guard
+    return o;
+  }
+  std::unique_ptr<LdapDirectory> ConnectOrDie() {
+    auto dir = LdapDirectory::Connect(Options());
+    EXPECT_OK(dir);
+    return dir.ok() ? std::move(*dir) : nullptr;
+  }
+  std::vector<std::string> ReadAttr(const std::string& dn, const std::string& attr) {
+    auto attrs = dc_->Read(dn, {attr});
+    EXPECT_OK(attrs);
+    if (!attrs.ok() || attrs->count(attr) == 0) return {};
+    return (*attrs)[attr];
+  }
+  int SuccessfulModifies(const std::string& dn) {
+    auto events = dc_->AuditEvents();
+    EXPECT_OK(events);
+    int n = 0;
+    for (const auto& e : events.value_or(std::vector<SambaDc::AuditEvent>{})) {
+      if (e.operation == "Modify" && e.status_code == 0 &&
+          absl::EqualsIgnoreCase(e.dn, dn)) {
+        ++n;
+      }
+    }
+    return n;
+  }
+  static v1::Job Job(const SambaDc::User& user, const std::string& attr,
+                     std::vector<std::string> expected, std::vector<std::string> desired) {
+    v1::Job job;
+    job.set_job_id("it-job");
+    job.set_source_anchor(user.object_guid);
+    v1::AttributeChange* c = job.add_changes();
+    c->set_attribute(attr);
+    for (const auto& v : expected) c->add_expected(v);
+    for (const auto& v : desired) c->add_desired(v);
+    return job;
+  }
+
+  static SambaDc* dc_;
+  static std::vector<SambaDc::User>* users_;
+};
+
+SambaDc* LdapDirectoryIt::dc_ = nullptr;
+std::vector<SambaDc::User>* LdapDirectoryIt::users_ = nullptr;
+
+TEST_F(LdapDirectoryIt, ConnectsOverLdapsWithCaVerification) {
+  auto dir = ConnectOrDie();
+  ASSERT_NE(dir, nullptr);
+  EXPECT_EQ(dir->BaseDn(), dc_->base_dn());
+  EXPECT_EQ(dir->CurrentDc(), dc_->url());
+}
+
+TEST_F(LdapDirectoryIt, StartTlsOnPlainUrl) {
+  LdapOptions o = Options();
+  o.urls = {"ldap://127.0.0.1"};
+  o.start_tls = true;
+  auto dir = LdapDirectory::Connect(o);
+  ASSERT_OK(dir);
+  EXPECT_EQ((*dir)->BaseDn(), dc_->base_dn());
+}
+
+TEST_F(LdapDirectoryIt, RefusesACertificateFromAnotherCa) {
+  LdapOptions o = Options();
+  o.ca_file = SambaDc::Options::FromEnv().cert_dir + "/rogue-ca.pem";
+  EXPECT_THAT(LdapDirectory::Connect(o),
+              StatusIs(absl::StatusCode::kUnavailable, AllOf(HasSubstr(dc_->url()), HasSubstr("certificate"))));
+}
+
+TEST_F(LdapDirectoryIt, RefusesPlainLdapWithoutTheInsecureFlag) {
+  LdapOptions o = Options();
+  o.urls = {"ldap://127.0.0.1"};
+  EXPECT_THAT(LdapDirectory::Connect(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("refusing plain LDAP")));
+}
+
+TEST_F(LdapDirectoryIt, WrongPasswordIsUnauthenticated) {
+  LdapOptions o = Options();
+  o.password = "wrong-password";
+  EXPECT_THAT(LdapDirectory::Connect(o),
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       AllOf(HasSubstr("invalidCredentials"), ::testing::Not(HasSubstr("wrong-password")))));
+}
+
+TEST_F(LdapDirectoryIt, MatchesByObjectGuidAndReturnsItRaw) {
+  auto dir = ConnectOrDie();
+  const SambaDc::User& user = (*users_)[0];
+  auto hits = dir->Search(dir->BaseDn(),
+                          "(objectGUID=" + EscapeLdapFilterBytes(user.object_guid) + ")",
+                          {"objectGUID", "mail"}, 2);
+  ASSERT_OK(hits);
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_TRUE(absl::EqualsIgnoreCase((*hits)[0].dn, user.dn));
+  EXPECT_THAT((*hits)[0].attributes["objectguid"], ElementsAre(user.object_guid));
+
+  JobApplier applier(dir.get(), {});
+  v1::ReadTarget target;
+  target.set_source_anchor(user.object_guid);
+  v1::ObservedObject seen = applier.Read(target);
+  EXPECT_EQ(seen.failure(), v1::OUTCOME_UNSPECIFIED) << seen.diagnostic();
+  EXPECT_THAT(seen.attributes().attributes().at("mail").values(),
+              ElementsAre("it0001@corp.example.test"));
+  EXPECT_GT(seen.usn_changed(), 0);
+  EXPECT_FALSE(seen.when_changed().empty());
+}
+
+TEST_F(LdapDirectoryIt, CompareAndSwapIsApplied) {
+  auto dir = ConnectOrDie();
+  const SambaDc::User& user = (*users_)[1];
+  JobApplier applier(dir.get(), {{}, {"OU=Mailboxes," + dc_->base_dn()}});
+  v1::Job job = Job(user, "proxyAddresses", {"SMTP:it0002@corp.example.test"},
+                    {"SMTP:it0002@corp.example.test", "smtp:alias-gen2@corp.example.test"});
+  v1::JobResult r = applier.Apply(job);
+  EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+  EXPECT_EQ(r.dc(), dc_->url());
+  EXPECT_THAT(ReadAttr(user.dn, "proxyAddresses"),
+              ::testing::UnorderedElementsAre("SMTP:it0002@corp.example.test",
+                                              "smtp:alias-gen2@corp.example.test"));
+  v1::JobResult again = applier.Apply(job);
+  EXPECT_EQ(again.outcome(), v1::ALREADY_IN_STATE) << again.diagnostic();
+
+  v1::JobResult ext = applier.Apply(Job(user, "extensionAttribute1", {}, {"gen-1"}));
+  EXPECT_EQ(ext.outcome(), v1::APPLIED) << ext.diagnostic();
+  EXPECT_THAT(ReadAttr(user.dn, "extensionAttribute1"), ElementsAre("gen-1"));
+}
+
+TEST_F(LdapDirectoryIt, StaleExpectedIsAConflictAndWritesNothing) {
+  auto dir = ConnectOrDie();
+  const SambaDc::User& user = (*users_)[2];
+  ASSERT_OK(dc_->Modify(user.dn, {{"extensionAttribute2", {"onprem"}}}));
+  const int writes_before = SuccessfulModifies(user.dn);
+
+  // The raw compare-and-swap: delete a stale value, add the new one.
+  auto result = dir->Modify(user.dn, {{ModOp::kDelete, "extensionAttribute2", {"gen-0"}},
+                                      {ModOp::kAdd, "extensionAttribute2", {"gen-1"}}});
+  ASSERT_OK(result);
+  EXPECT_EQ(ClassifyLdapCode(result->code), LdapErrorClass::kConflict) << result->code;
+
+  // Through the applier, with the dual writer racing between read and write.
+  RacingDirectory racing(dir.get(), [&] {
+    ASSERT_OK(dc_->Modify(user.dn, {{"extensionAttribute2", {"onprem-2"}}}));
+  });
+  JobApplier applier(&racing, {});
+  v1::JobResult r = applier.Apply(Job(user, "extensionAttribute2", {"onprem"}, {"gen-1"}));
+  EXPECT_EQ(r.outcome(), v1::CONFLICT) << r.diagnostic();
+  EXPECT_EQ(r.ldap_code(), 16);
+  EXPECT_THAT(r.found().attributes().at("extensionAttribute2").values(), ElementsAre("onprem-2"));
+  EXPECT_THAT(ReadAttr(user.dn, "extensionAttribute2"), ElementsAre("onprem-2"));
+  // Only the racing writer's modify succeeded.
+  EXPECT_EQ(SuccessfulModifies(user.dn), writes_before + 1);
+}
+
+TEST_F(LdapDirectoryIt, CloseThenTheNextOperationReconnects) {
+  auto dir = ConnectOrDie();
+  const SambaDc::User& user = (*users_)[3];
+  dir->Close();
+  dir->Close();  // idempotent
+  JobApplier applier(dir.get(), {});
+  v1::JobResult r = applier.Apply(Job(user, "extensionAttribute3", {}, {"after-close"}));
+  EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+  EXPECT_THAT(ReadAttr(user.dn, "extensionAttribute3"), ElementsAre("after-close"));
+}
+
+TEST_F(LdapDirectoryIt, CloseFromAnotherThreadCutsAnOperationInProgress) {
+  auto dir = ConnectOrDie();
+  ASSERT_NE(dir, nullptr);
+  int pid = 0;
+  std::ifstream(dc_->dir() + "/samba.pid") >> pid;
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(-pid, SIGSTOP), 0);  // the DC hangs: the search waits
+  absl::StatusOr<std::vector<DirectoryEntry>> result;
+  std::thread op([&] { result = dir->Search(dir->BaseDn(), "(cn=it0001)", {"cn"}, 1); });
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time closed_at = absl::Now();
+  dir->Close();  // fencing: the lease was lost
+  op.join();
+  const absl::Duration waited = absl::Now() - closed_at;
+  kill(-pid, SIGCONT);
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_LT(waited, absl::Seconds(5));  // hang guard: not the 10 s timeout
+  auto after = dir->Search(dir->BaseDn(), "(cn=it0001)", {"cn"}, 1);
+  ASSERT_OK(after);
+  EXPECT_EQ(after->size(), 1u);
+}
+
+TEST_F(LdapDirectoryIt, FailsOverToTheSecondUrl) {
+  LdapOptions o = Options();
+  o.urls = {"ldaps://127.0.0.2", dc_->url()};
+  auto dir = LdapDirectory::Connect(o);
+  ASSERT_OK(dir);
+  EXPECT_EQ((*dir)->CurrentDc(), dc_->url());
+  JobApplier applier(dir->get(), {});
+  v1::JobResult r = applier.Apply(Job((*users_)[4], "extensionAttribute4", {}, {"failover"}));
+  EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+  EXPECT_EQ(r.dc(), dc_->url());
+}
+
+TEST_F(LdapDirectoryIt, ReconnectsAfterTheDcRestarts) {
+  auto dir = ConnectOrDie();
+  const SambaDc::User& user = (*users_)[5];
+  ASSERT_OK(dc_->Stop());
+  auto down = dir->Search(dir->BaseDn(), "(objectClass=user)", {"cn"}, 1);
+  EXPECT_THAT(down, StatusIs(absl::StatusCode::kUnavailable));
+  JobApplier applier(dir.get(), {});
+  v1::JobResult failed = applier.Apply(Job(user, "extensionAttribute5", {}, {"x"}));
+  EXPECT_EQ(failed.outcome(), v1::FAILED_RETRYABLE) << failed.diagnostic();
+  ASSERT_OK(dc_->Restart());
+  v1::JobResult r = applier.Apply(Job(user, "extensionAttribute5", {}, {"x"}));
+  EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+  EXPECT_THAT(ReadAttr(user.dn, "extensionAttribute5"), ElementsAre("x"));
+}
+
+}  // namespace
+}  // namespace writeback::agent
