@@ -1,0 +1,155 @@
+#include "controller/store/schema.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/log.h"
+#include "common/base/status_macros.h"
+
+namespace writeback::controller {
+namespace {
+
+// Version 1: forests, agents, mailboxes and the provisioning log.
+//
+// Mailboxes keep their attribute maps as serialized writeback.v1.AttributeMap
+// BLOBs (last_known NULL until the onboarding read). Log records keep the
+// whole ProvisioningRecord as a BLOB plus the columns ListLog filters on.
+// AUTOINCREMENT: a log id is never reused, even after old records are pruned.
+//
+// The mailbox indexes end in (updated_ms, cloud_id), DueMailboxes' order, so
+// its two arms (PENDING; RETRY_WAIT filtered on next_attempt_ms) are merged
+// in index order and a batch reads about `limit` rows, not every due mailbox.
+constexpr std::string_view kSchemaV1 = R"sql(
+PRAGMA application_id = 2002938673;
+
+CREATE TABLE forests (
+  name       TEXT    PRIMARY KEY NOT NULL,
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE forest_scope_ous (
+  forest   TEXT    NOT NULL REFERENCES forests(name) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  dn       TEXT    NOT NULL,
+  PRIMARY KEY (forest, position)
+) WITHOUT ROWID;
+
+CREATE TABLE agents (
+  agent_id     TEXT    PRIMARY KEY NOT NULL,
+  forest       TEXT    NOT NULL,
+  version      TEXT    NOT NULL,
+  state        TEXT    NOT NULL,
+  last_seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX agents_by_forest ON agents (forest, agent_id);
+
+CREATE TABLE mailboxes (
+  cloud_id         TEXT    PRIMARY KEY NOT NULL,
+  forest           TEXT    NOT NULL REFERENCES forests(name),
+  source_anchor    BLOB    NOT NULL,
+  desired          BLOB    NOT NULL,
+  last_known       BLOB,
+  desired_gen      INTEGER NOT NULL,
+  applied_gen      INTEGER NOT NULL,
+  status           INTEGER NOT NULL,
+  attempts         INTEGER NOT NULL,
+  next_attempt_ms  INTEGER NOT NULL,
+  last_error       TEXT    NOT NULL,
+  dn               TEXT    NOT NULL,
+  inflight_id      TEXT    NOT NULL,
+  inflight_session TEXT    NOT NULL,
+  inflight_gen     INTEGER NOT NULL,
+  updated_ms       INTEGER NOT NULL,
+  UNIQUE (forest, source_anchor)
+);
+CREATE INDEX mailboxes_due ON mailboxes (forest, status, updated_ms, cloud_id);
+CREATE INDEX mailboxes_by_status ON mailboxes (status, updated_ms, cloud_id);
+
+CREATE TABLE provisioning_log (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms    INTEGER NOT NULL,
+  mailbox_id TEXT    NOT NULL,
+  forest     TEXT    NOT NULL,
+  agent_id   TEXT    NOT NULL,
+  outcome    INTEGER NOT NULL,
+  job_id     TEXT    NOT NULL,
+  record     BLOB    NOT NULL
+);
+CREATE INDEX log_by_time ON provisioning_log (time_ms);
+CREATE INDEX log_by_mailbox ON provisioning_log (mailbox_id, time_ms);
+CREATE INDEX log_by_forest ON provisioning_log (forest, time_ms);
+CREATE INDEX log_by_agent ON provisioning_log (agent_id, time_ms);
+)sql";
+
+static_assert(kStoreApplicationId == 2002938673, "kSchemaV1 spells the application id");
+
+constexpr SchemaMigration kMigrations[] = {
+    {1, kSchemaV1},
+};
+
+absl::StatusOr<int64_t> ReadPragma(SqliteDb& db, const std::string& sql) {
+  WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  WB_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.Int(0) : 0;
+}
+
+// Everything but the schema steps themselves, inside the open transaction.
+absl::Status MigrateLocked(SqliteDb& db, absl::Span<const SchemaMigration> migrations) {
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i) + 1) {
+      return absl::InternalError(absl::StrCat("schema step ", i, " has version ",
+                                              migrations[i].version, ", expected ", i + 1));
+    }
+  }
+  const int latest = static_cast<int>(migrations.size());
+  WB_ASSIGN_OR_RETURN(int64_t version, ReadPragma(db, "PRAGMA user_version"));
+  WB_ASSIGN_OR_RETURN(int64_t app_id, ReadPragma(db, "PRAGMA application_id"));
+  WB_ASSIGN_OR_RETURN(int64_t objects, ReadPragma(db, "SELECT COUNT(*) FROM sqlite_master"));
+  if (app_id != 0 && app_id != kStoreApplicationId) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store database \"", db.path(), "\" belongs to another application (application_id ",
+        app_id, "); point the controller at its own store file"));
+  }
+  if (version == 0 && objects > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store database \"", db.path(),
+                     "\" has tables but no writeback schema version; it is not a writeback "
+                     "store: point the controller at its own store file"));
+  }
+  if (version > latest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store database \"", db.path(), "\" has schema version ", version,
+                     ", newer than the versions this controller knows (up to ", latest,
+                     "); run the newer controller, or restore a backup taken before the upgrade"));
+  }
+  for (int v = static_cast<int>(version) + 1; v <= latest; ++v) {
+    WB_RETURN_IF_ERROR(db.Exec(migrations[v - 1].sql));
+    WB_RETURN_IF_ERROR(db.Exec(absl::StrCat("PRAGMA user_version = ", v)));
+  }
+  if (version < latest) {
+    WB_LOG(INFO) << "store schema migrated path=" << db.path() << " from=" << version
+                 << " to=" << latest;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Span<const SchemaMigration> SchemaMigrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return static_cast<int>(SchemaMigrations().size()); }
+
+absl::StatusOr<int> ReadSchemaVersion(SqliteDb& db) {
+  WB_ASSIGN_OR_RETURN(int64_t version, ReadPragma(db, "PRAGMA user_version"));
+  return static_cast<int>(version);
+}
+
+absl::Status MigrateSchema(SqliteDb& db, absl::Span<const SchemaMigration> migrations) {
+  WB_RETURN_IF_ERROR(db.Begin(SqliteDb::kImmediate));
+  absl::Status status = MigrateLocked(db, migrations);
+  if (status.ok()) status = db.Commit();
+  if (!status.ok()) db.Rollback();
+  return status;
+}
+
+}  // namespace writeback::controller

@@ -1,0 +1,116 @@
+// The Store on one SQLite file: the controller's embedded default (DESIGN §8).
+//
+//   WB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
+//                       SqliteStore::Open("/var/lib/writeback/state.db"));
+//
+// Open() creates the file (mode 0600) when it is absent and migrates its
+// schema (schema.h). The connection runs in WAL mode with synchronous=FULL,
+// foreign keys on and a busy timeout, so a method that returned OK survives
+// a crash or power loss.
+//
+// Contract beyond store.h:
+// - Every method is one transaction: writes use BEGIN IMMEDIATE, reads a
+//   deferred BEGIN; any error rolls back. UpdateMailboxes is one commit for
+//   the whole batch (group commit).
+// - Records are stored as given: the caller stamps MailboxRecord::updated_ms,
+//   ForestRecord::created_ms and ProvisioningRecord::time_ms from its clock.
+// - A mutate runs inside the transaction with the store locked: it must be
+//   quick and must not call the store (that would deadlock). It may change
+//   any field but the cloud id (kInvalidArgument). A
+//   mutate that moves a mailbox onto an anchor already held in its forest
+//   fails like AddMailbox does (kAlreadyExists naming the holder).
+// - A log record's empty mailbox_id / forest are filled from the mailbox it
+//   accompanies. Its id is assigned in the database (ListLog returns it); the
+//   batch's MailboxUpdate::log copies are const and are not changed.
+// - Limits: ListMailboxes and DueMailboxes treat 0 as "no limit"; ListLog
+//   treats 0 as 100. ListLog's time range is [since_ms, until_ms).
+// - Errors: kNotFound / kAlreadyExists / kInvalidArgument as store.h says,
+//   with messages an operator can act on; SQLite failures become kUnavailable
+//   (busy, disk full, I/O: retry later), kDataLoss (corrupt file) or
+//   kInternal, naming the file and carrying sqlite3_errmsg.
+//
+// Thread-safe: one connection behind one mutex, so calls run one at a time.
+// Not copyable or movable.
+#ifndef WRITEBACK_CONTROLLER_STORE_SQLITE_STORE_H_
+#define WRITEBACK_CONTROLLER_STORE_SQLITE_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/store/sqlite_db.h"
+#include "controller/store/store.h"
+
+namespace writeback::controller {
+
+class SqliteStore : public Store {
+ public:
+  // Opens or creates the store at `path`. kFailedPrecondition when the
+  // directory does not exist, the file is not a writeback store, or its
+  // schema is newer than this binary; kUnavailable / kDataLoss for SQLite
+  // failures.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+  ~SqliteStore() override = default;
+
+  absl::Status AddForest(const ForestRecord& forest) override;
+  absl::StatusOr<ForestRecord> GetForest(std::string_view name) override;
+  absl::StatusOr<std::vector<ForestRecord>> ListForests() override;
+
+  absl::Status UpsertAgent(const AgentRecord& agent) override;
+  absl::StatusOr<std::vector<AgentRecord>> ListAgents(std::string_view forest) override;
+
+  absl::Status AddMailbox(const MailboxRecord& mailbox) override;
+  absl::StatusOr<MailboxRecord> GetMailbox(std::string_view cloud_id) override;
+  absl::StatusOr<MailboxRecord> UpdateMailbox(
+      std::string_view cloud_id,
+      const std::function<absl::Status(MailboxRecord&)>& mutate) override;
+  absl::StatusOr<std::vector<absl::StatusOr<MailboxRecord>>> UpdateMailboxes(
+      const std::vector<MailboxUpdate>& updates) override;
+  absl::StatusOr<std::vector<MailboxRecord>> ListMailboxes(std::string_view forest,
+                                                           size_t limit) override;
+  absl::StatusOr<std::vector<MailboxRecord>> DueMailboxes(std::string_view forest, int64_t now_ms,
+                                                          size_t limit) override;
+  absl::StatusOr<int> ResetInFlight() override;
+  // Like ResetInFlight(), but fenced (DESIGN §4): every IN_FLIGHT mailbox
+  // goes to RETRY_WAIT with next_attempt_ms = `not_before_ms` (the moment
+  // any agent that held its job must have stopped writing) and a last_error
+  // saying why. Returns how many.
+  absl::StatusOr<int> ResetInFlight(int64_t not_before_ms);
+  absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>> CountByStatus(
+      std::string_view forest) override;
+
+  absl::Status AppendLog(writeback::v1::ProvisioningRecord* record) override;
+  absl::StatusOr<std::vector<writeback::v1::ProvisioningRecord>> ListLog(
+      const writeback::v1::ListProvisioningLogRequest& filter) override;
+
+ private:
+  using Body = std::function<absl::Status(SqliteDb&)>;
+
+  explicit SqliteStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+  // Runs `body` in one transaction under the mutex; commits when it returns
+  // OK, rolls back otherwise.
+  absl::Status Transact(SqliteDb::TransactionMode mode, const Body& body) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Sets `assignments` (SQL; ?1 is `param`) on every IN_FLIGHT mailbox and
+  // clears its in-flight fields.
+  absl::StatusOr<int> ResetInFlightTo(const std::string& assignments, std::optional<int64_t> param);
+
+  absl::Mutex mu_;
+  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace writeback::controller
+
+#endif  // WRITEBACK_CONTROLLER_STORE_SQLITE_STORE_H_

@@ -1,0 +1,129 @@
+// The controller's durable state: forests, agents, mailboxes and the
+// provisioning log (DESIGN §3, §8). Read this header first in controller/store.
+//
+//   std::unique_ptr<Store> store = *SqliteStore::Open("/var/lib/writeback/state.db");
+//   WB_RETURN_IF_ERROR(store->AddForest({.name = "corp.example.com", .scope_ous = {...}}));
+//   auto updated = store->UpdateMailbox(id, [&](MailboxRecord& m) {
+//     m.desired_gen++;  // any change; returning an error writes nothing
+//     return absl::OkStatus();
+//   });
+//
+// Every method is one transaction: when it returns OK the change is durable
+// (committed with synchronous=FULL). Implementations are thread-safe.
+#ifndef WRITEBACK_CONTROLLER_STORE_STORE_H_
+#define WRITEBACK_CONTROLLER_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "writeback/v1/admin.pb.h"
+#include "writeback/v1/types.pb.h"
+
+namespace writeback::controller {
+
+struct ForestRecord {
+  std::string name;                    // DNS name, lower case
+  std::vector<std::string> scope_ous;  // OU DNs
+  int64_t created_ms = 0;
+};
+
+struct AgentRecord {
+  std::string agent_id;
+  std::string forest;
+  std::string version;
+  std::string state;  // "connected", "disconnected"
+  int64_t last_seen_ms = 0;
+};
+
+struct MailboxRecord {
+  std::string cloud_id;       // GUID string
+  std::string forest;
+  std::string source_anchor;  // 16 raw bytes; unique per forest
+  writeback::v1::AttributeMap desired;
+  // What AD held at the last ack or read; nullopt until the onboarding read.
+  std::optional<writeback::v1::AttributeMap> last_known;
+  uint64_t desired_gen = 0;
+  uint64_t applied_gen = 0;
+  writeback::v1::MailboxStatus status = writeback::v1::PENDING;
+  uint32_t attempts = 0;
+  int64_t next_attempt_ms = 0;  // for RETRY_WAIT
+  std::string last_error;
+  std::string dn;
+  // The job or read out with an agent; empty when none.
+  std::string inflight_id;
+  std::string inflight_session;
+  uint64_t inflight_gen = 0;
+  int64_t updated_ms = 0;
+};
+
+// One change of one mailbox within a batch (see UpdateMailboxes).
+struct MailboxUpdate {
+  std::string cloud_id;
+  // Changes the record in place; an error leaves this mailbox untouched.
+  std::function<absl::Status(MailboxRecord&)> mutate;
+  // Appended to the provisioning log in the same transaction when set and
+  // `mutate` succeeded. Its id is assigned by the store.
+  std::optional<writeback::v1::ProvisioningRecord> log;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Forests. AddForest fails with kAlreadyExists for a taken name.
+  virtual absl::Status AddForest(const ForestRecord& forest) = 0;
+  // kNotFound names the forest.
+  virtual absl::StatusOr<ForestRecord> GetForest(std::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<ForestRecord>> ListForests() = 0;
+
+  // Agents as last seen (informational).
+  virtual absl::Status UpsertAgent(const AgentRecord& agent) = 0;
+  virtual absl::StatusOr<std::vector<AgentRecord>> ListAgents(std::string_view forest) = 0;
+
+  // Adds a new mailbox. kNotFound for an unknown forest; kAlreadyExists when
+  // the cloud id is taken or the anchor already belongs to another mailbox of
+  // the forest (the message names that mailbox's cloud id).
+  virtual absl::Status AddMailbox(const MailboxRecord& mailbox) = 0;
+  // kNotFound names the cloud id.
+  virtual absl::StatusOr<MailboxRecord> GetMailbox(std::string_view cloud_id) = 0;
+  // Read-modify-write of one mailbox in one transaction. Returns the record as
+  // written, or mutate's error (nothing written), or kNotFound.
+  virtual absl::StatusOr<MailboxRecord> UpdateMailbox(
+      std::string_view cloud_id, const std::function<absl::Status(MailboxRecord&)>& mutate) = 0;
+  // Several read-modify-writes (and their log records) in ONE transaction, so
+  // a batch of results costs one commit. Returns one entry per update, in
+  // order: the record as written, or that update's error. The call itself
+  // fails only when the transaction fails, and then nothing is written.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<MailboxRecord>>> UpdateMailboxes(
+      const std::vector<MailboxUpdate>& updates) = 0;
+  // Mailboxes of `forest` (all forests if empty) ordered by cloud id.
+  virtual absl::StatusOr<std::vector<MailboxRecord>> ListMailboxes(std::string_view forest,
+                                                                   size_t limit) = 0;
+  // Mailboxes of `forest` that need work now: status PENDING, or RETRY_WAIT
+  // with next_attempt_ms <= now_ms; oldest updated first; at most `limit`.
+  virtual absl::StatusOr<std::vector<MailboxRecord>> DueMailboxes(std::string_view forest,
+                                                                  int64_t now_ms,
+                                                                  size_t limit) = 0;
+  // At start-up: every IN_FLIGHT mailbox goes back to PENDING (its job is
+  // redelivered; compare-and-swap makes that harmless). Returns how many.
+  virtual absl::StatusOr<int> ResetInFlight() = 0;
+  // Counts mailboxes by status for `forest` (all if empty).
+  virtual absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>>
+  CountByStatus(std::string_view forest) = 0;
+
+  // Provisioning log. AppendLog assigns record->id.
+  virtual absl::Status AppendLog(writeback::v1::ProvisioningRecord* record) = 0;
+  // Newest first, filtered as the request says; limit 0 means 100.
+  virtual absl::StatusOr<std::vector<writeback::v1::ProvisioningRecord>> ListLog(
+      const writeback::v1::ListProvisioningLogRequest& filter) = 0;
+};
+
+}  // namespace writeback::controller
+
+#endif  // WRITEBACK_CONTROLLER_STORE_STORE_H_
