@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/attributes/catalog.h"
@@ -33,10 +34,19 @@ absl::StatusOr<const AttributeSpec*> LookUp(const std::string& name) {
   return spec;
 }
 
+// The same value as the directory sees it: ignoring case entirely, even the
+// proxyAddresses prefix (ValuesEqual keeps SMTP: and smtp: apart because a
+// primary switch is a change worth writing; removing smtp:x when SMTP:x is
+// stored still means that address).
+bool SameInDirectory(const AttributeSpec& spec, const std::string& a, const std::string& b) {
+  return ValuesEqual(spec, a, b) ||
+         ValuesEqual(spec, absl::AsciiStrToLower(a), absl::AsciiStrToLower(b));
+}
+
 bool Contains(const AttributeSpec& spec, const std::vector<std::string>& set,
               const std::string& value) {
   for (const auto& v : set) {
-    if (ValuesEqual(spec, v, value)) return true;
+    if (SameInDirectory(spec, v, value)) return true;
   }
   return false;
 }
@@ -73,7 +83,7 @@ absl::Status ApplyOne(const AttributeEdit& edit, const AttributeSpec& spec,
             return EditError(spec, absl::StrCat("\"", value, "\" is not present, nothing to remove"));
           }
           for (auto it = values->begin(); it != values->end(); ++it) {
-            if (ValuesEqual(spec, *it, value)) {
+            if (SameInDirectory(spec, *it, value)) {
               values->erase(it);
               break;
             }

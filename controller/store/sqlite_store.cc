@@ -388,29 +388,18 @@ absl::StatusOr<std::vector<MailboxRecord>> SqliteStore::DueMailboxes(std::string
   return mailboxes;
 }
 
-absl::StatusOr<int> SqliteStore::ResetInFlight() {
-  return ResetInFlightTo(absl::StrCat("status = ", v1::PENDING), std::nullopt);
-}
-
 absl::StatusOr<int> SqliteStore::ResetInFlight(int64_t not_before_ms) {
-  return ResetInFlightTo(
-      absl::StrCat("status = ", v1::RETRY_WAIT,
-                   ", next_attempt_ms = ?1, last_error = 'the controller stopped while the job "
-                   "was out; redelivered once no agent can still be writing it'"),
-      not_before_ms);
-}
-
-absl::StatusOr<int> SqliteStore::ResetInFlightTo(const std::string& assignments,
-                                                 std::optional<int64_t> param) {
   int64_t reset = 0;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
     WB_ASSIGN_OR_RETURN(
         Statement st,
-        db.Prepare(absl::StrCat("UPDATE mailboxes SET ", assignments,
-                                ", inflight_id = '', inflight_session = '', inflight_gen = 0 "
-                                "WHERE status = ",
-                                v1::IN_FLIGHT)));
-    if (param.has_value()) st.BindInt(1, *param);
+        db.Prepare(absl::StrCat(
+            "UPDATE mailboxes SET status = ", v1::RETRY_WAIT,
+            ", next_attempt_ms = ?1, last_error = 'the controller stopped while the job "
+            "was out; redelivered once no agent can still be writing it', "
+            "inflight_id = '', inflight_session = '', inflight_gen = 0 WHERE status = ",
+            v1::IN_FLIGHT)));
+    st.BindInt(1, not_before_ms);
     WB_RETURN_IF_ERROR(st.Run());
     reset = db.changes();
     return absl::OkStatus();

@@ -81,12 +81,7 @@ class SqliteStore : public Store {
                                                            size_t limit) override;
   absl::StatusOr<std::vector<MailboxRecord>> DueMailboxes(std::string_view forest, int64_t now_ms,
                                                           size_t limit) override;
-  absl::StatusOr<int> ResetInFlight() override;
-  // Like ResetInFlight(), but fenced (DESIGN §4): every IN_FLIGHT mailbox
-  // goes to RETRY_WAIT with next_attempt_ms = `not_before_ms` (the moment
-  // any agent that held its job must have stopped writing) and a last_error
-  // saying why. Returns how many.
-  absl::StatusOr<int> ResetInFlight(int64_t not_before_ms);
+  absl::StatusOr<int> ResetInFlight(int64_t not_before_ms) override;
   absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>> CountByStatus(
       std::string_view forest) override;
 
@@ -102,10 +97,6 @@ class SqliteStore : public Store {
   // Runs `body` in one transaction under the mutex; commits when it returns
   // OK, rolls back otherwise.
   absl::Status Transact(SqliteDb::TransactionMode mode, const Body& body) ABSL_LOCKS_EXCLUDED(mu_);
-
-  // Sets `assignments` (SQL; ?1 is `param`) on every IN_FLIGHT mailbox and
-  // clears its in-flight fields.
-  absl::StatusOr<int> ResetInFlightTo(const std::string& assignments, std::optional<int64_t> param);
 
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);

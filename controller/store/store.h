@@ -110,9 +110,11 @@ class Store {
   virtual absl::StatusOr<std::vector<MailboxRecord>> DueMailboxes(std::string_view forest,
                                                                   int64_t now_ms,
                                                                   size_t limit) = 0;
-  // At start-up: every IN_FLIGHT mailbox goes back to PENDING (its job is
-  // redelivered; compare-and-swap makes that harmless). Returns how many.
-  virtual absl::StatusOr<int> ResetInFlight() = 0;
+  // At start-up (fenced, DESIGN §4): every IN_FLIGHT mailbox goes to
+  // RETRY_WAIT with next_attempt_ms = `not_before_ms`, the moment any agent
+  // that held its job must have stopped writing, and a last_error saying why.
+  // Returns how many.
+  virtual absl::StatusOr<int> ResetInFlight(int64_t not_before_ms) = 0;
   // Counts mailboxes by status for `forest` (all if empty).
   virtual absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>>
   CountByStatus(std::string_view forest) = 0;

@@ -403,7 +403,7 @@ TEST_F(SqliteStoreTest, DueMailboxesArePendingOrRetriesWhoseTimeHasCome) {
   EXPECT_THAT(Ids(*store_->DueMailboxes("lab.example.com", 1000, 10)), ElementsAre("other-forest"));
 }
 
-TEST_F(SqliteStoreTest, ResetInFlightReturnsOnlyInFlightMailboxesToPending) {
+TEST_F(SqliteStoreTest, ResetInFlightTouchesOnlyInFlightMailboxes) {
   AddMailbox("m1", 1, writeback::v1::IN_FLIGHT, 0);
   AddMailbox("m2", 2, writeback::v1::IN_SYNC, 0);
   ASSERT_OK(store_->UpdateMailbox("m1", [](MailboxRecord& m) {
@@ -413,16 +413,16 @@ TEST_F(SqliteStoreTest, ResetInFlightReturnsOnlyInFlightMailboxesToPending) {
     return absl::OkStatus();
   }));
 
-  auto reset = store_->ResetInFlight();
+  auto reset = store_->ResetInFlight(0);
   ASSERT_OK(reset);
   EXPECT_EQ(*reset, 1);
   auto m1 = store_->GetMailbox("m1");
-  EXPECT_EQ(m1->status, writeback::v1::PENDING);
+  EXPECT_EQ(m1->status, writeback::v1::RETRY_WAIT);
   EXPECT_EQ(m1->inflight_id, "");
   EXPECT_EQ(m1->inflight_session, "");
   EXPECT_EQ(m1->inflight_gen, 0u);
   EXPECT_EQ(store_->GetMailbox("m2")->status, writeback::v1::IN_SYNC);
-  EXPECT_EQ(*store_->ResetInFlight(), 0);
+  EXPECT_EQ(*store_->ResetInFlight(0), 0);
 }
 
 TEST_F(SqliteStoreTest, FencedResetInFlightWaitsUntilTheFence) {
