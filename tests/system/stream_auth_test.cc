@@ -1,7 +1,11 @@
 // Acceptance (issue 2, #5): the agent stream refuses a client without a
 // certificate, with one from another CA, and with an admin-format identity;
 // a proper agent certificate gets a Welcome.
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/uplink/agent_stream.h"
 #include "common/base/files.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -33,7 +37,9 @@ class StreamAuthTest : public ::testing::Test {
     return ReadFileToString(env_.cert_dir() + "/" + name).value_or("");
   }
 
-  // Opens the agent stream with `cert`/`key` (empty: no client certificate).
+  // Opens the agent stream with `cert`/`key` (empty: no client certificate)
+  // through the agent's own stream reactor, and waits until the controller
+  // welcomes it or ends the stream (hang guard 20 s).
   Attempt Connect(const std::string& cert, const std::string& key) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = Pem("ca.pem");
@@ -44,20 +50,33 @@ class StreamAuthTest : public ::testing::Test {
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", env_.agent_port()),
                                        grpc::SslCredentials(ssl));
     auto stub = v1::AgentGateway::NewStub(channel);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    auto stream = stub->Connect(&context);
+    absl::Mutex mu;
+    bool welcomed = false, ended = false;
+    auto stream = std::make_shared<agent::AgentStream>(
+        stub.get(), [&](const v1::ControllerMessage& m) {
+          absl::MutexLock lock(&mu);
+          if (m.has_welcome()) welcomed = true;
+        });
     v1::AgentMessage hello;
     hello.mutable_hello()->set_protocol_version(1);
     hello.mutable_hello()->set_max_in_flight(1);
-    stream->Write(hello);
+    stream->Start(hello);
+    std::thread ender([&] {
+      {
+        absl::MutexLock lock(&mu);
+        auto over = [&] { return welcomed || ended; };
+        mu.AwaitWithTimeout(absl::Condition(&over), absl::Seconds(20));
+      }
+      stream->Cancel();
+    });
     Attempt attempt;
-    v1::ControllerMessage reply;
-    if (stream->Read(&reply) && reply.has_welcome()) {
-      attempt.welcomed = true;
-      context.TryCancel();
+    attempt.status = stream->Wait();
+    {
+      absl::MutexLock lock(&mu);
+      ended = true;
+      attempt.welcomed = welcomed;
     }
-    attempt.status = stream->Finish();
+    ender.join();
     return attempt;
   }
 
