@@ -241,6 +241,13 @@ v1::JobResult JobApplier::ApplyMatched(const v1::Job& job,
   }
   result.clear_found();
 
+  // Fencing: the last moment to learn that this session may no longer write.
+  if (write_gate_ && !write_gate_()) {
+    result.set_outcome(v1::FAILED_RETRYABLE);
+    result.set_diagnostic(absl::StrCat("the agent's session ended before the modify of ",
+                                       entry.dn, "; nothing written"));
+    return result;
+  }
   absl::StatusOr<LdapResult> ldap = directory_->Modify(entry.dn, mods);
   if (!ldap.ok()) {
     result.set_outcome(OutcomeFor(ldap.status()));

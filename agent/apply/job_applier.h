@@ -38,6 +38,7 @@
 #ifndef WRITEBACK_AGENT_APPLY_JOB_APPLIER_H_
 #define WRITEBACK_AGENT_APPLY_JOB_APPLIER_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,11 @@ class JobApplier {
   JobApplier& operator=(const JobApplier&) = delete;
 
   v1::JobResult Apply(const v1::Job& job);
+
+  // Called right before each modify is sent; when it returns false the
+  // modify is not sent and the job answers FAILED_RETRYABLE. The agent uses
+  // it to stop writing the moment its session's lease is gone (DESIGN §4).
+  void set_write_gate(std::function<bool()> gate) { write_gate_ = std::move(gate); }
 
   // Matches the anchor like Apply and returns every allowlisted attribute
   // (absent ones as empty values; catalog names as keys), the DN,
@@ -84,6 +90,7 @@ class JobApplier {
   const LocalPolicy policy_;
   const PolicyChecker checker_;
   std::vector<std::string> match_attributes_;
+  std::function<bool()> write_gate_;
 };
 
 }  // namespace writeback::agent

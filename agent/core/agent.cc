@@ -8,9 +8,17 @@ using writeback::v1::AgentMessage;
 using writeback::v1::ControllerMessage;
 
 Agent::Agent(JobApplier* applier, Directory* directory, Clock* clock)
-    : applier_(applier), directory_(directory), clock_(clock) {}
+    : applier_(applier), directory_(directory), clock_(clock) {
+  applier_->set_write_gate([this] {
+    absl::MutexLock lock(&mu_);
+    return working_epoch_ == epoch_ && LeaseValidLocked();
+  });
+}
 
-Agent::~Agent() { Stop(); }
+Agent::~Agent() {
+  Stop();
+  applier_->set_write_gate(nullptr);
+}
 
 void Agent::Start() {
   worker_ = std::thread([this] { WorkerLoop(); });
@@ -26,7 +34,7 @@ void Agent::Stop() {
   if (ticker_.joinable()) ticker_.join();
 }
 
-void Agent::OnStreamStarted(std::shared_ptr<AgentStream> stream) {
+void Agent::OnStreamStarted(std::shared_ptr<Outbound> stream) {
   absl::MutexLock lock(&mu_);
   stream_ = std::move(stream);
   welcomed_ = false;
@@ -46,7 +54,7 @@ bool Agent::LeaseValidLocked() const {
   return welcomed_ && clock_->Now() - last_heard_ < lease_;
 }
 
-std::shared_ptr<AgentStream> Agent::EndSessionLocked(const std::string& why) {
+std::shared_ptr<Outbound> Agent::EndSessionLocked(const std::string& why) {
   if (!queue_.empty()) {
     WB_LOG(WARNING) << "dropping " << queue_.size() << " queued jobs: " << why
                     << " (the controller redelivers them)";
@@ -114,6 +122,7 @@ void Agent::WorkerLoop() {
       queue_.pop_front();
       // Fencing: only work of the current, leased session is carried out.
       if (work.epoch != epoch_ || !LeaseValidLocked()) continue;
+      working_epoch_ = work.epoch;
     }
     AgentMessage out;
     if (work.is_read) {
@@ -123,7 +132,7 @@ void Agent::WorkerLoop() {
     } else {
       *out.mutable_results()->add_results() = applier_->Apply(work.job);
     }
-    std::shared_ptr<AgentStream> stream;
+    std::shared_ptr<Outbound> stream;
     {
       absl::MutexLock lock(&mu_);
       if (work.epoch != epoch_) continue;  // the session ended meanwhile
@@ -136,7 +145,7 @@ void Agent::WorkerLoop() {
 void Agent::TickerLoop() {
   absl::Time next_heartbeat = clock_->Now();
   while (true) {
-    std::shared_ptr<AgentStream> to_cancel, to_ping;
+    std::shared_ptr<Outbound> to_cancel, to_ping;
     AgentMessage ping;
     {
       absl::MutexLock lock(&mu_);

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "agent/apply/job_applier.h"
 #include "agent/directory/directory.h"
+#include "agent/core/outbound.h"
 #include "agent/uplink/uplink.h"
 #include "common/base/clock.h"
 
@@ -32,7 +33,9 @@ namespace writeback::agent {
 
 class Agent : public Uplink::Listener {
  public:
-  // `applier` and `directory` must outlive the Agent.
+  // `applier` and `directory` must outlive the Agent. Installs the
+  // applier's write gate: a modify is sent only while the job's session is
+  // current and its lease valid.
   Agent(JobApplier* applier, Directory* directory, Clock* clock);
   ~Agent() override;  // Stops.
   Agent(const Agent&) = delete;
@@ -41,7 +44,7 @@ class Agent : public Uplink::Listener {
   void Start();
   void Stop();
 
-  void OnStreamStarted(std::shared_ptr<AgentStream> stream) override;
+  void OnStreamStarted(std::shared_ptr<Outbound> stream) override;
   void OnMessage(const writeback::v1::ControllerMessage& message) override;
   void OnStreamEnded(const grpc::Status& status) override;
 
@@ -58,7 +61,7 @@ class Agent : public Uplink::Listener {
   void TickerLoop();
   // Ends the session: drops the queue and fences the directory. Returns the
   // stream to cancel (outside the lock), if any.
-  std::shared_ptr<AgentStream> EndSessionLocked(const std::string& why)
+  std::shared_ptr<Outbound> EndSessionLocked(const std::string& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool LeaseValidLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -68,10 +71,11 @@ class Agent : public Uplink::Listener {
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::shared_ptr<AgentStream> stream_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Outbound> stream_ ABSL_GUARDED_BY(mu_);
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
   std::string session_id_ ABSL_GUARDED_BY(mu_);
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // bumped when a session ends
+  uint64_t working_epoch_ ABSL_GUARDED_BY(mu_) = 0;  // of the job the worker runs
   absl::Duration lease_ ABSL_GUARDED_BY(mu_) = absl::Seconds(5);
   absl::Duration heartbeat_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
   absl::Time last_heard_ ABSL_GUARDED_BY(mu_);

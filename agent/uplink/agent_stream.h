@@ -17,13 +17,15 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/core/outbound.h"
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/agent.grpc.pb.h"
 
 namespace writeback::agent {
 
 class AgentStream
-    : public grpc::ClientBidiReactor<writeback::v1::AgentMessage, writeback::v1::ControllerMessage> {
+    : public grpc::ClientBidiReactor<writeback::v1::AgentMessage, writeback::v1::ControllerMessage>,
+      public Outbound {
  public:
   // Called on a gRPC thread for each message, in order.
   using OnMessage = std::function<void(const writeback::v1::ControllerMessage&)>;
@@ -34,8 +36,8 @@ class AgentStream
 
   // Sends `hello` first and starts the call. Call once.
   void Start(writeback::v1::AgentMessage hello);
-  void Send(writeback::v1::AgentMessage message);
-  void Cancel();
+  void Send(writeback::v1::AgentMessage message) override;
+  void Cancel() override;
   // Blocks until the stream has ended; returns the final status.
   grpc::Status Wait();
 

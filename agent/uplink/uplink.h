@@ -29,7 +29,7 @@ class Uplink {
    public:
     virtual ~Listener() = default;
     // A new stream is open (Hello sent). `stream` stays valid while held.
-    virtual void OnStreamStarted(std::shared_ptr<AgentStream> stream) = 0;
+    virtual void OnStreamStarted(std::shared_ptr<Outbound> stream) = 0;
     // A controller message, on a gRPC thread, in order.
     virtual void OnMessage(const writeback::v1::ControllerMessage& message) = 0;
     // The stream ended; a new one follows after backoff.

@@ -329,3 +329,32 @@ TEST_F(JobApplierTest, EmptyScopeMeansTheWholeBaseDn) {
 
 }  // namespace
 }  // namespace writeback::agent
+
+namespace writeback::agent {
+namespace {
+
+TEST(JobApplierWriteGateTest, ClosedGateSendsNoModify) {
+  testing::FakeDirectory dir;
+  const std::string dn = "CN=Ann,OU=Mailboxes,DC=corp,DC=example,DC=test";
+  dir.AddObject(dn, {{"objectGUID", {std::string(16, '\x01')}}});
+  JobApplier applier(&dir, LocalPolicy{{}, {"OU=Mailboxes,DC=corp,DC=example,DC=test"}});
+  int asked = 0;
+  applier.set_write_gate([&asked] {
+    ++asked;
+    return false;  // the session's lease is gone
+  });
+  v1::Job job;
+  job.set_job_id("j1");
+  job.set_source_anchor(std::string(16, '\x01'));
+  auto* change = job.add_changes();
+  change->set_attribute("extensionAttribute1");
+  change->add_desired("late");
+  v1::JobResult r = applier.Apply(job);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(r.outcome(), v1::FAILED_RETRYABLE);
+  EXPECT_EQ(dir.modify_calls(), 0);
+  EXPECT_TRUE(dir.Get(dn, "extensionAttribute1").empty());
+}
+
+}  // namespace
+}  // namespace writeback::agent

@@ -1,0 +1,156 @@
+// The agent's session logic with a fake stream, a fake clock and the
+// in-memory directory: work only for a welcomed, leased session; a lost lease
+// drops the queue, fences the directory and cuts the stream.
+#include "agent/core/agent.h"
+
+#include "absl/synchronization/mutex.h"
+#include "common/identity/anchor.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/agent/apply/fake_directory.h"
+
+namespace writeback::agent {
+namespace {
+
+namespace v1 = writeback::v1;
+using writeback::agent::testing::FakeDirectory;
+
+constexpr char kDn[] = "CN=u1,OU=Mailboxes,DC=corp,DC=example,DC=test";
+const std::string kAnchor(16, '\x07');
+
+class FakeOutbound : public Outbound {
+ public:
+  void Send(v1::AgentMessage m) override {
+    absl::MutexLock lock(&mu_);
+    if (m.has_heartbeat()) {
+      heartbeats_++;
+      return;
+    }
+    sent_.push_back(std::move(m));
+  }
+  void Cancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
+  // Waits (hang guard 10 s) for `n` non-heartbeat messages.
+  std::vector<v1::AgentMessage> WaitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sent_.size() >= n; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    return sent_;
+  }
+  bool WaitCancelled() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&cancelled_), absl::Seconds(10));
+    return cancelled_;
+  }
+  int heartbeats() {
+    absl::MutexLock lock(&mu_);
+    return heartbeats_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::AgentMessage> sent_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+v1::ControllerMessage Welcome() {
+  v1::ControllerMessage m;
+  m.mutable_welcome()->set_session_id("s1");
+  m.mutable_welcome()->set_lease_ms(5000);
+  m.mutable_welcome()->set_heartbeat_interval_ms(1000);
+  return m;
+}
+
+v1::ControllerMessage JobSetting(const std::string& job_id, const std::string& value) {
+  v1::ControllerMessage m;
+  v1::Job* job = m.mutable_jobs()->add_jobs();
+  job->set_job_id(job_id);
+  job->set_mailbox_id("m1");
+  job->set_source_anchor(kAnchor);
+  job->set_generation(1);
+  auto* change = job->add_changes();
+  change->set_attribute("extensionAttribute1");
+  change->add_desired(value);
+  return m;
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest()
+      : clock_(absl::FromUnixSeconds(1000)),
+        applier_(&directory_, LocalPolicy{{}, {"OU=Mailboxes,DC=corp,DC=example,DC=test"}}),
+        agent_(&applier_, &directory_, &clock_) {
+    directory_.AddObject(kDn, {{"objectGUID", {kAnchor}}});
+    agent_.Start();
+    agent_.OnStreamStarted(outbound_);
+  }
+  ~AgentTest() override { agent_.Stop(); }
+
+  FakeClock clock_;
+  FakeDirectory directory_;
+  JobApplier applier_;
+  Agent agent_;
+  std::shared_ptr<FakeOutbound> outbound_ = std::make_shared<FakeOutbound>();
+};
+
+TEST_F(AgentTest, AppliesJobsOfAWelcomedSessionAndAnswersEach) {
+  agent_.OnMessage(Welcome());
+  agent_.OnMessage(JobSetting("j1", "HR"));
+  auto sent = outbound_->WaitFor(1);
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].has_results());
+  EXPECT_EQ(sent[0].results().results(0).job_id(), "j1");
+  EXPECT_EQ(sent[0].results().results(0).outcome(), v1::APPLIED);
+  EXPECT_THAT(directory_.Get(kDn, "extensionAttribute1"), ::testing::ElementsAre("HR"));
+}
+
+TEST_F(AgentTest, AnswersReadRequestsWithWhatTheDirectoryHolds) {
+  directory_.Set(kDn, "mail", {"u1@corp.example.test"});
+  agent_.OnMessage(Welcome());
+  v1::ControllerMessage read;
+  read.mutable_read_request()->set_request_id("r1");
+  read.mutable_read_request()->add_targets()->set_source_anchor(kAnchor);
+  agent_.OnMessage(read);
+  auto sent = outbound_->WaitFor(1);
+  ASSERT_TRUE(sent[0].has_observed());
+  EXPECT_EQ(sent[0].observed().request_id(), "r1");
+  const auto& attrs = sent[0].observed().objects(0).attributes().attributes();
+  EXPECT_THAT(attrs.at("mail").values(), ::testing::ElementsAre("u1@corp.example.test"));
+}
+
+TEST_F(AgentTest, LostLeaseFencesTheDirectoryCutsTheStreamAndRefusesLaterWork) {
+  agent_.OnMessage(Welcome());
+  clock_.Advance(absl::Seconds(6));  // nothing heard for longer than the lease
+  ASSERT_TRUE(outbound_->WaitCancelled());
+  EXPECT_GE(directory_.close_calls(), 1);
+  // A job that still arrives on the dead session is never carried out.
+  agent_.OnMessage(JobSetting("j-late", "late"));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(outbound_->WaitFor(0).empty());
+  EXPECT_TRUE(directory_.Get(kDn, "extensionAttribute1").empty());
+}
+
+TEST_F(AgentTest, WorkIsDroppedWhenTheStreamEnds) {
+  agent_.OnMessage(Welcome());
+  agent_.OnStreamEnded(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gone"));
+  agent_.OnMessage(JobSetting("j1", "HR"));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(directory_.Get(kDn, "extensionAttribute1").empty());
+  EXPECT_GE(directory_.close_calls(), 1);
+}
+
+TEST_F(AgentTest, HeartbeatsFlowWhileTheLeaseHolds) {
+  agent_.OnMessage(Welcome());
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(absl::Milliseconds(1100));
+    agent_.OnMessage(v1::ControllerMessage());  // anything renews the lease
+    absl::SleepFor(absl::Milliseconds(250));    // the ticker runs every 100 ms
+  }
+  EXPECT_GE(outbound_->heartbeats(), 2);
+}
+
+}  // namespace
+}  // namespace writeback::agent
