@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/apply/job_applier.h"
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::FlagsUsageConfig usage;
   usage.version_string = [] { return std::string("writeback-agent ") + writeback::BuildVersion() + "\n"; };
-  usage.contains_help_flags = [](absl::string_view) { return true; };
+  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Applies Exchange attribute changes from the writeback controller to Active Directory.\n\n"

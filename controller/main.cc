@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::FlagsUsageConfig usage;
   usage.version_string = [] { return std::string("writeback-controller ") + writeback::BuildVersion() + "\n"; };
-  usage.contains_help_flags = [](absl::string_view) { return true; };
+  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Holds the desired Exchange attributes of cloud-managed mailboxes and streams "

@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -269,7 +270,7 @@ int Main(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.version_string = [] { return std::string("writebackctl ") + writeback::BuildVersion() + "\n"; };
-  usage.contains_help_flags = [](absl::string_view) { return true; };
+  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(writeback::ctl::kUsage);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);

@@ -1,0 +1,75 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/base/backoff.h"
+#include "common/base/files.h"
+#include "common/base/text_config.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "writeback/v1/config.pb.h"
+
+namespace writeback {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using writeback::testing::StatusIs;
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/base_test.XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+TEST(TextConfigTest, ShippedExamplesParse) {
+  v1::ControllerConfig controller;
+  ASSERT_OK(LoadTextConfig(std::string(WB_SOURCE_DIR) + "/deploy/examples/controller.conf",
+                           &controller));
+  EXPECT_EQ(controller.admin_listen(), "127.0.0.1:7444");
+  EXPECT_EQ(controller.lease_ms(), 5000u);
+  v1::AgentConfig agent;
+  ASSERT_OK(LoadTextConfig(std::string(WB_SOURCE_DIR) + "/deploy/examples/agent.conf", &agent));
+  EXPECT_EQ(agent.ldap().urls_size(), 2);
+  EXPECT_EQ(agent.scope_ous(0), "OU=Mailboxes,DC=corp,DC=example,DC=com");
+}
+
+TEST(TextConfigTest, UnknownFieldIsNamedWithFileAndLine) {
+  v1::AgentConfig agent;
+  EXPECT_THAT(ParseTextConfig("controller: \"x:1\"\ncontoller: \"y\"\n", "agent.conf", &agent),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("agent.conf:2"), HasSubstr("contoller"))));
+}
+
+TEST(FilesTest, PrivateFileReadableByOthersIsRefused) {
+  std::string dir = TempDir();
+  std::string path = dir + "/secret";
+  ASSERT_OK(WriteFileAtomically(path, "s3cret"));
+  chmod(path.c_str(), 0644);
+  EXPECT_THAT(ReadPrivateFile(path),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("chmod 600")));
+  chmod(path.c_str(), 0600);
+  auto content = ReadPrivateFile(path);
+  ASSERT_OK(content);
+  EXPECT_EQ(*content, "s3cret");
+  EXPECT_THAT(ReadFileToString(dir + "/absent"), StatusIs(absl::StatusCode::kNotFound));
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(BackoffTest, GrowsWithJitterUpToTheCapAndResets) {
+  Backoff backoff({absl::Milliseconds(100), absl::Seconds(1), 2.0}, /*seed=*/42);
+  absl::Duration first = backoff.Next();
+  EXPECT_GE(first, absl::Milliseconds(50));
+  EXPECT_LE(first, absl::Milliseconds(100));
+  for (int i = 0; i < 20; ++i) {
+    absl::Duration d = backoff.Next();
+    EXPECT_LE(d, absl::Seconds(1));
+  }
+  EXPECT_GE(backoff.Next(), absl::Milliseconds(500));  // capped, jittered in [max/2, max]
+  backoff.Reset();
+  EXPECT_LE(backoff.Next(), absl::Milliseconds(100));
+}
+
+}  // namespace
+}  // namespace writeback
