@@ -1,15 +1,10 @@
 // writeback-agent: dials out to the controller, applies attribute-change jobs
 // to Active Directory over LDAP, acknowledges each.
 // Only this file reads flags and files; everything else gets options.
-#include <signal.h>
-
 #include <iostream>
 #include <memory>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -20,6 +15,7 @@
 #include "agent/uplink/uplink.h"
 #include "common/base/files.h"
 #include "common/base/log.h"
+#include "common/base/program.h"
 #include "common/base/status_macros.h"
 #include "common/base/text_config.h"
 #include "common/protocol.h"
@@ -133,12 +129,7 @@ absl::Status Run() {
   WB_LOG(INFO) << "writeback-agent " << BuildVersion() << " started: controller "
                << config.controller() << ", directory " << directory->CurrentDc();
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = WaitForTerminationSignal();
   WB_LOG(INFO) << "stopping on signal " << sig;
   link.Stop();
   agent.Stop();
@@ -148,21 +139,12 @@ absl::Status Run() {
 }  // namespace
 }  // namespace writeback::agent
 
+constexpr char kUsage[] =
+    "Applies Exchange attribute changes from the writeback controller to Active Directory.\n\n"
+    "Usage: writeback-agent --config=agent.conf [flags overriding the file]";
+
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::FlagsUsageConfig usage;
-  usage.version_string = [] { return std::string("writeback-agent ") + writeback::BuildVersion() + "\n"; };
-  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
-      "Applies Exchange attribute changes from the writeback controller to Active Directory.\n\n"
-      "Usage: writeback-agent --config=agent.conf [flags overriding the file]");
-  absl::ParseCommandLine(argc, argv);
-  writeback::SetLogComponent("agent");
+  writeback::InitProgram(argc, argv, "writeback-agent", kUsage, /*daemon=*/true);
   absl::Status s = writeback::agent::Run();
   if (!s.ok()) {
     std::cerr << "writeback-agent: " << s.message() << std::endl;

@@ -1,19 +1,15 @@
 // writeback-controller: holds the desired Exchange attributes of cloud-managed
 // mailboxes, streams jobs to agents, serves the Admin API.
 // Only this file reads flags and files; everything else gets options.
-#include <signal.h>
-
 #include <iostream>
 #include <memory>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/files.h"
 #include "common/base/log.h"
+#include "common/base/program.h"
 #include "common/base/status_macros.h"
 #include "common/base/text_config.h"
 #include "common/protocol.h"
@@ -150,12 +146,7 @@ absl::Status Run() {
                << agent_port << " (mutual TLS), Admin API on port " << admin_port
                << ", store " << config.store_path();
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = WaitForTerminationSignal();
   WB_LOG(INFO) << "stopping on signal " << sig;
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   admin_server->Shutdown(deadline);
@@ -167,23 +158,13 @@ absl::Status Run() {
 }  // namespace
 }  // namespace writeback::controller
 
+constexpr char kUsage[] =
+    "Holds the desired Exchange attributes of cloud-managed mailboxes and streams "
+    "attribute-change jobs to writeback agents.\n\n"
+    "Usage: writeback-controller --config=controller.conf [flags overriding the file]";
+
 int main(int argc, char** argv) {
-  // Signals are taken by sigwait in Run(); block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::FlagsUsageConfig usage;
-  usage.version_string = [] { return std::string("writeback-controller ") + writeback::BuildVersion() + "\n"; };
-  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
-      "Holds the desired Exchange attributes of cloud-managed mailboxes and streams "
-      "attribute-change jobs to writeback agents.\n\n"
-      "Usage: writeback-controller --config=controller.conf [flags overriding the file]");
-  absl::ParseCommandLine(argc, argv);
-  writeback::SetLogComponent("controller");
+  writeback::InitProgram(argc, argv, "writeback-controller", kUsage, /*daemon=*/true);
   absl::Status s = writeback::controller::Run();
   if (!s.ok()) {
     std::cerr << "writeback-controller: " << s.message() << std::endl;

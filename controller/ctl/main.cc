@@ -7,15 +7,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/base/program.h"
 #include "common/identity/anchor.h"
 #include "common/protocol.h"
 #include "controller/ctl/edit_syntax.h"
@@ -268,12 +266,8 @@ int Main(const std::vector<std::string>& args) {
 }  // namespace writeback::ctl
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage;
-  usage.version_string = [] { return std::string("writebackctl ") + writeback::BuildVersion() + "\n"; };
-  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(writeback::ctl::kUsage);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> positional =
+      writeback::InitProgram(argc, argv, "writebackctl", writeback::ctl::kUsage, /*daemon=*/false);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return writeback::ctl::Main(args);
 }

@@ -18,9 +18,7 @@ class BadInputTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(env_.StartController());
-    CtlResult forest = env_.Ctl({"forest", "add", WritebackEnv::kForest,
-                                 "--scope_ous=OU=Mailboxes,DC=corp,DC=example,DC=test"});
-    ASSERT_EQ(forest.exit_code, 0) << forest.output;
+    ASSERT_OK(env_.AddForest());
     id_ = WritebackEnv::CloudId(1);
     CtlResult add = env_.Ctl({"mailbox", "add", id_, "--forest=corp.example.test",
                               "--anchor=11111111-2222-3333-4444-555555555555"});

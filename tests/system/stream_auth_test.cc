@@ -28,9 +28,7 @@ class StreamAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(env_.StartController());
-    CtlResult forest = env_.Ctl({"forest", "add", WritebackEnv::kForest,
-                                 "--scope_ous=OU=Mailboxes,DC=corp,DC=example,DC=test"});
-    ASSERT_EQ(forest.exit_code, 0) << forest.output;
+    ASSERT_OK(env_.AddForest());
   }
 
   std::string Pem(const std::string& name) {

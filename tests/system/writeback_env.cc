@@ -55,7 +55,17 @@ absl::Status WritebackEnv::StartDc() {
   return absl::OkStatus();
 }
 
-std::string WritebackEnv::ScopeOu() const { return "OU=Mailboxes," + dc_->base_dn(); }
+std::string WritebackEnv::ScopeOu() const {
+  return "OU=Mailboxes," + (dc_ ? dc_->base_dn() : std::string("DC=corp,DC=example,DC=test"));
+}
+
+absl::Status WritebackEnv::AddForest() {
+  CtlResult forest = Ctl({"forest", "add", kForest, "--scope_ous=" + ScopeOu()});
+  if (forest.exit_code != 0 && forest.output.find("exists") == std::string::npos) {
+    return absl::InternalError("forest add failed: " + forest.output);
+  }
+  return absl::OkStatus();
+}
 
 absl::Status WritebackEnv::StartController() {
   std::string ports = absl::StrCat(work_dir_, "/ports-", ++controller_starts_);
@@ -132,10 +142,7 @@ CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) {
 
 absl::StatusOr<std::vector<std::string>> WritebackEnv::RegisterMailboxes(
     const std::vector<SambaDc::User>& users) {
-  CtlResult forest = Ctl({"forest", "add", kForest, "--scope_ous=" + ScopeOu()});
-  if (forest.exit_code != 0 && forest.output.find("exists") == std::string::npos) {
-    return absl::InternalError("forest add failed: " + forest.output);
-  }
+  WB_RETURN_IF_ERROR(AddForest());
   std::vector<std::string> ids;
   for (size_t i = 0; i < users.size(); ++i) {
     std::string id = CloudId(static_cast<int>(i + 1));

@@ -53,6 +53,8 @@ class WritebackEnv {
   // Runs writebackctl against the Admin API (hang guard 60 s).
   CtlResult Ctl(const std::vector<std::string>& args);
 
+  // Registers kForest with ScopeOu() as its scope (no DC needed).
+  absl::Status AddForest();
   // Registers the forest and `users` as mailboxes (cloud id derived from the
   // user index); returns the cloud ids in order.
   absl::StatusOr<std::vector<std::string>> RegisterMailboxes(
