@@ -47,6 +47,7 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   AgentConfig c;
   c.set_controller("127.0.0.1:7443");
   c.set_max_in_flight(64);
+  c.set_pipeline_window(32);
   c.set_reconnect_initial_ms(500);
   c.set_reconnect_max_ms(30000);
   c.mutable_ldap()->set_timeout_ms(3000);
@@ -110,7 +111,9 @@ absl::Status Run() {
   policy.scope_ous = {config.scope_ous().begin(), config.scope_ous().end()};
   JobApplier applier(directory.get(), policy);
 
-  Agent agent(&applier, directory.get(), Clock::Real());
+  Agent::Options agent_options;
+  agent_options.pipeline.window = config.pipeline_window();
+  Agent agent(&applier, directory.get(), Clock::Real(), agent_options);
   Uplink::Options uplink;
   uplink.controller = config.controller();
   WB_ASSIGN_OR_RETURN(uplink.ca_pem, ReadFileToString(config.tls().ca_file()));

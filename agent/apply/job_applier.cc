@@ -1,6 +1,5 @@
 #include "agent/apply/job_applier.h"
 
-#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,41 +91,33 @@ JobApplier::JobApplier(Directory* directory, LocalPolicy policy)
   }
 }
 
-JobApplier::Match JobApplier::MatchAnchor(const std::string& anchor) {
+namespace {
+
+std::string AnchorTerms(const std::string& anchor) {
+  const std::string escaped = EscapeLdapFilterBytes(anchor);
+  return absl::StrCat("(mS-DS-ConsistencyGuid=", escaped, ")(objectGUID=", escaped, ")");
+}
+
+}  // namespace
+
+JobApplier::Match JobApplier::ChooseMatch(const std::string& anchor,
+                                          std::vector<DirectoryEntry>& hits) const {
   Match match;
   match.failure = v1::FAILED_PERMANENT;
-  if (anchor.size() != kAnchorSize) {
-    match.diagnostic = absl::StrCat("source anchor must be ", kAnchorSize,
-                                    " bytes, got ", anchor.size());
-    return match;
-  }
   const std::string guid = AnchorToGuidString(anchor);
-  const std::string escaped = EscapeLdapFilterBytes(anchor);
-  const std::string filter = absl::StrCat("(|(mS-DS-ConsistencyGuid=", escaped,
-                                          ")(objectGUID=", escaped, "))");
-  const std::string base = directory_->BaseDn();
-  absl::StatusOr<std::vector<DirectoryEntry>> hits =
-      directory_->Search(base, filter, match_attributes_, kMatchSizeLimit);
-  if (!hits.ok()) {
-    match.failure = OutcomeFor(hits.status());
-    match.ldap_code = LdapCodeOf(hits.status()).value_or(0);
-    match.diagnostic = absl::StrCat("search for source anchor ", guid,
-                                    " failed: ", hits.status().message());
-    return match;
-  }
   // ms-DS-ConsistencyGuid is the anchor of record: it wins over objectGUID.
   std::vector<DirectoryEntry*> chosen;
-  for (DirectoryEntry& e : *hits) {
+  for (DirectoryEntry& e : hits) {
     if (Holds(e, "mS-DS-ConsistencyGuid", anchor)) chosen.push_back(&e);
   }
   if (chosen.empty()) {
-    for (DirectoryEntry& e : *hits) {
+    for (DirectoryEntry& e : hits) {
       if (Holds(e, "objectGUID", anchor)) chosen.push_back(&e);
     }
   }
   if (chosen.empty()) {
     match.diagnostic = absl::StrCat(
-        "not found: no object under ", base, " has ms-DS-ConsistencyGuid or "
+        "not found: no object under ", directory_->BaseDn(), " has ms-DS-ConsistencyGuid or "
         "objectGUID ", guid, " (deleted, or in another domain?)");
     return match;
   }
@@ -140,52 +131,122 @@ JobApplier::Match JobApplier::MatchAnchor(const std::string& anchor) {
     return match;
   }
   match.failure = v1::OUTCOME_UNSPECIFIED;
-  match.entry = std::move(*chosen[0]);
+  match.entry = *chosen[0];
   return match;
 }
 
-v1::JobResult JobApplier::Apply(const v1::Job& job) {
-  const auto start = std::chrono::steady_clock::now();
-  v1::JobResult result;
-  if (absl::Status s = checker_.CheckJob(job); !s.ok()) {
-    result.set_outcome(v1::REJECTED_BY_POLICY);
-    result.set_diagnostic(absl::StrCat("refused by local policy: ", s.message()));
-  } else {
-    Match match = MatchAnchor(job.source_anchor());
-    if (match.failure != v1::OUTCOME_UNSPECIFIED) {
-      result.set_outcome(match.failure);
-      result.set_ldap_code(match.ldap_code);
-      result.set_diagnostic(match.diagnostic);
-    } else {
-      result = ApplyMatched(job, match.entry);
+JobApplier::Match JobApplier::MatchAnchor(const std::string& anchor) {
+  return MatchAnchors({anchor})[0];
+}
+
+std::vector<JobApplier::Match> JobApplier::MatchAnchors(
+    const std::vector<std::string>& anchors) {
+  std::vector<Match> matches(anchors.size());
+  std::string terms;
+  size_t searched = 0;
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    if (anchors[i].size() != kAnchorSize) {
+      matches[i].failure = v1::FAILED_PERMANENT;
+      matches[i].diagnostic = absl::StrCat("source anchor must be ", kAnchorSize,
+                                           " bytes, got ", anchors[i].size());
+      continue;
     }
+    absl::StrAppend(&terms, AnchorTerms(anchors[i]));
+    ++searched;
   }
-  result.set_job_id(job.job_id());
-  result.set_dc(directory_->CurrentDc());
-  result.set_duration_ms(static_cast<uint32_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - start)
-          .count()));
-  WB_LOG(INFO) << "job " << job.job_id() << " mailbox=" << job.mailbox_id()
-               << " gen=" << job.generation() << " attrs=" << Describe(job)
-               << " outcome=" << v1::Outcome_Name(result.outcome())
-               << " dn=" << result.dn() << " ldap_code=" << result.ldap_code()
-               << " dc=" << result.dc() << " ms=" << result.duration_ms()
-               << (result.diagnostic().empty() ? "" : " diagnostic=")
-               << result.diagnostic();
+  if (searched == 0) return matches;
+  const int limit = static_cast<int>(searched * 2 + kMatchSizeLimit);
+  absl::StatusOr<std::vector<DirectoryEntry>> hits = directory_->Search(
+      directory_->BaseDn(), absl::StrCat("(|", terms, ")"), match_attributes_, limit);
+  if (searched > 1 && hits.ok() && static_cast<int>(hits->size()) >= limit) {
+    // Truncated: some anchor matched many objects. Match one by one so that
+    // no anchor is reported missing for want of room.
+    for (size_t i = 0; i < anchors.size(); ++i) {
+      if (anchors[i].size() == kAnchorSize) matches[i] = MatchAnchors({anchors[i]})[0];
+    }
+    return matches;
+  }
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    if (anchors[i].size() != kAnchorSize) continue;
+    if (!hits.ok()) {
+      matches[i].failure = OutcomeFor(hits.status());
+      matches[i].ldap_code = LdapCodeOf(hits.status()).value_or(0);
+      matches[i].diagnostic =
+          absl::StrCat("search for source anchor ", AnchorToGuidString(anchors[i]),
+                       " failed: ", hits.status().message());
+      continue;
+    }
+    matches[i] = ChooseMatch(anchors[i], *hits);
+  }
+  return matches;
+}
+
+std::optional<v1::JobResult> JobApplier::CheckPolicy(const v1::Job& job) const {
+  absl::Status s = checker_.CheckJob(job);
+  if (s.ok()) return std::nullopt;
+  v1::JobResult result;
+  result.set_outcome(v1::REJECTED_BY_POLICY);
+  result.set_diagnostic(absl::StrCat("refused by local policy: ", s.message()));
   return result;
 }
 
-v1::JobResult JobApplier::ApplyMatched(const v1::Job& job,
-                                       const DirectoryEntry& entry) {
-  v1::JobResult result;
+v1::JobResult JobApplier::Apply(const v1::Job& job) {
+  const absl::Time start = absl::Now();
+  Prepared prepared;
+  if (std::optional<v1::JobResult> refused = CheckPolicy(job)) {
+    prepared.result = std::move(*refused);
+  } else {
+    prepared = Prepare(job, MatchAnchor(job.source_anchor()));
+    if (!prepared.done) {
+      if (!WriteAllowed()) {
+        Fence(&prepared);
+      } else {
+        Finish(job, directory_->Modify(prepared.dn, prepared.mods), &prepared);
+      }
+    }
+  }
+  Stamp(job, absl::Now() - start, &prepared.result);
+  return std::move(prepared.result);
+}
+
+void JobApplier::Stamp(const v1::Job& job, absl::Duration took, v1::JobResult* result) const {
+  result->set_job_id(job.job_id());
+  result->set_dc(directory_->CurrentDc());
+  result->set_duration_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(took)));
+  WB_LOG(INFO) << "job " << job.job_id() << " mailbox=" << job.mailbox_id()
+               << " gen=" << job.generation() << " attrs=" << Describe(job)
+               << " outcome=" << v1::Outcome_Name(result->outcome())
+               << " dn=" << result->dn() << " ldap_code=" << result->ldap_code()
+               << " dc=" << result->dc() << " ms=" << result->duration_ms()
+               << (result->diagnostic().empty() ? "" : " diagnostic=")
+               << result->diagnostic();
+}
+
+void JobApplier::Fence(Prepared* prepared) const {
+  prepared->done = true;
+  prepared->result.clear_found();
+  prepared->result.set_outcome(v1::FAILED_RETRYABLE);
+  prepared->result.set_diagnostic(absl::StrCat(
+      "the agent's session ended before the modify of ", prepared->dn, "; nothing written"));
+}
+
+JobApplier::Prepared JobApplier::Prepare(const v1::Job& job, const Match& match) {
+  Prepared p;
+  v1::JobResult& result = p.result;
+  if (match.failure != v1::OUTCOME_UNSPECIFIED) {
+    result.set_outcome(match.failure);
+    result.set_ldap_code(match.ldap_code);
+    result.set_diagnostic(match.diagnostic);
+    return p;
+  }
+  const DirectoryEntry& entry = match.entry;
   result.set_dn(entry.dn);
   if (!checker_.InScope(entry.dn)) {
     result.set_outcome(v1::REJECTED_BY_POLICY);
     result.set_diagnostic(absl::StrCat(
         "object ", entry.dn, " is outside scope (",
         absl::StrJoin(policy_.scope_ous, "; "), "); nothing written"));
-    return result;
+    return p;
   }
   const std::vector<std::string>& admin_count = Values(entry, "adminCount");
   if (!admin_count.empty() && admin_count[0] == "1") {
@@ -193,10 +254,10 @@ v1::JobResult JobApplier::ApplyMatched(const v1::Job& job,
     result.set_diagnostic(absl::StrCat(
         "protected object ", entry.dn,
         " (adminCount=1): writeback never modifies privileged accounts"));
-    return result;
+    return p;
   }
 
-  std::vector<Modification> mods;
+  std::vector<Modification>& mods = p.mods;
   std::vector<std::string> stale;
   for (const v1::AttributeChange& change : job.changes()) {
     const AttributeSpec& spec = *checker_.FindAllowed(change.attribute());
@@ -217,7 +278,7 @@ v1::JobResult JobApplier::ApplyMatched(const v1::Job& job,
   if (mods.empty()) {
     result.set_outcome(v1::ALREADY_IN_STATE);
     result.set_diagnostic("the directory already holds the desired values");
-    return result;
+    return p;
   }
   const std::string stale_note =
       stale.empty() ? ""
@@ -231,49 +292,46 @@ v1::JobResult JobApplier::ApplyMatched(const v1::Job& job,
                                         : absl::StrCat("dry run; ", stale_note,
                                                        ": a real run would "
                                                        "report CONFLICT"));
-    return result;
+    return p;
   }
   if (!stale.empty()) {
     result.set_outcome(v1::CONFLICT);
     result.set_diagnostic(absl::StrCat("conflict on ", entry.dn, ": ",
                                        stale_note, "; nothing written"));
-    return result;
+    return p;
   }
   result.clear_found();
+  p.done = false;
+  p.dn = entry.dn;
+  return p;
+}
 
-  // Fencing: the last moment to learn that this session may no longer write.
-  if (write_gate_ && !write_gate_()) {
-    result.set_outcome(v1::FAILED_RETRYABLE);
-    result.set_diagnostic(absl::StrCat("the agent's session ended before the modify of ",
-                                       entry.dn, "; nothing written"));
-    return result;
-  }
-  absl::StatusOr<LdapResult> ldap = directory_->Modify(entry.dn, mods);
+void JobApplier::Finish(const v1::Job& job, const absl::StatusOr<LdapResult>& ldap,
+                        Prepared* prepared) {
+  prepared->done = true;
+  v1::JobResult& result = prepared->result;
   if (!ldap.ok()) {
     result.set_outcome(OutcomeFor(ldap.status()));
     result.set_ldap_code(LdapCodeOf(ldap.status()).value_or(0));
     result.set_diagnostic(std::string(ldap.status().message()));
-    return result;
+    return;
   }
   const LdapErrorClass error_class = ClassifyLdapCode(ldap->code);
   if (error_class == LdapErrorClass::kSuccess) {
     result.set_outcome(v1::APPLIED);
-    return result;
+    return;
   }
   result.set_ldap_code(ldap->code);
-  result.set_diagnostic(absl::StrCat("LDAP modify of ", entry.dn, " failed: ",
-                                     LdapCodeName(ldap->code), ": ",
-                                     ldap->diagnostic));
+  result.set_diagnostic(absl::StrCat("LDAP modify of ", prepared->dn, " failed: ",
+                                     LdapCodeName(ldap->code), ": ", ldap->diagnostic));
   if (error_class == LdapErrorClass::kConflict) {
-    ResolveConflict(job, *ldap, &result);
+    ResolveConflict(job, &result);
   } else {
     result.set_outcome(OutcomeFor(error_class));
   }
-  return result;
 }
 
-void JobApplier::ResolveConflict(const v1::Job& job, const LdapResult& ldap,
-                                 v1::JobResult* result) {
+void JobApplier::ResolveConflict(const v1::Job& job, v1::JobResult* result) {
   Match again = MatchAnchor(job.source_anchor());
   if (again.failure != v1::OUTCOME_UNSPECIFIED) {
     // The object changed under us and cannot be read back: retrying the job

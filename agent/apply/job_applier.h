@@ -39,10 +39,12 @@
 #define WRITEBACK_AGENT_APPLY_JOB_APPLIER_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/apply/local_policy.h"
+#include "absl/time/time.h"
 #include "agent/directory/directory.h"
 #include "writeback/v1/agent.pb.h"
 
@@ -70,7 +72,10 @@ class JobApplier {
   // `failure` and `diagnostic`. Protected objects are read like any other.
   v1::ObservedObject Read(const v1::ReadTarget& target);
 
- private:
+  // The steps of Apply, for PipelinedApplier (which runs many jobs at
+  // once). Apply == CheckPolicy, MatchAnchors, Prepare, write gate, Modify,
+  // Finish, Stamp.
+
   // The anchor's object, or why there is none.
   struct Match {
     v1::Outcome failure = v1::OUTCOME_UNSPECIFIED;
@@ -78,13 +83,39 @@ class JobApplier {
     std::string diagnostic;
     DirectoryEntry entry;
   };
+  // What one job needs: a final result already (`done`), or one
+  // compare-and-swap modify of `dn`.
+  struct Prepared {
+    bool done = true;
+    v1::JobResult result;
+    std::string dn;
+    std::vector<Modification> mods;
+  };
 
+  // Local policy alone: a REJECTED_BY_POLICY result, or nullopt.
+  std::optional<v1::JobResult> CheckPolicy(const v1::Job& job) const;
+  // Matches many anchors with one search, in order. Anchors of the wrong
+  // size fail without a search.
+  std::vector<Match> MatchAnchors(const std::vector<std::string>& anchors);
+  // Scope, protection, already-in-state, dry run and the stale pre-check on
+  // a matched object; otherwise the modify to send.
+  Prepared Prepare(const v1::Job& job, const Match& match);
+  // Records the modify's answer (re-reading the object on a conflict);
+  // `prepared->result` is then final.
+  void Finish(const v1::Job& job, const absl::StatusOr<LdapResult>& ldap, Prepared* prepared);
+  // A modify refused by the write gate: final FAILED_RETRYABLE, not sent.
+  void Fence(Prepared* prepared) const;
+  // True when the write gate allows a modify now.
+  bool WriteAllowed() const { return !write_gate_ || write_gate_(); }
+  // Fills job_id, dc and duration and logs the outcome.
+  void Stamp(const v1::Job& job, absl::Duration took, v1::JobResult* result) const;
+
+ private:
   Match MatchAnchor(const std::string& anchor);
-  v1::JobResult ApplyMatched(const v1::Job& job, const DirectoryEntry& entry);
+  Match ChooseMatch(const std::string& anchor, std::vector<DirectoryEntry>& hits) const;
   // After a failed compare-and-swap: re-read and decide CONFLICT or
   // ALREADY_IN_STATE.
-  void ResolveConflict(const v1::Job& job, const LdapResult& ldap,
-                       v1::JobResult* result);
+  void ResolveConflict(const v1::Job& job, v1::JobResult* result);
 
   Directory* const directory_;
   const LocalPolicy policy_;

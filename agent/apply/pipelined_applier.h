@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ class PipelinedApplier {
   // Neither pointer is owned; both must outlive the pipeline and be used by
   // no other thread meanwhile.
   PipelinedApplier(Directory* directory, JobApplier* applier, Options options);
+  ~PipelinedApplier();
   PipelinedApplier(const PipelinedApplier&) = delete;
   PipelinedApplier& operator=(const PipelinedApplier&) = delete;
 
@@ -61,14 +63,30 @@ class PipelinedApplier {
   void DropUnsent();
 
  private:
-  struct Flight;  // a job between match and result; defined in the .cc
+  struct Flight;  // a job between match and result
+  struct Queued {
+    writeback::v1::Job job;
+    absl::Time submitted;
+  };
+
+  void MatchSome(std::vector<writeback::v1::JobResult>* out);
+  void SendSome(std::vector<writeback::v1::JobResult>* out);
+  void Collect(absl::Duration wait, std::vector<writeback::v1::JobResult>* out);
+  // Stamps, moves the result to `out` and frees `f`.
+  void Finalize(Flight* f, std::vector<writeback::v1::JobResult>* out);
+  void DropAll();
+  // Finalizes a ready or in-flight job and lets its object's parked jobs go.
+  void Release(Flight* f, std::vector<writeback::v1::JobResult>* out);
+
   Directory* const directory_;
   JobApplier* const applier_;
-  const Options options_;
-  std::deque<writeback::v1::Job> unmatched_;
-  std::deque<Flight*> ready_;               // matched, modify not sent yet
-  std::map<int, Flight*> in_flight_;        // by directory ticket
-  std::map<std::string, int> busy_dns_;     // DN -> modifies in flight or waiting
+  Options options_;
+  std::deque<Queued> unmatched_;
+  std::deque<Flight*> ready_;                           // matched, not sent (owned)
+  std::map<int, Flight*> in_flight_;                    // by ticket (owned)
+  // DNs of the ready and in-flight jobs: one job per object at a time.
+  std::set<std::string> claimed_;
+  std::map<std::string, std::vector<Queued>> parked_;   // waiting for their DN
 };
 
 // Applies every job through `pipeline` and returns the results in

@@ -1,5 +1,9 @@
 #include "agent/core/agent.h"
 
+#include <map>
+#include <vector>
+
+#include "agent/apply/pipelined_applier.h"
 #include "common/base/log.h"
 
 namespace writeback::agent {
@@ -7,8 +11,8 @@ namespace writeback::agent {
 using writeback::v1::AgentMessage;
 using writeback::v1::ControllerMessage;
 
-Agent::Agent(JobApplier* applier, Directory* directory, Clock* clock)
-    : applier_(applier), directory_(directory), clock_(clock) {
+Agent::Agent(JobApplier* applier, Directory* directory, Clock* clock, Options options)
+    : applier_(applier), directory_(directory), clock_(clock), options_(options) {
   applier_->set_write_gate([this] {
     absl::MutexLock lock(&mu_);
     return working_epoch_ == epoch_ && LeaseValidLocked();
@@ -109,37 +113,71 @@ void Agent::OnMessage(const ControllerMessage& message) {
 }
 
 void Agent::WorkerLoop() {
+  PipelinedApplier pipeline(directory_, applier_, options_.pipeline);
+  std::map<std::string, uint64_t> job_epoch;  // job id -> the session it came with
+  uint64_t seen_epoch = 0;
   while (true) {
-    Work work;
+    std::vector<Work> batch;
+    bool session_ended = false;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || !queue_.empty();
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !queue_.empty() || epoch_ != seen_epoch;
       };
-      mu_.Await(absl::Condition(&ready));
+      // With work in the pipeline, keep pumping; otherwise sleep until
+      // something arrives.
+      if (pipeline.pending() == 0) mu_.Await(absl::Condition(&ready));
       if (stop_) return;
-      work = std::move(queue_.front());
-      queue_.pop_front();
+      if (epoch_ != seen_epoch) {
+        session_ended = true;
+        seen_epoch = epoch_;
+      }
       // Fencing: only work of the current, leased session is carried out.
-      if (work.epoch != epoch_ || !LeaseValidLocked()) continue;
-      working_epoch_ = work.epoch;
+      while (!queue_.empty()) {
+        if (queue_.front().epoch == epoch_ && LeaseValidLocked()) {
+          batch.push_back(std::move(queue_.front()));
+        }
+        queue_.pop_front();
+      }
+      working_epoch_ = epoch_;
     }
-    AgentMessage out;
-    if (work.is_read) {
-      auto* observed = out.mutable_observed();
-      observed->set_request_id(work.request_id);
-      *observed->add_objects() = applier_->Read(work.target);
-    } else {
-      *out.mutable_results()->add_results() = applier_->Apply(work.job);
+    if (session_ended) {
+      pipeline.DropUnsent();
+      job_epoch.clear();
     }
-    std::shared_ptr<Outbound> stream;
-    {
-      absl::MutexLock lock(&mu_);
-      if (work.epoch != epoch_) continue;  // the session ended meanwhile
-      stream = stream_;
+    std::vector<v1::Job> jobs;
+    for (Work& work : batch) {
+      if (work.is_read) {
+        AgentMessage out;
+        out.mutable_observed()->set_request_id(work.request_id);
+        *out.mutable_observed()->add_objects() = applier_->Read(work.target);
+        SendIfCurrent(work.epoch, std::move(out));
+      } else {
+        job_epoch[work.job.job_id()] = work.epoch;
+        jobs.push_back(std::move(work.job));
+      }
     }
-    if (stream) stream->Send(std::move(out));
+    if (!jobs.empty()) pipeline.Submit(std::move(jobs));
+    if (pipeline.pending() == 0) continue;
+    std::map<uint64_t, AgentMessage> answers;  // by epoch, one message each
+    for (v1::JobResult& result : pipeline.Pump(absl::Milliseconds(5))) {
+      auto it = job_epoch.find(result.job_id());
+      if (it == job_epoch.end()) continue;
+      *answers[it->second].mutable_results()->add_results() = std::move(result);
+      job_epoch.erase(it);
+    }
+    for (auto& [epoch, message] : answers) SendIfCurrent(epoch, std::move(message));
   }
+}
+
+void Agent::SendIfCurrent(uint64_t epoch, AgentMessage message) {
+  std::shared_ptr<Outbound> stream;
+  {
+    absl::MutexLock lock(&mu_);
+    if (epoch != epoch_) return;  // the session ended meanwhile
+    stream = stream_;
+  }
+  if (stream) stream->Send(std::move(message));
 }
 
 void Agent::TickerLoop() {

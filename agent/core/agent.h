@@ -2,8 +2,9 @@
 // lease, and the queue of work for the directory. Read this header first in
 // agent/.
 //
-// Two threads: the worker applies queued jobs and reads one at a time
-// through the JobApplier; the ticker sends heartbeats and enforces the lease.
+// Two threads: the worker feeds queued jobs through a PipelinedApplier (many
+// modifies in flight on one LDAP connection) and serves reads; the ticker
+// sends heartbeats and enforces the lease.
 // gRPC threads call the Uplink::Listener methods. All state sits behind one
 // mutex; no lock is held during LDAP work or while sending.
 //
@@ -24,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/apply/job_applier.h"
+#include "agent/apply/pipelined_applier.h"
 #include "agent/directory/directory.h"
 #include "agent/core/outbound.h"
 #include "agent/uplink/uplink.h"
@@ -36,7 +38,12 @@ class Agent : public Uplink::Listener {
   // `applier` and `directory` must outlive the Agent. Installs the
   // applier's write gate: a modify is sent only while the job's session is
   // current and its lease valid.
-  Agent(JobApplier* applier, Directory* directory, Clock* clock);
+  struct Options {
+    // How the worker keeps the directory busy (window, match batch).
+    PipelinedApplier::Options pipeline;
+  };
+
+  Agent(JobApplier* applier, Directory* directory, Clock* clock, Options options);
   ~Agent() override;  // Stops.
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -58,6 +65,8 @@ class Agent : public Uplink::Listener {
   };
 
   void WorkerLoop();
+  // Sends `message` if the session of `epoch` is still the current one.
+  void SendIfCurrent(uint64_t epoch, writeback::v1::AgentMessage message);
   void TickerLoop();
   // Ends the session: drops the queue and fences the directory. Returns the
   // stream to cancel (outside the lock), if any.
@@ -68,6 +77,7 @@ class Agent : public Uplink::Listener {
   JobApplier* const applier_;
   Directory* const directory_;
   Clock* const clock_;
+  const Options options_;
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

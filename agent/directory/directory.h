@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace writeback::agent {
 
@@ -79,6 +80,28 @@ class Directory {
   // connection; an operation in progress fails. Operations started after
   // Close() reconnect.
   virtual void Close() = 0;
+
+  // Pipelining (agent/apply/pipelined_applier.h). Sends one modify without
+  // waiting for its result and returns a ticket for it. A non-OK status
+  // means it was not sent.
+  virtual absl::StatusOr<int> StartModify(const std::string& dn,
+                                          const std::vector<Modification>& mods) = 0;
+
+  // The result of a modify started with StartModify.
+  struct Completion {
+    int ticket = 0;
+    // As Modify(): a server-side failure is a non-zero code; a non-OK
+    // status means the connection failed or timed out with the modify
+    // outstanding (it may or may not have been applied).
+    absl::StatusOr<LdapResult> result;
+  };
+  // Collects finished modifies, waiting at most `wait` for the first one.
+  // When the connection breaks, is closed, or a modify outlives the
+  // operation timeout, every outstanding ticket completes with a non-OK
+  // status and the connection is dropped.
+  virtual std::vector<Completion> PollModifies(absl::Duration wait) = 0;
+  // Modifies started and not yet returned by PollModifies.
+  virtual size_t OutstandingModifies() const = 0;
 };
 
 }  // namespace writeback::agent

@@ -197,7 +197,7 @@ absl::StatusOr<LdapDirectory::Handle> LdapDirectory::Acquire() {
     epoch = epoch_;
     if (ld_ != nullptr) {
       busy_ = true;
-      return Handle{ld_, epoch, false};
+      return Handle{ld_, epoch, false, serial_};
     }
   }
   std::string url;
@@ -214,7 +214,7 @@ absl::StatusOr<LdapDirectory::Handle> LdapDirectory::Acquire() {
   fd_ = fd;
   busy_ = true;
   current_dc_ = url;
-  return Handle{ld, epoch, true};
+  return Handle{ld, epoch, true, ++serial_};
 }
 
 bool LdapDirectory::Release(const Handle& handle, bool broken) {
@@ -369,6 +369,108 @@ absl::StatusOr<LdapResult> LdapDirectory::Modify(
   // Any client-side failure leaves the connection in an unknown state.
   Release(handle, /*broken=*/!result.ok());
   return result;
+}
+
+void LdapDirectory::FailPending(const absl::Status& status) {
+  for (auto& [msgid, p] : pending_) failed_.push_back({p.ticket, status});
+  pending_.clear();
+}
+
+absl::StatusOr<int> LdapDirectory::StartModify(const std::string& dn,
+                                               const std::vector<Modification>& mods) {
+  ScopedSigpipeBlock block;
+  WB_ASSIGN_OR_RETURN(Handle handle, Acquire());
+  if (!pending_.empty() && pending_.begin()->second.serial != handle.serial) {
+    FailPending(absl::UnavailableError(
+        "LDAP connection lost with modifies outstanding; they may or may not have been applied"));
+  }
+  if (!handle.fresh && pending_.empty()) {
+    int fd = -1;
+    {
+      absl::MutexLock lock(&mu_);
+      fd = fd_;
+    }
+    if (PeerClosed(fd)) {  // idle connection the DC dropped: replace it first
+      Release(handle, /*broken=*/true);
+      WB_ASSIGN_OR_RETURN(handle, Acquire());
+    }
+  }
+  absl::StatusOr<int> msgid = internal::SendModify(handle.ld, dn, mods);
+  if (!msgid.ok()) {
+    bool broken = IsConnectionFailure(msgid.status());
+    Release(handle, broken);
+    if (broken) {
+      FailPending(absl::UnavailableError(absl::StrCat(
+          "LDAP connection lost with modifies outstanding: ", msgid.status().message())));
+    }
+    return msgid.status();
+  }
+  int ticket = ++next_ticket_;
+  pending_[*msgid] = Pending{ticket, dn, absl::Now(), handle.serial};
+  Release(handle, /*broken=*/false);
+  return ticket;
+}
+
+std::vector<Directory::Completion> LdapDirectory::PollModifies(absl::Duration wait) {
+  ScopedSigpipeBlock block;
+  std::vector<Completion> out;
+  if (!pending_.empty()) {
+    uint64_t serial = pending_.begin()->second.serial;
+    bool connected;
+    {
+      absl::MutexLock lock(&mu_);
+      connected = ld_ != nullptr && serial_ == serial;
+    }
+    absl::StatusOr<Handle> handle =
+        connected ? Acquire() : absl::UnavailableError("not connected");
+    if (!handle.ok() || handle->serial != serial) {
+      if (handle.ok()) Release(*handle, /*broken=*/false);
+      FailPending(absl::UnavailableError(
+          "LDAP connection closed with modifies outstanding; they may or may not have "
+          "been applied"));
+    } else {
+      bool broken = false;
+      struct timeval tv = absl::ToTimeval(wait);
+      while (!pending_.empty()) {
+        LDAPMessage* msg = nullptr;
+        int rc = ldap_result(handle->ld, LDAP_RES_ANY, LDAP_MSG_ONE, &tv, &msg);
+        tv = {0, 0};  // only the first wait blocks
+        if (rc == 0) break;
+        if (rc < 0) {
+          broken = true;
+          FailPending(LdapStatus(rc, "LDAP connection failed with modifies outstanding",
+                                 internal::Diagnostic(handle->ld)));
+          break;
+        }
+        auto it = pending_.find(ldap_msgid(msg));
+        if (it == pending_.end() || rc != LDAP_RES_MODIFY) {
+          ldap_msgfree(msg);  // a late answer to an abandoned operation
+          continue;
+        }
+        out.push_back({it->second.ticket, internal::ParseModifyResult(handle->ld, msg,
+                                                                      it->second.dn)});
+        pending_.erase(it);
+      }
+      // A modify that outlived the operation timeout leaves the connection in
+      // an unknown state: drop it, and with it every outstanding modify.
+      absl::Time now = absl::Now();
+      for (const auto& [msgid, p] : pending_) {
+        if (now - p.sent > options_.timeout) {
+          broken = true;
+          FailPending(absl::DeadlineExceededError(absl::StrCat(
+              "LDAP modify of ", p.dn, " got no answer within ",
+              absl::FormatDuration(options_.timeout), "; it may or may not have been applied")));
+          break;
+        }
+      }
+      if (Release(*handle, broken)) {
+        FailPending(absl::UnavailableError("LDAP connection closed (session fenced)"));
+      }
+    }
+  }
+  for (auto& c : failed_) out.push_back(std::move(c));
+  failed_.clear();
+  return out;
 }
 
 }  // namespace writeback::agent

@@ -37,6 +37,7 @@
 #define WRITEBACK_AGENT_DIRECTORY_LDAP_DIRECTORY_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,6 +90,10 @@ class LdapDirectory : public Directory {
       const std::vector<std::string>& attributes, int size_limit) override;
   absl::StatusOr<LdapResult> Modify(
       const std::string& dn, const std::vector<Modification>& mods) override;
+  absl::StatusOr<int> StartModify(const std::string& dn,
+                                  const std::vector<Modification>& mods) override;
+  std::vector<Completion> PollModifies(absl::Duration wait) override;
+  size_t OutstandingModifies() const override { return pending_.size() + failed_.size(); }
   std::string BaseDn() const override { return base_dn_; }
   std::string CurrentDc() const override;
   void Close() override;
@@ -99,7 +104,17 @@ class LdapDirectory : public Directory {
     struct ldap* ld = nullptr;
     uint64_t epoch = 0;  // epoch_ when it was lent
     bool fresh = false;  // dialled for this operation
+    uint64_t serial = 0; // which connection (bumped on every dial)
   };
+  // A modify sent by StartModify and not yet collected.
+  struct Pending {
+    int ticket = 0;
+    std::string dn;
+    absl::Time sent;
+    uint64_t serial = 0;
+  };
+  // Completes every pending modify with `status` (into failed_).
+  void FailPending(const absl::Status& status);
 
   explicit LdapDirectory(LdapOptions options);
 
@@ -121,6 +136,12 @@ class LdapDirectory : public Directory {
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // ld_ is lent out
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0; // bumped by Close()
   std::string current_dc_ ABSL_GUARDED_BY(mu_);
+  uint64_t serial_ ABSL_GUARDED_BY(mu_) = 0;  // of ld_
+
+  // Pipelining state: touched only by the operating thread.
+  std::map<int, Pending> pending_;  // by message id on the current connection
+  std::vector<Completion> failed_;  // completed by a broken connection
+  int next_ticket_ = 0;
 };
 
 }  // namespace writeback::agent

@@ -115,11 +115,11 @@ absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
   return entries;
 }
 
-absl::StatusOr<LdapResult> ModifyOn(LDAP* ld, const std::string& dn,
-                                    const std::vector<Modification>& mods,
-                                    absl::Duration timeout) {
-  const std::string what = absl::StrCat("LDAP modify of ", dn, " failed");
+absl::StatusOr<int> SendModify(LDAP* ld, const std::string& dn,
+                               const std::vector<Modification>& mods) {
   // Storage first, pointers second: the vectors do not reallocate afterwards.
+  // libldap encodes the request inside ldap_modify_ext, so the storage only
+  // has to live until it returns.
   std::vector<std::vector<struct berval>> values(mods.size());
   std::vector<std::vector<struct berval*>> value_ptrs(mods.size());
   std::vector<LDAPMod> ldap_mods(mods.size());
@@ -138,29 +138,45 @@ absl::StatusOr<LdapResult> ModifyOn(LDAP* ld, const std::string& dn,
     mod_ptrs.push_back(&m);
   }
   mod_ptrs.push_back(nullptr);
-
   int msgid = 0;
   int rc = ldap_modify_ext(ld, dn.c_str(), mod_ptrs.data(), nullptr, nullptr,
                            &msgid);
-  if (rc != LDAP_SUCCESS) return LdapStatus(rc, what, Diagnostic(ld));
-  struct timeval tv = absl::ToTimeval(timeout);
-  LDAPMessage* raw = nullptr;
-  rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &raw);
-  if (rc == 0) {
-    ldap_abandon_ext(ld, msgid, nullptr, nullptr);
-    return LdapStatus(LDAP_TIMEOUT, what);
+  if (rc != LDAP_SUCCESS) {
+    return LdapStatus(rc, absl::StrCat("LDAP modify of ", dn, " failed"), Diagnostic(ld));
   }
-  if (rc < 0) return LdapStatus(ResultCode(ld), what, Diagnostic(ld));
+  return msgid;
+}
+
+absl::StatusOr<LdapResult> ParseModifyResult(LDAP* ld, LDAPMessage* message,
+                                             const std::string& dn) {
   LdapResult result;
   char* matched = nullptr;
   char* diag = nullptr;
-  rc = ldap_parse_result(ld, raw, &result.code, &matched, &diag, nullptr,
-                         nullptr, /*freeit=*/1);
+  int rc = ldap_parse_result(ld, message, &result.code, &matched, &diag, nullptr,
+                             nullptr, /*freeit=*/1);
   result.matched_dn = TakeString(matched);
   result.diagnostic = TakeString(diag);
-  if (rc != LDAP_SUCCESS) return LdapStatus(rc, what, Diagnostic(ld));
+  if (rc != LDAP_SUCCESS) {
+    return LdapStatus(rc, absl::StrCat("LDAP modify of ", dn, " failed"), Diagnostic(ld));
+  }
   return result;
 }
 
+absl::StatusOr<LdapResult> ModifyOn(LDAP* ld, const std::string& dn,
+                                    const std::vector<Modification>& mods,
+                                    absl::Duration timeout) {
+  const std::string what = absl::StrCat("LDAP modify of ", dn, " failed");
+  absl::StatusOr<int> msgid = SendModify(ld, dn, mods);
+  if (!msgid.ok()) return msgid.status();
+  struct timeval tv = absl::ToTimeval(timeout);
+  LDAPMessage* raw = nullptr;
+  int rc = ldap_result(ld, *msgid, LDAP_MSG_ALL, &tv, &raw);
+  if (rc == 0) {
+    ldap_abandon_ext(ld, *msgid, nullptr, nullptr);
+    return LdapStatus(LDAP_TIMEOUT, what);
+  }
+  if (rc < 0) return LdapStatus(ResultCode(ld), what, Diagnostic(ld));
+  return ParseModifyResult(ld, raw, dn);
+}
 
 }  // namespace writeback::agent::internal

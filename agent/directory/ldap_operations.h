@@ -27,6 +27,14 @@ absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
     const std::vector<std::string>& attributes, int size_limit,
     absl::Duration timeout);
 
+// Sends one modify without waiting; returns its message id.
+absl::StatusOr<int> SendModify(LDAP* ld, const std::string& dn,
+                               const std::vector<Modification>& mods);
+
+// Turns a modify response into an LdapResult (frees `message`).
+absl::StatusOr<LdapResult> ParseModifyResult(LDAP* ld, LDAPMessage* message,
+                                             const std::string& dn);
+
 // One modify; a server-side failure is a non-zero LdapResult::code.
 absl::StatusOr<LdapResult> ModifyOn(LDAP* ld, const std::string& dn,
                                     const std::vector<Modification>& mods,

@@ -145,9 +145,42 @@ class FakeDirectory : public Directory {
 
   std::string BaseDn() const override { return base_dn_; }
   std::string CurrentDc() const override { return "ldaps://fake-dc.test"; }
-  void Close() override { ++close_calls_; }
+  void Close() override {
+    ++close_calls_;
+    // Like a cut connection: whatever was outstanding fails.
+    for (auto& c : completed_) {
+      c.result = absl::UnavailableError("fake: connection closed");
+    }
+  }
+
+  // Pipelining: the modify takes effect when started; its result waits to be
+  // polled, as a server's answer would.
+  absl::StatusOr<int> StartModify(const std::string& dn,
+                                  const std::vector<Modification>& mods) override {
+    if (next_start_error.has_value()) {
+      absl::Status s = *next_start_error;
+      next_start_error.reset();
+      return s;
+    }
+    int ticket = ++next_ticket_;
+    completed_.push_back({ticket, Modify(dn, mods)});
+    max_outstanding_ = std::max(max_outstanding_, completed_.size());
+    return ticket;
+  }
+  std::vector<Completion> PollModifies(absl::Duration) override {
+    std::vector<Completion> out;
+    out.swap(completed_);
+    return out;
+  }
+  size_t OutstandingModifies() const override { return completed_.size(); }
+  // The most modifies outstanding at once so far.
+  size_t max_outstanding() const { return max_outstanding_; }
+  std::optional<absl::Status> next_start_error;
 
  private:
+  std::vector<Completion> completed_;
+  int next_ticket_ = 0;
+  size_t max_outstanding_ = 0;
   static std::string Lower(const std::string& s) { return absl::AsciiStrToLower(s); }
   static bool IsBinary(const std::string& attr) {
     return attr == "objectguid" || attr == "ms-ds-consistencyguid";

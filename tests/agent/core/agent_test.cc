@@ -82,7 +82,7 @@ class AgentTest : public ::testing::Test {
   AgentTest()
       : clock_(absl::FromUnixSeconds(1000)),
         applier_(&directory_, LocalPolicy{{}, {"OU=Mailboxes,DC=corp,DC=example,DC=test"}}),
-        agent_(&applier_, &directory_, &clock_) {
+        agent_(&applier_, &directory_, &clock_, Agent::Options{}) {
     directory_.AddObject(kDn, {{"objectGUID", {kAnchor}}});
     agent_.Start();
     agent_.OnStreamStarted(outbound_);
