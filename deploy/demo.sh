@@ -34,8 +34,13 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   "$fixtures/samba_dc.sh" stop "$work/dc" >/dev/null 2>&1 || true
+  if ((rc != 0)); then
+    for log in "$work"/controller.log "$work"/agent.log; do
+      [[ -f $log ]] && { echo "--- last lines of $(basename "$log")"; tail -n 20 "$log"; } >&2
+    done
+    echo "demo FAILED (exit $rc)" >&2
+  fi
   rm -rf "$work"
-  if ((rc != 0)); then echo "demo FAILED (exit $rc)" >&2; fi
   exit "$rc"
 }
 trap cleanup EXIT
