@@ -50,6 +50,7 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_lease_ms(5000);
   c.set_ldap_timeout_ms(3000);
   c.set_retry_base_ms(1000);
+  c.set_answer_timeout_ms(120000);
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -100,6 +101,7 @@ absl::Status Run() {
   options.lease = absl::Milliseconds(config.lease_ms());
   options.ldap_timeout = absl::Milliseconds(config.ldap_timeout_ms());
   options.retry.base = absl::Milliseconds(config.retry_base_ms());
+  options.answer_timeout = absl::Milliseconds(config.answer_timeout_ms());
   // Work that was out when the controller stopped is redelivered only once
   // any agent still holding it must have stopped writing (DESIGN §4).
   absl::Time fence = absl::Now() + options.lease + options.ldap_timeout;

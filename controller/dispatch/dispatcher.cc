@@ -260,15 +260,31 @@ void Dispatcher::Heartbeat(absl::Time now) {
         WB_LOG(WARNING) << "agent " << s.info.agent_id << " sent nothing for "
                         << absl::FormatDuration(now - s.last_heard)
                         << ": lease expired, cutting session " << id;
-      } else {
-        alive.push_back(s.sink);
+        continue;
       }
+      const Outstanding* oldest = nullptr;
+      std::string oldest_id;
+      for (const auto& [work_id, out] : s.outstanding) {
+        if (oldest == nullptr || out.sent < oldest->sent) {
+          oldest = &out;
+          oldest_id = work_id;
+        }
+      }
+      if (oldest != nullptr && now - oldest->sent > options_.answer_timeout) {
+        expired.push_back(s.sink);
+        WB_LOG(WARNING) << "agent " << s.info.agent_id << " has not answered " << oldest_id
+                        << " (mailbox " << oldest->cloud_id << ") for "
+                        << absl::FormatDuration(now - oldest->sent)
+                        << ": presumed stuck, cutting session " << id;
+        continue;
+      }
+      alive.push_back(s.sink);
     }
   }
   ControllerMessage hb;
   hb.mutable_heartbeat()->set_sequence(absl::ToUnixMillis(now));
   for (auto& sink : alive) sink->Send(hb);
-  for (auto& sink : expired) sink->Abort("lease expired: no heartbeat from the agent");
+  for (auto& sink : expired) sink->Abort("lease expired or work left unanswered");
 }
 
 void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
@@ -382,6 +398,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
       Outstanding out;
       out.cloud_id = p.cloud_id;
       out.is_read = p.kind == PlanDecision::kRead;
+      out.sent = now;
       if (out.is_read) {
         ControllerMessage msg;
         msg.mutable_read_request()->set_request_id(p.work_id);

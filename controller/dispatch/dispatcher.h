@@ -53,6 +53,10 @@ class Dispatcher {
     RetryPolicy retry;
     // How often due work is looked for without being woken.
     absl::Duration tick = absl::Milliseconds(200);
+    // A session that keeps heartbeating but leaves a job or read unanswered
+    // this long is presumed stuck: it is cut, and its work redelivered after
+    // the usual fence.
+    absl::Duration answer_timeout = absl::Minutes(2);
   };
 
   Dispatcher(Store* store, Clock* clock, Options options);
@@ -84,6 +88,7 @@ class Dispatcher {
     std::string cloud_id;
     bool is_read = false;
     writeback::v1::Job job;  // for jobs
+    absl::Time sent;
   };
   struct Session {
     SessionInfo info;

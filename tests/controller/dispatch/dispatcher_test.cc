@@ -198,3 +198,44 @@ TEST_F(DispatcherTest, PlacesEachMailboxOnItsRendezvousOwner) {
 
 }  // namespace
 }  // namespace writeback::controller
+
+namespace writeback::controller {
+namespace {
+
+TEST(DispatcherStuckAgentTest, SessionLeavingWorkUnansweredIsCut) {
+  char tmpl[] = "/tmp/dispatcher_stuck.XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  auto store = SqliteStore::Open(dir + "/state.db");
+  ASSERT_OK(store);
+  ASSERT_OK((*store)->AddForest({"corp.example.test", {"OU=Mailboxes,DC=corp"}, 0}));
+  MailboxRecord m;
+  m.cloud_id = "m1";
+  m.forest = "corp.example.test";
+  m.source_anchor = std::string(16, '\x01');
+  ASSERT_OK((*store)->AddMailbox(m));
+  FakeClock clock(absl::Now());
+  Dispatcher::Options options;
+  options.tick = absl::Milliseconds(10);
+  options.answer_timeout = absl::Seconds(30);
+  options.lease = absl::Hours(1);  // only the unanswered work can cut it
+  Dispatcher dispatcher(store->get(), &clock, options);
+  auto sink = std::make_shared<FakeSink>();
+  SessionInfo info;
+  info.agent_id = "a1";
+  info.forest = "corp.example.test";
+  info.max_in_flight = 4;
+  dispatcher.Attach(info, sink);
+  dispatcher.Start();
+  ASSERT_EQ(sink->WaitFor(1).size(), 1u);
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_FALSE(sink->aborted()) << "cut before the timeout";
+  clock.Advance(absl::Seconds(31));
+  absl::Time deadline = absl::Now() + absl::Seconds(10);  // hang guard
+  while (!sink->aborted() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(sink->aborted());
+  dispatcher.Stop();
+  std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace writeback::controller
