@@ -127,8 +127,12 @@ TEST_F(AgentOutcomesTest, CompareAndSwapWritesExactlyTheDesiredValuesInOneModify
   const std::string secondary = "smtp:" + u.sam + kDomain;
   size_t mark = Mark();
 
+  // A new primary address: mail moves with it.
+  const std::string old_mail = u.sam + kDomain;
+  const std::string new_mail = u.sam + ".new" + kDomain;
   JobResult r = RunOne(CasJob("applied-1", u,
                               {{"proxyAddresses", {old_primary}, {new_primary, secondary}},
+                               {"mail", {old_mail}, {new_mail}},
                                {"extensionAttribute1", {}, {"gen-1"}}}));
   EXPECT_EQ(r.outcome(), v1::APPLIED) << r.ShortDebugString();
   EXPECT_EQ(Lower(r.dn()), Lower(u.dn));
@@ -136,13 +140,14 @@ TEST_F(AgentOutcomesTest, CompareAndSwapWritesExactlyTheDesiredValuesInOneModify
 
   EXPECT_THAT(DcValues(u.dn, "proxyAddresses"), UnorderedElementsAre(new_primary, secondary));
   EXPECT_THAT(DcValues(u.dn, "extensionAttribute1"), ElementsAre("gen-1"));
-  EXPECT_THAT(DcValues(u.dn, "mail"), ElementsAre(u.sam + kDomain)) << "not in the job: untouched";
+  EXPECT_THAT(DcValues(u.dn, "mail"), ElementsAre(new_mail));
+  EXPECT_THAT(DcValues(u.dn, "sAMAccountName"), ElementsAre(u.sam)) << "not in the job: untouched";
 
   auto modifies = Modifies(mark, u.dn);
   ASSERT_EQ(modifies.size(), 1u) << "exactly one modify of the object";
   const auto& m = modifies[0];
   EXPECT_EQ(m.status_code, 0) << m.status;
-  EXPECT_THAT(Touched(m), UnorderedElementsAre("proxyaddresses", "extensionattribute1"));
+  EXPECT_THAT(Touched(m), UnorderedElementsAre("proxyaddresses", "mail", "extensionattribute1"));
   // The compare-and-swap: the expected set deleted, the desired set added.
   const auto* proxy = m.Find("proxyAddresses");
   ASSERT_NE(proxy, nullptr);
@@ -151,6 +156,13 @@ TEST_F(AgentOutcomesTest, CompareAndSwapWritesExactlyTheDesiredValuesInOneModify
   EXPECT_THAT((*proxy)[0].values, ElementsAre(old_primary));
   EXPECT_EQ((*proxy)[1].action, "add");
   EXPECT_THAT((*proxy)[1].values, UnorderedElementsAre(new_primary, secondary));
+  const auto* mail = m.Find("mail");
+  ASSERT_NE(mail, nullptr);
+  ASSERT_EQ(mail->size(), 2u);
+  EXPECT_EQ((*mail)[0].action, "delete");
+  EXPECT_THAT((*mail)[0].values, ElementsAre(old_mail));
+  EXPECT_EQ((*mail)[1].action, "add");
+  EXPECT_THAT((*mail)[1].values, ElementsAre(new_mail));
   const auto* ext = m.Find("extensionAttribute1");
   ASSERT_NE(ext, nullptr);
   ASSERT_EQ(ext->size(), 1u) << "nothing expected: nothing deleted";
