@@ -81,9 +81,23 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   if (c.ldap().urls().empty()) {
     return absl::InvalidArgumentError("ldap.urls: give at least one DC, e.g. ldaps://dc1.corp.example.com");
   }
-  if (c.ldap().bind_dn().empty() || c.ldap().password_file().empty()) {
+  if (absl::EqualsIgnoreCase(c.ldap().sasl_mechanism(), "GSSAPI")) {
+    if (c.ldap().keytab_file().empty() || c.ldap().principal().empty()) {
+      return absl::InvalidArgumentError(
+          "ldap.keytab_file and ldap.principal are required for the GSSAPI bind");
+    }
+    if (!c.ldap().bind_dn().empty() || !c.ldap().password_file().empty()) {
+      return absl::InvalidArgumentError(
+          "ldap.bind_dn and ldap.password_file are for the simple bind: remove them with "
+          "sasl_mechanism GSSAPI (the keytab authenticates)");
+    }
+  } else if (!c.ldap().sasl_mechanism().empty()) {
     return absl::InvalidArgumentError(
-        "ldap.bind_dn and ldap.password_file are required for the simple bind");
+        "ldap.sasl_mechanism: only \"GSSAPI\" is supported (empty: simple bind)");
+  } else if (c.ldap().bind_dn().empty() || c.ldap().password_file().empty()) {
+    return absl::InvalidArgumentError(
+        "ldap.bind_dn and ldap.password_file are required for the simple bind "
+        "(or set sasl_mechanism: \"GSSAPI\" with keytab_file and principal)");
   }
   return c;
 }
@@ -99,7 +113,13 @@ absl::Status Run() {
   ldap.start_tls = config.ldap().start_tls();
   ldap.ca_file = config.ldap().ca_file();
   ldap.bind_dn = config.ldap().bind_dn();
-  WB_ASSIGN_OR_RETURN(ldap.password, ReadSecretFile(config.ldap().password_file()));
+  if (!config.ldap().password_file().empty()) {
+    WB_ASSIGN_OR_RETURN(ldap.password, ReadSecretFile(config.ldap().password_file()));
+  }
+  ldap.sasl_mechanism = config.ldap().sasl_mechanism();
+  ldap.keytab_file = config.ldap().keytab_file();
+  ldap.principal = config.ldap().principal();
+  ldap.krb5_config = config.ldap().krb5_config();
   ldap.insecure_plain = config.ldap().insecure_plain();
   ldap.timeout = absl::Milliseconds(config.ldap().timeout_ms());
   ldap.base_dn = config.ldap().base_dn();

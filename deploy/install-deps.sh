@@ -9,8 +9,11 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libldap-dev libsasl2-dev libssl-dev libsqlite3-dev libgtest-dev libgmock-dev
+  libkrb5-dev
   # the throwaway Samba AD DC of the demo and the tests
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules python3-samba ldb-tools krb5-user
+  # GSSAPI binds (the agent's Kerberos keytab login) and their tests
+  libsasl2-modules-gssapi-mit
   ldap-utils openssl iproute2 util-linux
 )
 

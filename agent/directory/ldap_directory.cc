@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/directory/ldap_errors.h"
 #include "agent/directory/ldap_operations.h"
+#include "agent/directory/sasl_bind.h"
 #include "common/base/log.h"
 #include "common/base/status_macros.h"
 
@@ -87,13 +88,15 @@ absl::Status ValidateOptions(const LdapOptions& o) {
       return absl::InvalidArgumentError(absl::StrCat(
           "LDAP URL '", url, "': only ldaps:// and ldap:// are supported"));
     }
-    if (!o.start_tls && !o.insecure_plain) {
+    // GSSAPI seals plain LDAP itself (sasl_bind.h).
+    if (!o.start_tls && !o.insecure_plain && !internal::UsesGssapi(o)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "refusing plain LDAP to ", url,
           ": credentials and data would travel unencrypted; use ldaps://, "
           "enable StartTLS, or set the insecure plain-LDAP flag explicitly"));
     }
   }
+  WB_RETURN_IF_ERROR(internal::ValidateSaslOptions(o));
   if (!o.bind_dn.empty() && o.password.empty()) {
     // An empty password would make a simple bind "unauthenticated": it
     // succeeds as anonymous on many servers.
@@ -145,6 +148,10 @@ absl::StatusOr<std::unique_ptr<LdapDirectory>> LdapDirectory::Connect(
     LdapOptions options) {
   WB_RETURN_IF_ERROR(ValidateOptions(options));
   auto dir = absl::WrapUnique(new LdapDirectory(std::move(options)));
+  if (internal::UsesGssapi(dir->options_)) {
+    WB_ASSIGN_OR_RETURN(dir->kerberos_, KerberosCredentials::Create(
+                                            internal::KerberosOptionsFor(dir->options_)));
+  }
   ScopedSigpipeBlock block;
   WB_ASSIGN_OR_RETURN(Handle handle, dir->Acquire());
   absl::Status status = absl::OkStatus();
@@ -312,7 +319,10 @@ absl::StatusOr<LDAP*> LdapDirectory::DialOne(const std::string& url) const {
                         internal::Diagnostic(ld.get()));
     }
   }
-  if (!options_.bind_dn.empty()) {
+  if (kerberos_ != nullptr) {
+    WB_RETURN_IF_ERROR(internal::GssapiBind(ld.get(), url, IsTls(url) || options_.start_tls,
+                                            kerberos_.get()));
+  } else if (!options_.bind_dn.empty()) {
     struct berval cred = {static_cast<ber_len_t>(options_.password.size()),
                           const_cast<char*>(options_.password.data())};
     rc = ldap_sasl_bind_s(ld.get(), options_.bind_dn.c_str(), LDAP_SASL_SIMPLE,

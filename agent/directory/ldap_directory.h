@@ -9,10 +9,18 @@
 //                       LdapDirectory::Connect(std::move(options)));
 //   JobApplier applier(dir.get(), policy);
 //
+// Kerberos instead of a password (sasl_bind.h, kerberos.h):
+//   options.urls = {"ldap://dc1.corp.example.test"};  // sealed by Kerberos
+//   options.sasl_mechanism = "GSSAPI";
+//   options.keytab_file = "/etc/writeback/agent.keytab";
+//   options.principal = "svc-writeback@CORP.EXAMPLE.TEST";
+//
 // Security: TLS (ldaps:// or ldap:// with start_tls) verifies the DC's
 // certificate against `ca_file` (or the system trust store when empty) and
 // its host name, with TLS 1.2 at least; plain ldap:// is refused unless
-// `insecure_plain` is set. The password is never logged.
+// `insecure_plain` is set, except with GSSAPI, whose Kerberos sealing
+// encrypts and protects plain ldap:// (over TLS the SASL layer is off, as AD
+// requires). The password and the keytab's keys are never logged.
 //
 // Connections: one connection at a time, opened by Connect() and reopened on
 // the next operation after it broke. (Re)connecting tries `urls` in order, so
@@ -47,6 +55,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/directory/directory.h"
+#include "agent/directory/kerberos.h"
 
 struct ldap;  // libldap's LDAP handle; ldap.h stays out of this header.
 
@@ -63,6 +72,14 @@ struct LdapOptions {
   // Simple bind; empty bind_dn: anonymous (tests only).
   std::string bind_dn;
   std::string password;
+  // "" for the simple bind above, or "GSSAPI": Kerberos with the keys of
+  // `principal` from `keytab_file` (see sasl_bind.h for the security layer
+  // and the service principal ldap/<URL host>).
+  std::string sasl_mechanism;
+  std::string keytab_file;
+  std::string principal;
+  // krb5.conf to use (process-wide KRB5_CONFIG); empty: the system's.
+  std::string krb5_config;
   // Allow ldap:// without StartTLS (passwords and data in clear text).
   bool insecure_plain = false;
   absl::Duration timeout = absl::Seconds(3);
@@ -129,6 +146,8 @@ class LdapDirectory : public Directory {
 
   const LdapOptions options_;
   std::string base_dn_;  // set by Connect(), immutable afterwards
+  // GSSAPI only; set by Connect(). Refreshed before each bind.
+  std::unique_ptr<KerberosCredentials> kerberos_;
 
   mutable absl::Mutex mu_;
   struct ldap* ld_ ABSL_GUARDED_BY(mu_) = nullptr;
