@@ -19,8 +19,8 @@ namespace {
 
 constexpr int kUsers = 300;
 constexpr int kAttributesPerUser = 5;  // one job per attribute: 1500 jobs
-constexpr absl::Duration kLease = absl::Milliseconds(1500);
-constexpr int kLdapTimeoutMs = 1000;
+constexpr absl::Duration kLease = absl::Milliseconds(2000);
+constexpr int kLdapTimeoutMs = 2000;
 
 // "2026-11-23T20:21:09.915420+0000" as logged by Samba's JSON audit.
 absl::StatusOr<absl::Time> AuditTime(const std::string& text) {
