@@ -1,5 +1,6 @@
 // Issue 3, acceptance 1: a dead first DC in the agent's list fails over to the
-// live one, and the writes land there (LDAP read and audit log).
+// live one, and the writes land there (LDAP read and audit log); a stream
+// ended by the controller is re-opened.
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -46,6 +47,48 @@ TEST(AgentFailoverTest, DeadFirstDcFailsOverToTheLiveOne) {
     ASSERT_OK(modifies);
     ASSERT_EQ(modifies->size(), 1u);
     EXPECT_EQ((*modifies)[0].status_code, 0) << (*modifies)[0].status;
+  }
+}
+
+// The other failover: the controller ends the stream; the agent dials again,
+// gets a fresh session and keeps working. (Also covers the TestController's
+// Disconnect and its credit check.)
+TEST(AgentFailoverTest, StreamEndedByTheControllerReconnectsWithAFreshSession) {
+  AgentItEnv env;
+  ASSERT_OK(env.StartDc());
+  ASSERT_OK(env.StartController({}));
+  AgentItEnv::AgentOptions options;
+  options.max_in_flight = 4;
+  ASSERT_OK(env.StartAgent(options));
+  auto users = env.dc().AddUsers(5, "reconnect");
+  ASSERT_OK(users);
+  std::vector<v1::Job> five;
+  for (size_t i = 0; i < users->size(); ++i) {
+    five.push_back(CasJob(absl::StrCat("reconnect-", i), (*users)[i],
+                          {{"extensionAttribute10", {}, {"gen-1"}}}));
+  }
+  EXPECT_THAT(env.controller().SendJobs(five),
+              StatusIs(absl::StatusCode::kFailedPrecondition))
+      << "more than the agent's credit of 4";
+
+  ASSERT_OK(env.controller().Disconnect());
+  EXPECT_FALSE(env.controller().connected());
+  auto session = env.controller().WaitForAgent(absl::Seconds(30));
+  ASSERT_OK(session) << env.AgentLog();
+  EXPECT_EQ(session->number, 2);
+  EXPECT_EQ(session->agent_id, "agent-1");
+  EXPECT_EQ(session->forest, "corp.example.test");
+  EXPECT_EQ(session->hello.max_in_flight(), 4u);
+
+  five.pop_back();
+  auto results = env.Run(five);
+  ASSERT_OK(results) << env.AgentLog();
+  for (size_t i = 0; i < five.size(); ++i) {
+    EXPECT_EQ(results->at(five[i].job_id()).outcome(), v1::APPLIED)
+        << results->at(five[i].job_id()).ShortDebugString();
+    auto attrs = env.dc().Read((*users)[i].dn, {"extensionAttribute10"});
+    ASSERT_OK(attrs);
+    EXPECT_THAT((*attrs)["extensionAttribute10"], ElementsAre("gen-1"));
   }
 }
 
