@@ -129,6 +129,24 @@ absl::Status Run() {
   policy.allowed_attributes = {config.allowed_attributes().begin(),
                                config.allowed_attributes().end()};
   policy.scope_ous = {config.scope_ous().begin(), config.scope_ous().end()};
+  policy.accepted_domains = {config.accepted_domains().begin(), config.accepted_domains().end()};
+  if (config.has_max_values_per_attribute()) {
+    policy.max_values_per_attribute = config.max_values_per_attribute();
+  }
+  if (config.has_mail_must_match_primary()) {
+    policy.mail_must_match_primary = config.mail_must_match_primary();
+  }
+  policy.owned_address_types = {config.owned_address_types().begin(),
+                                config.owned_address_types().end()};
+  if (config.has_check_address_uniqueness()) {
+    policy.check_address_uniqueness = config.check_address_uniqueness();
+  }
+  policy.max_writes_per_second = config.max_writes_per_second();
+  policy.max_writes_per_window = config.max_writes_per_window();
+  if (config.write_window_s() > 0) policy.write_window = absl::Seconds(config.write_window_s());
+  policy.dry_run = config.dry_run();
+  WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
+  if (policy.dry_run) WB_LOG(WARNING) << "dry_run is set: no job writes to the directory";
   JobApplier applier(directory.get(), policy);
 
   Agent::Options agent_options;

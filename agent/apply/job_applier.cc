@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -76,12 +77,20 @@ std::string Describe(const v1::Job& job) {
 }  // namespace
 
 JobApplier::JobApplier(Directory* directory, LocalPolicy policy)
+    : JobApplier(directory, std::move(policy), Clock::Real()) {}
+
+JobApplier::JobApplier(Directory* directory, LocalPolicy policy, Clock* clock,
+                       std::function<void(absl::Duration)> sleep)
     : directory_(directory),
       policy_([&] {
         if (policy.scope_ous.empty()) policy.scope_ous = {directory->BaseDn()};
         return std::move(policy);
       }()),
-      checker_(policy_) {
+      checker_(policy_),
+      sleep_(sleep ? std::move(sleep) : [](absl::Duration d) { absl::SleepFor(d); }),
+      limiter_({policy_.max_writes_per_second, policy_.max_writes_per_window,
+                policy_.write_window},
+               clock) {
   for (const AttributeSpec* spec : checker_.allowed()) {
     match_attributes_.push_back(S(spec->name));
   }
@@ -118,7 +127,8 @@ JobApplier::Match JobApplier::ChooseMatch(const std::string& anchor,
   if (chosen.empty()) {
     match.diagnostic = absl::StrCat(
         "not found: no object under ", directory_->BaseDn(), " has ms-DS-ConsistencyGuid or "
-        "objectGUID ", guid, " (deleted, or in another domain?)");
+        "objectGUID ", guid, " (in another domain, or never synced?)");
+    match.not_found = true;
     return match;
   }
   if (chosen.size() > 1) {
@@ -178,7 +188,45 @@ std::vector<JobApplier::Match> JobApplier::MatchAnchors(
     }
     matches[i] = ChooseMatch(anchors[i], *hits);
   }
+  FindDeleted(anchors, &matches);
   return matches;
+}
+
+void JobApplier::FindDeleted(const std::vector<std::string>& anchors,
+                             std::vector<Match>* matches) {
+  std::string terms;
+  size_t missing = 0;
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    if (!(*matches)[i].not_found) continue;
+    absl::StrAppend(&terms, AnchorTerms(anchors[i]));
+    ++missing;
+  }
+  if (missing == 0) return;
+  absl::StatusOr<std::vector<DirectoryEntry>> hits = directory_->SearchDeleted(
+      directory_->BaseDn(), absl::StrCat("(|", terms, ")"),
+      {"objectGUID", "mS-DS-ConsistencyGuid", "isDeleted"},
+      static_cast<int>(missing * 2 + kMatchSizeLimit));
+  if (!hits.ok()) {
+    // "not found" stands; the DC may not support the Show Deleted control.
+    WB_LOG(WARNING) << "search for deleted objects failed: " << hits.status().message();
+    return;
+  }
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    Match& m = (*matches)[i];
+    if (!m.not_found) continue;
+    for (const DirectoryEntry& e : *hits) {
+      const std::vector<std::string>& deleted = Values(e, "isDeleted");
+      if (deleted.empty() || !absl::EqualsIgnoreCase(deleted[0], "TRUE")) continue;
+      if (!Holds(e, "mS-DS-ConsistencyGuid", anchors[i]) && !Holds(e, "objectGUID", anchors[i])) {
+        continue;
+      }
+      m.diagnostic = absl::StrCat(
+          "deleted: the object with anchor ", AnchorToGuidString(anchors[i]),
+          " was deleted (now ", e.dn, "); restore it from the AD Recycle Bin, or stop "
+          "writing back this mailbox");
+      break;
+    }
+  }
 }
 
 std::optional<v1::JobResult> JobApplier::CheckPolicy(const v1::Job& job) const {
@@ -197,10 +245,14 @@ v1::JobResult JobApplier::Apply(const v1::Job& job) {
     prepared.result = std::move(*refused);
   } else {
     prepared = Prepare(job, MatchAnchor(job.source_anchor()));
+    if (!prepared.new_addresses.empty()) CheckAddresses({{&job, &prepared}});
     if (!prepared.done) {
+      for (absl::Duration d = WriteDelay(); d > absl::ZeroDuration(); d = WriteDelay()) {
+        Sleep(d);
+      }
       if (!WriteAllowed()) {
         Fence(&prepared);
-      } else {
+      } else if (AdmitWrite(&prepared)) {
         Finish(job, directory_->Modify(prepared.dn, prepared.mods), &prepared);
       }
     }
@@ -262,11 +314,11 @@ JobApplier::Prepared JobApplier::Prepare(const v1::Job& job, const Match& match)
   for (const v1::AttributeChange& change : job.changes()) {
     const AttributeSpec& spec = *checker_.FindAllowed(change.attribute());
     const std::string name = S(spec.name);
-    const std::vector<std::string>& current = Values(entry, name);
-    SetValues(name, current, result.mutable_found());
-    const std::vector<std::string> desired = ToVector(change.desired());
+    SetValues(name, Values(entry, name), result.mutable_found());
+    const std::vector<std::string> current = Owned(spec, Values(entry, name));
+    const std::vector<std::string> desired = Owned(spec, ToVector(change.desired()));
     if (SetsEqual(spec, current, desired)) continue;
-    const std::vector<std::string> expected = ToVector(change.expected());
+    const std::vector<std::string> expected = Owned(spec, ToVector(change.expected()));
     if (!SetsEqual(spec, current, expected)) stale.push_back(name);
     if (!expected.empty()) mods.push_back({ModOp::kDelete, name, expected});
     if (!desired.empty()) {
@@ -280,12 +332,13 @@ JobApplier::Prepared JobApplier::Prepare(const v1::Job& job, const Match& match)
     result.set_diagnostic("the directory already holds the desired values");
     return p;
   }
+  if (!CheckResult(job, entry, &p)) return p;
   const std::string stale_note =
       stale.empty() ? ""
                     : absl::StrCat("the directory holds values other than "
                                    "expected for ",
                                    absl::StrJoin(stale, ", "));
-  if (job.dry_run()) {
+  if (job.dry_run() || policy_.dry_run) {
     result.set_outcome(v1::APPLIED);
     result.set_ldif(ModifyToLdif(entry.dn, mods));
     result.set_diagnostic(stale.empty() ? "dry run"
@@ -295,6 +348,7 @@ JobApplier::Prepared JobApplier::Prepare(const v1::Job& job, const Match& match)
     return p;
   }
   if (!stale.empty()) {
+    p.new_addresses.clear();
     result.set_outcome(v1::CONFLICT);
     result.set_diagnostic(absl::StrCat("conflict on ", entry.dn, ": ",
                                        stale_note, "; nothing written"));
@@ -347,7 +401,8 @@ void JobApplier::ResolveConflict(const v1::Job& job, v1::JobResult* result) {
     const AttributeSpec& spec = *checker_.FindAllowed(change.attribute());
     const std::vector<std::string>& found = Values(again.entry, spec.name);
     SetValues(S(spec.name), found, result->mutable_found());
-    all_desired = all_desired && SetsEqual(spec, found, ToVector(change.desired()));
+    all_desired = all_desired && SetsEqual(spec, Owned(spec, found),
+                                           Owned(spec, ToVector(change.desired())));
   }
   result->set_outcome(all_desired ? v1::ALREADY_IN_STATE : v1::CONFLICT);
 }

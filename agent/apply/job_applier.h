@@ -14,14 +14,34 @@
 //     objectGUID does. None: FAILED_PERMANENT "not found"; several:
 //     FAILED_PERMANENT "ambiguous" naming the DNs; search failure:
 //     FAILED_RETRYABLE (DC unavailable, timeout) or FAILED_PERMANENT.
+//     When no live object has the anchor, one more search with the Show
+//     Deleted control (Directory::SearchDeleted): a tombstone with it gives
+//     FAILED_PERMANENT "deleted: the object with anchor X was deleted (now
+//     <dn>)".
 //  3. Outside the scope OUs or adminCount=1: REJECTED_BY_POLICY.
 //  4. Attributes whose directory values already equal the desired set
-//     (SetsEqual) need no write; when none is left: ALREADY_IN_STATE.
-//  5. Dry run: APPLIED with diagnostic "dry run" and `ldif`; nothing written.
+//     (SetsEqual) need no write; when none is left: ALREADY_IN_STATE. With
+//     owned_address_types, proxyAddresses values of other types are taken out
+//     of the job's expected and desired sets and of the values read before
+//     any comparison and before the modify is built: they are never added or
+//     deleted (the `found` sets still report every value).
+//  4b. Local policy on the result (REJECTED_BY_POLICY, nothing written): the
+//     merged proxyAddresses (owned desired + other types kept) must be a
+//     valid set; with mail_must_match_primary, the resulting mail must equal
+//     the resulting primary SMTP address when the job changes either and
+//     both are present; with check_address_uniqueness, every SMTP address
+//     the job adds (not on the object yet) must not be held by another
+//     object: one search of the base DN for
+//     (|(proxyAddresses=smtp:A)(mail=A)...) (CheckAddresses).
+//  5. Dry run (job.dry_run or policy.dry_run): APPLIED with diagnostic
+//     "dry run" and `ldif`; nothing written.
 //  6. Pre-check: when the values just read differ from the job's `expected`
 //     for an attribute still to change, CONFLICT without writing. (This also
 //     closes the one hole of the compare-and-swap: adding to a multi-valued
 //     attribute believed empty succeeds even when it holds other values.)
+//  6b. Caps: the modify waits for the DC's write-rate token
+//     (max_writes_per_second, never fails); beyond max_writes_per_window
+//     modifies in the window: REJECTED_BY_POLICY "volume cap reached".
 //  7. Compare-and-swap, ONE modify: per attribute still to change, delete the
 //     job's exact `expected` set (when non-empty), then add the `desired` set
 //     (when non-empty; integers and Booleans in canonical form). Never
@@ -41,10 +61,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "agent/apply/local_policy.h"
 #include "absl/time/time.h"
+#include "agent/apply/local_policy.h"
+#include "agent/apply/write_limiter.h"
+#include "common/base/clock.h"
 #include "agent/directory/directory.h"
 #include "writeback/v1/agent.pb.h"
 
@@ -55,6 +78,11 @@ class JobApplier {
   // `directory` is not owned and must outlive the applier. Empty
   // policy.scope_ous means the directory's base DN.
   JobApplier(Directory* directory, LocalPolicy policy);
+  // As above with the clock that the write caps read and the function that
+  // waits for a rate token (default: absl::SleepFor). Tests pass a FakeClock
+  // and a `sleep` that advances it. `clock` is not owned.
+  JobApplier(Directory* directory, LocalPolicy policy, Clock* clock,
+             std::function<void(absl::Duration)> sleep = nullptr);
   JobApplier(const JobApplier&) = delete;
   JobApplier& operator=(const JobApplier&) = delete;
 
@@ -82,6 +110,8 @@ class JobApplier {
     int ldap_code = 0;
     std::string diagnostic;
     DirectoryEntry entry;
+    // No live object has the anchor (failure is FAILED_PERMANENT).
+    bool not_found = false;
   };
   // What one job needs: a final result already (`done`), or one
   // compare-and-swap modify of `dn`.
@@ -90,6 +120,8 @@ class JobApplier {
     v1::JobResult result;
     std::string dn;
     std::vector<Modification> mods;
+    // SMTP addresses this job adds to the object (for CheckAddresses).
+    std::vector<std::string> new_addresses;
   };
 
   // Local policy alone: a REJECTED_BY_POLICY result, or nullopt.
@@ -100,6 +132,21 @@ class JobApplier {
   // Scope, protection, already-in-state, dry run and the stale pre-check on
   // a matched object; otherwise the modify to send.
   Prepared Prepare(const v1::Job& job, const Match& match);
+  // Forest-wide uniqueness (check_address_uniqueness) for many prepared
+  // jobs at once: one search for all their new addresses. A job adding an
+  // address that another object holds, or that an earlier job of the same
+  // call adds to another object, becomes final REJECTED_BY_POLICY naming
+  // the other DN. A failed search fails those jobs (retryable when the DC is
+  // unavailable). Jobs already final other than dry runs are left alone.
+  void CheckAddresses(const std::vector<std::pair<const v1::Job*, Prepared*>>& jobs);
+  // How long the next modify must wait for the current DC's rate token.
+  absl::Duration WriteDelay() const;
+  // Waits `d` with the injected sleep function.
+  void Sleep(absl::Duration d) const;
+  // Right before a modify is sent: false (and `prepared` final
+  // REJECTED_BY_POLICY) when the volume cap is reached; otherwise counts the
+  // write against both caps and returns true.
+  bool AdmitWrite(Prepared* prepared);
   // Records the modify's answer (re-reading the object on a conflict);
   // `prepared->result` is then final.
   void Finish(const v1::Job& job, const absl::StatusOr<LdapResult>& ldap, Prepared* prepared);
@@ -116,12 +163,24 @@ class JobApplier {
   // After a failed compare-and-swap: re-read and decide CONFLICT or
   // ALREADY_IN_STATE.
   void ResolveConflict(const v1::Job& job, v1::JobResult* result);
+  // Turns "not found" matches into "deleted" ones where a tombstone has the
+  // anchor (one SearchDeleted for all of them).
+  void FindDeleted(const std::vector<std::string>& anchors, std::vector<Match>* matches);
+  // The values of `spec` that the job compares and writes: proxyAddresses
+  // narrowed to the owned types, others unchanged.
+  std::vector<std::string> Owned(const AttributeSpec& spec,
+                                 std::vector<std::string> values) const;
+  // Local policy on the object as it would be after the job (step 4b
+  // without the uniqueness search); sets new_addresses. False when refused.
+  bool CheckResult(const v1::Job& job, const DirectoryEntry& entry, Prepared* p) const;
 
   Directory* const directory_;
   const LocalPolicy policy_;
   const PolicyChecker checker_;
   std::vector<std::string> match_attributes_;
   std::function<bool()> write_gate_;
+  std::function<void(absl::Duration)> sleep_;
+  WriteLimiter limiter_;
 };
 
 }  // namespace writeback::agent

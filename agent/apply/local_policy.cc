@@ -7,7 +7,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "common/base/status_macros.h"
+#include "agent/apply/address_rules.h"
 #include "common/attributes/validation.h"
 
 namespace writeback::agent {
@@ -15,6 +18,33 @@ namespace {
 
 // Debian's Abseil has its own string_view type: convert explicitly.
 std::string S(std::string_view s) { return std::string(s); }
+
+// A DNS name: dot-separated labels of letters, digits and hyphens (or
+// non-ASCII UTF-8), each 1-63 bytes, not starting or ending with a hyphen.
+bool IsDomainName(const std::string& domain) {
+  if (domain.empty() || domain.size() > 255) return false;
+  size_t label = 0;
+  for (size_t i = 0; i <= domain.size(); ++i) {
+    if (i == domain.size() || domain[i] == '.') {
+      if (label == 0 || label > 63) return false;
+      if (domain[i - 1] == '-' || domain[i - label] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(domain[i]);
+    if (!(absl::ascii_isalnum(c) || c == '-' || c >= 0x80)) return false;
+    ++label;
+  }
+  return true;
+}
+
+bool IsAddressType(const std::string& type) {
+  if (type.empty() || type.size() > 9) return false;
+  for (char c : type) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -111,12 +141,36 @@ absl::Status ValidateLocalPolicy(const LocalPolicy& policy) {
           "local policy: scope OU '", ou, "' is not a distinguished name"));
     }
   }
+  for (const std::string& domain : policy.accepted_domains) {
+    if (!IsDomainName(domain)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "local policy: accepted domain '", domain,
+          "' is not a domain name (write it like corp.example.com, without '@')"));
+    }
+  }
+  for (const std::string& type : policy.owned_address_types) {
+    if (!IsAddressType(type)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "local policy: owned address type '", type,
+          "' is not a proxyAddresses type (1-9 letters or digits, such as SMTP or SIP)"));
+    }
+  }
+  if (policy.max_writes_per_window > 0 && policy.write_window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "local policy: max_writes_per_window needs a write window of at least one second");
+  }
   return absl::OkStatus();
 }
 
 PolicyChecker::PolicyChecker(const LocalPolicy& policy,
                              const AttributeCatalog& catalog)
-    : catalog_(&catalog) {
+    : catalog_(&catalog), max_values_(policy.max_values_per_attribute) {
+  for (const std::string& type : policy.owned_address_types) {
+    owned_types_.push_back(absl::AsciiStrToUpper(type));
+  }
+  for (const std::string& domain : policy.accepted_domains) {
+    accepted_domains_.push_back(absl::AsciiStrToLower(domain));
+  }
   std::vector<std::string> names = policy.allowed_attributes;
   if (names.empty()) names = catalog.DefaultAllowlist();
   std::set<const AttributeSpec*> chosen;
@@ -167,6 +221,46 @@ absl::Status PolicyChecker::CheckJob(const v1::Job& job) const {
     if (!valid.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("refused desired value: ", valid.message()));
+    }
+    if (max_values_ > 0 && desired.size() > max_values_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "attribute ", S(spec->name), " of job ", job.job_id(), ": ", desired.size(),
+          " values exceed this agent's limit of ", max_values_,
+          " values per attribute; raise max_values_per_attribute if this is expected"));
+    }
+    WB_RETURN_IF_ERROR(CheckDomains(*spec, desired));
+  }
+  return absl::OkStatus();
+}
+
+bool PolicyChecker::OwnsAddress(std::string_view proxy_address) const {
+  if (owned_types_.empty()) return true;
+  const std::string type = AddressType(proxy_address);
+  return std::find(owned_types_.begin(), owned_types_.end(), type) != owned_types_.end();
+}
+
+absl::Status PolicyChecker::CheckDomains(const AttributeSpec& spec,
+                                         const std::vector<std::string>& desired) const {
+  if (accepted_domains_.empty()) return absl::OkStatus();
+  const bool is_mail = absl::EqualsIgnoreCase(S(spec.name), "mail");
+  const bool is_proxy = absl::EqualsIgnoreCase(S(spec.name), "proxyAddresses");
+  if (!is_mail && !is_proxy) return absl::OkStatus();
+  for (const std::string& value : desired) {
+    std::string address = value;
+    if (is_proxy) {
+      if (!OwnsAddress(value)) continue;  // never written
+      address = SmtpAddress(value);
+      if (address.empty()) continue;      // not an SMTP value
+    }
+    const std::string domain = DomainOf(address);
+    if (std::find(accepted_domains_.begin(), accepted_domains_.end(),
+                  absl::AsciiStrToLower(domain)) == accepted_domains_.end()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          S(spec.name), " value \"", value, "\": domain ", domain,
+          " is not one of this forest's accepted domains (",
+          absl::StrJoin(accepted_domains_, ", "),
+          "); nothing written; add it to the agent's accepted_domains if the forest "
+          "accepts mail for it"));
     }
   }
   return absl::OkStatus();

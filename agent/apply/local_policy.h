@@ -13,11 +13,13 @@
 #ifndef WRITEBACK_AGENT_APPLY_LOCAL_POLICY_H_
 #define WRITEBACK_AGENT_APPLY_LOCAL_POLICY_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "common/attributes/catalog.h"
 #include "writeback/v1/agent.pb.h"
 
@@ -29,10 +31,39 @@ struct LocalPolicy {
   // DNs of the subtrees the agent may write in. Empty: the whole base DN
   // (JobApplier substitutes the directory's base DN).
   std::vector<std::string> scope_ous;
+
+  // SMTP domains the agent may write in proxyAddresses SMTP/smtp values and
+  // in mail (exact domain, ignoring ASCII case; no subdomains). Empty: any.
+  std::vector<std::string> accepted_domains;
+  // Most values one attribute may be given by a job; 0: no limit beyond the
+  // catalog's own rules.
+  uint32_t max_values_per_attribute = kDefaultMaxValuesPerAttribute;
+  // After the job, mail must equal the primary SMTP address of
+  // proxyAddresses (ignoring case) when the job changes either and both are
+  // present.
+  bool mail_must_match_primary = true;
+  // proxyAddresses types writeback owns, e.g. {"SMTP", "SIP"} (any case).
+  // Values of other types are never added or deleted. Empty: all types.
+  std::vector<std::string> owned_address_types;
+  // Every SMTP address a job adds (to proxyAddresses or mail) must not be
+  // held by another object under the base DN (checked by search).
+  bool check_address_uniqueness = true;
+  // Modifies a second per DC; the applier waits for its turn. 0: unlimited.
+  uint32_t max_writes_per_second = 0;
+  // Modifies per `write_window`, agent-wide; beyond it jobs are refused
+  // (REJECTED_BY_POLICY). 0: no cap.
+  uint32_t max_writes_per_window = 0;
+  absl::Duration write_window = absl::Hours(1);
+  // Agent-wide dry run: every job behaves as if job.dry_run were set.
+  bool dry_run = false;
+
+  static constexpr uint32_t kDefaultMaxValuesPerAttribute = 1000;
 };
 
 // Reports what is wrong with a policy (an attribute unknown to the catalog, a
-// scope OU that is not a DN) so that main() can refuse to start with it.
+// scope OU that is not a DN, an accepted domain that is not a domain name,
+// an address type that is not 1-9 letters or digits, a volume cap without a
+// window) so that main() can refuse to start with it.
 // PolicyChecker itself never widens a policy it cannot read: an unknown
 // attribute allows nothing, and an unreadable scope OU contains nothing.
 absl::Status ValidateLocalPolicy(const LocalPolicy& policy);
@@ -46,8 +77,17 @@ class PolicyChecker {
   // OK when every change names an attribute that the catalog knows and the
   // allowlist holds (else kPermissionDenied naming it), no attribute appears
   // twice, and every desired value set passes ValidateValues() (else
-  // kInvalidArgument naming the attribute and quoting the value).
+  // kInvalidArgument naming the attribute and quoting the value), holds at
+  // most max_values_per_attribute values (else kResourceExhausted), and
+  // every desired SMTP address of an owned type in proxyAddresses and every
+  // desired mail is in an accepted domain (else kPermissionDenied naming the
+  // value and the domain). Needs no directory.
   absl::Status CheckJob(const v1::Job& job) const;
+
+  // True when writeback owns the type of this proxyAddresses value.
+  bool OwnsAddress(std::string_view proxy_address) const;
+  // The owned address types, upper-cased; empty: all.
+  const std::vector<std::string>& owned_types() const { return owned_types_; }
 
   // True when `dn` is one of the scope OUs or below one, comparing RDN by RDN
   // (attribute types and values ignoring ASCII case, DN escapes decoded, so
@@ -62,9 +102,15 @@ class PolicyChecker {
   const AttributeSpec* FindAllowed(std::string_view name) const;
 
  private:
+  absl::Status CheckDomains(const AttributeSpec& spec,
+                            const std::vector<std::string>& desired) const;
+
   const AttributeCatalog* catalog_;
   std::vector<const AttributeSpec*> allowed_;
   bool scoped_ = false;
+  std::vector<std::string> owned_types_;       // upper-cased
+  std::vector<std::string> accepted_domains_;  // lower-cased
+  uint32_t max_values_ = 0;
   // Each scope OU as normalized RDNs, leaf first.
   std::vector<std::vector<std::string>> scopes_;
 };

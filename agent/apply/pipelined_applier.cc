@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 
@@ -74,10 +77,14 @@ void PipelinedApplier::MatchSome(std::vector<v1::JobResult>* out) {
     }
     if (batch.empty()) continue;
     std::vector<JobApplier::Match> matches = applier_->MatchAnchors(anchors);
+    std::vector<Flight*> prepared;
+    std::vector<std::pair<const v1::Job*, JobApplier::Prepared*>> adding;
+    std::set<std::string> batch_dns;  // objects of this batch's prepared jobs
     for (size_t i = 0; i < batch.size(); ++i) {
       Flight* f = batch[i];
       const std::string& dn = matches[i].entry.dn;
-      if (matches[i].failure == v1::OUTCOME_UNSPECIFIED && claimed_.count(dn)) {
+      if (matches[i].failure == v1::OUTCOME_UNSPECIFIED &&
+          (claimed_.count(dn) > 0 || batch_dns.count(dn) > 0)) {
         // An earlier job of this object is on its way: what was just read
         // may predate its write. Match this one again once it is done.
         parked_[dn].push_back({std::move(f->job), f->submitted});
@@ -85,8 +92,16 @@ void PipelinedApplier::MatchSome(std::vector<v1::JobResult>* out) {
         continue;
       }
       f->prepared = applier_->Prepare(f->job, matches[i]);
+      if (!f->prepared.done) batch_dns.insert(dn);
+      if (!f->prepared.new_addresses.empty()) adding.emplace_back(&f->job, &f->prepared);
+      prepared.push_back(f);
+    }
+    // Forest-wide address uniqueness: one search for the whole batch.
+    applier_->CheckAddresses(adding);
+    for (Flight* f : prepared) {
       if (f->prepared.done) {
-        Finalize(f, out);
+        // Refused after Prepare (CheckAddresses): jobs parked behind it go on.
+        Release(f, out);
       } else {
         claimed_.insert(f->prepared.dn);
         ready_.push_back(f);
@@ -97,10 +112,16 @@ void PipelinedApplier::MatchSome(std::vector<v1::JobResult>* out) {
 
 void PipelinedApplier::SendSome(std::vector<v1::JobResult>* out) {
   while (!ready_.empty() && in_flight_.size() < options_.window) {
+    // The DC's write rate: wait (in Pump) rather than fail.
+    if (applier_->WriteDelay() > absl::ZeroDuration()) return;
     Flight* f = ready_.front();
     ready_.pop_front();
     if (!applier_->WriteAllowed()) {
       applier_->Fence(&f->prepared);
+      Release(f, out);
+      continue;
+    }
+    if (!applier_->AdmitWrite(&f->prepared)) {  // volume cap: refused
       Release(f, out);
       continue;
     }
@@ -144,10 +165,19 @@ std::vector<v1::JobResult> PipelinedApplier::Pump(absl::Duration wait) {
   std::vector<v1::JobResult> out;
   MatchSome(&out);
   SendSome(&out);
-  // Block only when nothing else can move: the window is full, or there is
-  // nothing left to match or send.
-  bool stuck = in_flight_.size() >= options_.window || (unmatched_.empty() && ready_.empty());
-  Collect(stuck && out.empty() ? wait : absl::ZeroDuration(), &out);
+  // Block only when nothing else can move: the window is full, there is
+  // nothing left to match or send, or the write rate holds the next modify.
+  const absl::Duration throttled =
+      ready_.empty() ? absl::ZeroDuration() : applier_->WriteDelay();
+  const bool stuck = in_flight_.size() >= options_.window ||
+                     (unmatched_.empty() && ready_.empty()) || throttled > absl::ZeroDuration();
+  absl::Duration block = stuck && out.empty() ? wait : absl::ZeroDuration();
+  if (throttled > absl::ZeroDuration()) block = std::min(block, throttled);
+  if (in_flight_.empty()) {
+    if (throttled > absl::ZeroDuration()) applier_->Sleep(block);  // for the rate token
+  } else {
+    Collect(block, &out);
+  }
   SendSome(&out);
   return out;
 }

@@ -102,6 +102,17 @@ class Directory {
   virtual std::vector<Completion> PollModifies(absl::Duration wait) = 0;
   // Modifies started and not yet returned by PollModifies.
   virtual size_t OutstandingModifies() const = 0;
+
+  // Like Search, with the Show Deleted control (1.2.840.113556.1.4.417), so
+  // that deleted objects (tombstones in CN=Deleted Objects, isDeleted=TRUE)
+  // match too, besides live ones. Used to tell "deleted" from "not found".
+  // The default finds nothing.
+  virtual absl::StatusOr<std::vector<DirectoryEntry>> SearchDeleted(
+      const std::string& base, const std::string& filter,
+      const std::vector<std::string>& attributes, int size_limit) {
+    (void)base, (void)filter, (void)attributes, (void)size_limit;
+    return std::vector<DirectoryEntry>();
+  }
 };
 
 }  // namespace writeback::agent

@@ -114,6 +114,10 @@ class LdapDirectory : public Directory {
   std::string BaseDn() const override { return base_dn_; }
   std::string CurrentDc() const override;
   void Close() override;
+  // Defined in ldap_deleted.cc.
+  absl::StatusOr<std::vector<DirectoryEntry>> SearchDeleted(
+      const std::string& base, const std::string& filter,
+      const std::vector<std::string>& attributes, int size_limit) override;
 
  private:
   // A connection lent to the operating thread.

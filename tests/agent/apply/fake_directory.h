@@ -70,7 +70,21 @@ class FakeDirectory : public Directory {
     }
   }
 
+  // Adds a deleted object (a tombstone): invisible to Search, found by
+  // SearchDeleted (which, like the Show Deleted control, also finds live
+  // objects). Give it isDeleted=TRUE as AD does.
+  void AddDeletedObject(const std::string& dn, const Attributes& attributes) {
+    Attributes& object = deleted_[dn];
+    object.clear();
+    for (const auto& [name, values] : attributes) {
+      if (!values.empty()) object[Lower(name)] = values;
+    }
+  }
+
   int search_calls() const { return search_calls_; }
+  int search_deleted_calls() const { return search_deleted_calls_; }
+  // Every filter searched so far, in order.
+  const std::vector<std::string>& filters() const { return filters_; }
   int modify_calls() const { return modify_calls_; }
   int close_calls() const { return close_calls_; }
   const std::vector<Modification>& last_mods() const { return last_mods_; }
@@ -88,17 +102,34 @@ class FakeDirectory : public Directory {
       const std::vector<std::string>& attributes, int size_limit) override {
     ++search_calls_;
     last_filter_ = filter;
+    filters_.push_back(filter);
     if (next_search_error.has_value()) {
       absl::Status s = *next_search_error;
       next_search_error.reset();
       return s;
     }
+    return Find(objects_, base, filter, attributes, size_limit);
+  }
+
+  absl::StatusOr<std::vector<DirectoryEntry>> SearchDeleted(
+      const std::string& base, const std::string& filter,
+      const std::vector<std::string>& attributes, int size_limit) override {
+    ++search_deleted_calls_;
+    std::map<std::string, Attributes> all = objects_;
+    all.insert(deleted_.begin(), deleted_.end());
+    return Find(all, base, filter, attributes, size_limit);
+  }
+
+  absl::StatusOr<std::vector<DirectoryEntry>> Find(
+      const std::map<std::string, Attributes>& objects, const std::string& base,
+      const std::string& filter, const std::vector<std::string>& attributes,
+      int size_limit) const {
     std::vector<std::pair<std::string, std::string>> terms;
     if (!ParseFilter(filter, &terms)) {
       return absl::InvalidArgumentError("fake: unsupported filter " + filter);
     }
     std::vector<DirectoryEntry> out;
-    for (const auto& [dn, object] : objects_) {
+    for (const auto& [dn, object] : objects) {
       if (!absl::EndsWithIgnoreCase(dn, base)) continue;
       bool hit = false;
       for (const auto& [attr, value] : terms) {
@@ -144,7 +175,9 @@ class FakeDirectory : public Directory {
   }
 
   std::string BaseDn() const override { return base_dn_; }
-  std::string CurrentDc() const override { return "ldaps://fake-dc.test"; }
+  std::string CurrentDc() const override { return current_dc; }
+  // What CurrentDc() answers (a failover changes it).
+  std::string current_dc = "ldaps://fake-dc.test";
   void Close() override {
     ++close_calls_;
     // Like a cut connection: whatever was outstanding fails.
@@ -265,7 +298,10 @@ class FakeDirectory : public Directory {
 
   std::string base_dn_;
   std::map<std::string, Attributes> objects_;
+  std::map<std::string, Attributes> deleted_;
+  std::vector<std::string> filters_;
   int search_calls_ = 0;
+  int search_deleted_calls_ = 0;
   int modify_calls_ = 0;
   int close_calls_ = 0;
   std::vector<Modification> last_mods_;

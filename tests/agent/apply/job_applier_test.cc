@@ -185,6 +185,7 @@ TEST_F(JobApplierTest, CompareAndSwapDeletesExpectedAndAddsDesired) {
 }
 
 TEST_F(JobApplierTest, DeletesTheJobsExpectedStringsNotTheDirectorys) {
+  policy_.mail_must_match_primary = false;  // mail alone, away from the primary
   v1::JobResult r = Apply(MakeJob(Guid('\x01'), "mail", {"Ann@Corp.Example.Test"},
                                   {"new@corp.example.test"}));
   EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();

@@ -90,6 +90,73 @@ TEST(PolicyCheckerTest, UnreadableScopeContainsNothing) {
   EXPECT_OK(ValidateLocalPolicy(LocalPolicy{{"mail"}, {"OU=A,DC=corp,DC=test"}}));
 }
 
+TEST(PolicyCheckerTest, HideFromAddressListsIsRefusedByDefault) {
+  PolicyChecker checker(LocalPolicy{});
+  EXPECT_THAT(checker.CheckJob(JobOf("msExchHideFromAddressLists", {"TRUE"})),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("msExchHideFromAddressLists")));
+  PolicyChecker opted_in(LocalPolicy{{"mail", "msExchHideFromAddressLists"}, {}});
+  EXPECT_OK(opted_in.CheckJob(JobOf("msExchHideFromAddressLists", {"true"})));
+}
+
+TEST(PolicyCheckerTest, AcceptedDomainsApplyToMailAndSmtpValues) {
+  LocalPolicy policy;
+  policy.accepted_domains = {"corp.example.test", "Example.COM"};
+  PolicyChecker checker(policy);
+  EXPECT_OK(checker.CheckJob(JobOf("mail", {"a@EXAMPLE.com"})));
+  EXPECT_OK(checker.CheckJob(
+      JobOf("proxyAddresses", {"SMTP:a@corp.example.test", "X500:/o=x", "SIP:a@other.test"})));
+  EXPECT_THAT(checker.CheckJob(JobOf("mail", {"a@sub.example.com"})),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("sub.example.com")));
+  EXPECT_THAT(checker.CheckJob(JobOf("proxyAddresses", {"SMTP:a@corp.example.test",
+                                                        "smtp:a@evil.test"})),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("smtp:a@evil.test")));
+  // Values of types the agent does not own are never written: not checked.
+  policy.owned_address_types = {"SIP"};
+  EXPECT_OK(PolicyChecker(policy).CheckJob(JobOf("proxyAddresses", {"SMTP:a@evil.test"})));
+}
+
+TEST(PolicyCheckerTest, ValueCountIsCapped) {
+  LocalPolicy policy;
+  policy.max_values_per_attribute = 2;
+  PolicyChecker checker(policy);
+  EXPECT_OK(checker.CheckJob(JobOf("msExchExtensionCustomAttribute1", {"a", "b"})));
+  EXPECT_THAT(checker.CheckJob(JobOf("msExchExtensionCustomAttribute1", {"a", "b", "c"})),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("msExchExtensionCustomAttribute1")));
+}
+
+TEST(PolicyCheckerTest, OwnsAddressByTypeIgnoringCase) {
+  LocalPolicy policy;
+  policy.owned_address_types = {"smtp", "Sip"};
+  PolicyChecker checker(policy);
+  EXPECT_TRUE(checker.OwnsAddress("SMTP:a@x.test"));
+  EXPECT_TRUE(checker.OwnsAddress("sip:a@x.test"));
+  EXPECT_FALSE(checker.OwnsAddress("X500:/o=x"));
+  EXPECT_TRUE(PolicyChecker(LocalPolicy{}).OwnsAddress("X500:/o=x"));
+}
+
+TEST(ValidateLocalPolicyTest, ChecksTheNewFields) {
+  LocalPolicy policy;
+  policy.accepted_domains = {"corp.example.com", "xn--bcher-kva.example"};
+  policy.owned_address_types = {"SMTP", "x500"};
+  EXPECT_OK(ValidateLocalPolicy(policy));
+  policy.accepted_domains = {"@corp.example.com"};
+  EXPECT_THAT(ValidateLocalPolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("@corp.example.com")));
+  policy.accepted_domains = {"corp..example"};
+  EXPECT_THAT(ValidateLocalPolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument));
+  policy.accepted_domains = {};
+  policy.owned_address_types = {"SMTP:"};
+  EXPECT_THAT(ValidateLocalPolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("SMTP:")));
+  policy.owned_address_types = {};
+  policy.max_writes_per_window = 10;
+  policy.write_window = absl::ZeroDuration();
+  EXPECT_THAT(ValidateLocalPolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_writes_per_window")));
+}
+
 TEST(NormalizeDnTest, SplitsAndNormalizesRdns) {
   std::vector<std::string> rdns;
   ASSERT_TRUE(NormalizeDn("CN=Ann  Lee ,OU=A+CN=b , DC=Test", &rdns));
