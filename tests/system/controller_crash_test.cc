@@ -10,6 +10,7 @@ namespace writeback::testing {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
 
 TEST(ControllerCrashTest, AcceptedChangesSurviveKillBeforeDelivery) {
   WritebackEnv env;
@@ -19,10 +20,16 @@ TEST(ControllerCrashTest, AcceptedChangesSurviveKillBeforeDelivery) {
   ASSERT_OK(env.StartController());
   auto ids = env.RegisterMailboxes(*users);
   ASSERT_OK(ids);
-  // No agent is connected: nothing can be delivered before the kill.
+  // No agent is connected: nothing can be delivered before the kill. The new
+  // mail is also the new primary SMTP address (the agent's local policy
+  // refuses a mail that differs from the primary), the old one kept as
+  // secondary.
   for (size_t i = 0; i < ids->size(); ++i) {
+    const std::string& sam = (*users)[i].sam;
     CtlResult r = env.Ctl({"mailbox", "set", (*ids)[i], absl::StrCat("extensionAttribute2=kept-", i),
-                           absl::StrCat("mail=", (*users)[i].sam, ".crash@corp.example.test")});
+                           absl::StrCat("proxyAddresses:=SMTP:", sam, ".crash@corp.example.test"),
+                           absl::StrCat("proxyAddresses:=smtp:", sam, "@corp.example.test"),
+                           absl::StrCat("mail=", sam, ".crash@corp.example.test")});
     ASSERT_EQ(r.exit_code, 0) << r.output;  // accepted = committed
   }
   ASSERT_OK(env.KillController());
@@ -34,10 +41,14 @@ TEST(ControllerCrashTest, AcceptedChangesSurviveKillBeforeDelivery) {
   CtlResult waited = env.Ctl(wait);
   ASSERT_EQ(waited.exit_code, 0) << waited.output << env.LogsForFailure();
   for (size_t i = 0; i < ids->size(); ++i) {
-    auto attrs = env.dc().Read((*users)[i].dn, {"extensionAttribute2", "mail"});
+    const std::string& sam = (*users)[i].sam;
+    auto attrs = env.dc().Read((*users)[i].dn, {"extensionAttribute2", "mail", "proxyAddresses"});
     ASSERT_OK(attrs);
     EXPECT_THAT((*attrs)["extensionAttribute2"], ElementsAre(absl::StrCat("kept-", i)));
-    EXPECT_THAT((*attrs)["mail"], ElementsAre((*users)[i].sam + ".crash@corp.example.test"));
+    EXPECT_THAT((*attrs)["mail"], ElementsAre(sam + ".crash@corp.example.test"));
+    EXPECT_THAT((*attrs)["proxyAddresses"],
+                UnorderedElementsAre("SMTP:" + sam + ".crash@corp.example.test",
+                                     "smtp:" + sam + "@corp.example.test"));
   }
 }
 
