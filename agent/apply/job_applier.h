@@ -101,8 +101,8 @@ class JobApplier {
   v1::ObservedObject Read(const v1::ReadTarget& target);
 
   // The steps of Apply, for PipelinedApplier (which runs many jobs at
-  // once). Apply == CheckPolicy, MatchAnchors, Prepare, write gate, Modify,
-  // Finish, Stamp.
+  // once). Apply == CheckPolicy, MatchAnchors, Prepare, CheckAddresses,
+  // wait WriteDelay, write gate, AdmitWrite, Modify, Finish, Stamp.
 
   // The anchor's object, or why there is none.
   struct Match {

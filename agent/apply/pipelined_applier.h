@@ -4,6 +4,10 @@
 // match choice, compare-and-swap modify, conflict handling) are JobApplier's;
 // this class only schedules them. Jobs for the same object are never
 // reordered: a job waits while an earlier one for its DN is in flight.
+// Per match batch, one search checks the addresses the batch adds
+// (JobApplier::CheckAddresses). The local policy's write rate holds modifies
+// back (Pump waits, through the applier's sleep function when nothing is in
+// flight); its volume cap refuses them.
 //
 //   PipelinedApplier pipeline(directory, &applier, {.window = 32});
 //   pipeline.Submit(std::move(jobs));
