@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/apply/job_applier.h"
 #include "agent/core/agent.h"
+#include "agent/directory/forest_directory.h"
 #include "agent/directory/ldap_directory.h"
 #include "agent/directory/secret_file.h"
 #include "agent/uplink/uplink.h"
@@ -123,7 +124,39 @@ absl::Status Run() {
   ldap.insecure_plain = config.ldap().insecure_plain();
   ldap.timeout = absl::Milliseconds(config.ldap().timeout_ms());
   ldap.base_dn = config.ldap().base_dn();
-  WB_ASSIGN_OR_RETURN(std::unique_ptr<LdapDirectory> directory, LdapDirectory::Connect(ldap));
+  // One domain: the DCs of ldap.urls. Several: a Global Catalog for
+  // matching and the DCs of each domain for reads and writes.
+  std::unique_ptr<LdapDirectory> global_catalog;
+  std::vector<std::unique_ptr<LdapDirectory>> domain_dcs;
+  std::unique_ptr<ForestDirectory> forest;
+  Directory* directory = nullptr;
+  if (config.domains().empty()) {
+    WB_ASSIGN_OR_RETURN(global_catalog, LdapDirectory::Connect(ldap));
+    directory = global_catalog.get();
+  } else {
+    if (config.global_catalog_urls().empty()) {
+      return absl::InvalidArgumentError(
+          "global_catalog_urls: required with domains (e.g. ldaps://gc1.corp.example.com:3269)");
+    }
+    LdapOptions gc = ldap;
+    gc.urls = {config.global_catalog_urls().begin(), config.global_catalog_urls().end()};
+    WB_ASSIGN_OR_RETURN(global_catalog, LdapDirectory::Connect(gc));
+    std::vector<ForestDirectory::Domain> domains;
+    for (const auto& d : config.domains()) {
+      if (d.dn().empty() || d.urls().empty()) {
+        return absl::InvalidArgumentError("domains: each needs dn and at least one url");
+      }
+      LdapOptions options = ldap;
+      options.urls = {d.urls().begin(), d.urls().end()};
+      options.base_dn = d.dn();
+      WB_ASSIGN_OR_RETURN(std::unique_ptr<LdapDirectory> dc, LdapDirectory::Connect(options));
+      domains.push_back({d.dn(), dc.get()});
+      domain_dcs.push_back(std::move(dc));
+    }
+    forest = std::make_unique<ForestDirectory>(global_catalog.get(), global_catalog->BaseDn(),
+                                               std::move(domains));
+    directory = forest.get();
+  }
 
   LocalPolicy policy;
   policy.allowed_attributes = {config.allowed_attributes().begin(),
@@ -147,11 +180,11 @@ absl::Status Run() {
   policy.dry_run = config.dry_run();
   WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
   if (policy.dry_run) WB_LOG(WARNING) << "dry_run is set: no job writes to the directory";
-  JobApplier applier(directory.get(), policy);
+  JobApplier applier(directory, policy);
 
   Agent::Options agent_options;
   agent_options.pipeline.window = config.pipeline_window();
-  Agent agent(&applier, directory.get(), Clock::Real(), agent_options);
+  Agent agent(&applier, directory, Clock::Real(), agent_options);
   Uplink::Options uplink;
   uplink.controller = config.controller();
   WB_ASSIGN_OR_RETURN(uplink.ca_pem, ReadFileToString(config.tls().ca_file()));

@@ -94,3 +94,40 @@ TEST(AgentFailoverTest, StreamEndedByTheControllerReconnectsWithAFreshSession) {
 
 }  // namespace
 }  // namespace writeback::testing
+
+namespace writeback::testing {
+namespace {
+
+// The real agent configured for a multi-domain forest: it matches through the
+// Global Catalog port and writes on the domain's DC (here Samba's one domain).
+TEST(AgentForestTest, GlobalCatalogConfigurationMatchesAndWritesOnTheDomainDc) {
+  AgentItEnv env;
+  ASSERT_OK(env.StartDc());
+  ASSERT_OK(env.StartController({}));
+  AgentItEnv::AgentOptions options;
+  options.extra_config = absl::StrCat(
+      "global_catalog_urls: \"ldaps://127.0.0.1:3269\"\n",
+      "domains { dn: \"", env.dc().base_dn(), "\" urls: \"", kDeadDc, "\" urls: \"",
+      env.dc().url(), "\" }\n");
+  ASSERT_OK(env.StartAgent(options));
+  auto users = env.dc().AddUsers(5, "forest");
+  ASSERT_OK(users);
+  std::vector<v1::Job> jobs;
+  for (size_t i = 0; i < users->size(); ++i) {
+    jobs.push_back(CasJob(absl::StrCat("forest-", i), (*users)[i],
+                          {{"extensionAttribute8", {}, {absl::StrCat("gc-", i)}}}));
+  }
+  auto results = env.Run(jobs);
+  ASSERT_OK(results) << env.AgentLog();
+  for (size_t i = 0; i < users->size(); ++i) {
+    const v1::JobResult& r = results->at(absl::StrCat("forest-", i));
+    EXPECT_EQ(r.outcome(), v1::APPLIED) << r.ShortDebugString() << env.AgentLog();
+    EXPECT_EQ(r.dc(), env.dc().url()) << "written on the domain's live DC, not the GC";
+    auto attrs = env.dc().Read((*users)[i].dn, {"extensionAttribute8"});
+    ASSERT_OK(attrs);
+    EXPECT_THAT((*attrs)["extensionAttribute8"], ElementsAre(absl::StrCat("gc-", i)));
+  }
+}
+
+}  // namespace
+}  // namespace writeback::testing

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/apply/job_applier.h"
 #include "agent/apply/pipelined_applier.h"
+#include "agent/directory/forest_directory.h"
 #include "agent/directory/ldap_directory.h"
 #include "agent/directory/ldap_errors.h"
 #include "common/identity/anchor.h"
@@ -358,6 +359,62 @@ TEST(LdapPipelineIt, PipelinedModifiesAllLandAndCloseFailsOutstandingOnes) {
   EXPECT_EQ(total, 10u);
   EXPECT_EQ((*dir)->OutstandingModifies(), 0u);
   (void)failed;  // some may have been answered before the close; none is lost
+}
+
+}  // namespace
+}  // namespace writeback::agent
+
+namespace writeback::agent {
+namespace {
+
+// The multi-domain path on the real DC: Samba's Global Catalog port (3269)
+// finds the objects, the domain DC (636) reads and writes them.
+TEST(ForestIt, MatchesThroughTheGlobalCatalogAndWritesOnTheDomainDc) {
+  auto dc = SambaDc::Start(SambaDc::Options::FromEnv());
+  ASSERT_OK(dc);
+  auto users = (*dc)->AddUsers(20, "gc");
+  ASSERT_OK(users);
+  auto password = (*dc)->AdminPassword();
+  ASSERT_OK(password);
+  LdapOptions options;
+  options.ca_file = (*dc)->ca_file();
+  options.bind_dn = (*dc)->admin_dn();
+  options.password = *password;
+  LdapOptions gc_options = options;
+  gc_options.urls = {"ldaps://127.0.0.1:3269"};
+  auto gc = LdapDirectory::Connect(gc_options);
+  ASSERT_OK(gc);
+  LdapOptions domain_options = options;
+  domain_options.urls = {(*dc)->url()};
+  domain_options.base_dn = (*dc)->base_dn();
+  auto domain = LdapDirectory::Connect(domain_options);
+  ASSERT_OK(domain);
+  ForestDirectory forest(gc->get(), (*dc)->base_dn(), {{(*dc)->base_dn(), domain->get()}});
+  JobApplier applier(&forest, {{}, {"OU=Mailboxes," + (*dc)->base_dn()}});
+  PipelinedApplier pipeline(&forest, &applier, {.window = 8, .match_batch = 8});
+  std::vector<v1::Job> jobs;
+  for (size_t i = 0; i < users->size(); ++i) {
+    v1::Job job;
+    job.set_job_id(absl::StrCat("g", i));
+    job.set_source_anchor((*users)[i].object_guid);
+    auto* change = job.add_changes();
+    change->set_attribute("extensionAttribute6");
+    change->add_desired(absl::StrCat("via-gc-", i));
+    jobs.push_back(job);
+  }
+  for (const auto& r : ApplyAll(pipeline, jobs)) {
+    EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+    EXPECT_EQ(r.dc(), (*dc)->url()) << "written on the domain DC, not the GC";
+  }
+  for (size_t i = 0; i < users->size(); ++i) {
+    auto attrs = (*dc)->Read((*users)[i].dn, {"extensionAttribute6"});
+    ASSERT_OK(attrs);
+    EXPECT_THAT((*attrs)["extensionAttribute6"], ElementsAre(absl::StrCat("via-gc-", i)));
+  }
+  // A second job of the same change is already in state: the domain DC's
+  // fresh copy is what the applier compares with.
+  v1::JobResult again = applier.Apply(jobs[0]);
+  EXPECT_EQ(again.outcome(), v1::ALREADY_IN_STATE) << again.diagnostic();
 }
 
 }  // namespace
