@@ -178,6 +178,7 @@ absl::Status Run() {
   policy.max_writes_per_window = config.max_writes_per_window();
   if (config.write_window_s() > 0) policy.write_window = absl::Seconds(config.write_window_s());
   policy.dry_run = config.dry_run();
+  policy.full_consistency_guid_scan = config.full_consistency_guid_scan();
   WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
   if (policy.dry_run) WB_LOG(WARNING) << "dry_run is set: no job writes to the directory";
   JobApplier applier(directory, policy);

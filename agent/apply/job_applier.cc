@@ -152,8 +152,7 @@ JobApplier::Match JobApplier::MatchAnchor(const std::string& anchor) {
 std::vector<JobApplier::Match> JobApplier::MatchAnchors(
     const std::vector<std::string>& anchors) {
   std::vector<Match> matches(anchors.size());
-  std::string terms;
-  size_t searched = 0;
+  std::vector<size_t> open;  // indexes of anchors still to match
   for (size_t i = 0; i < anchors.size(); ++i) {
     if (anchors[i].size() != kAnchorSize) {
       matches[i].failure = v1::FAILED_PERMANENT;
@@ -161,35 +160,71 @@ std::vector<JobApplier::Match> JobApplier::MatchAnchors(
                                            " bytes, got ", anchors[i].size());
       continue;
     }
-    absl::StrAppend(&terms, AnchorTerms(anchors[i]));
-    ++searched;
+    open.push_back(i);
   }
-  if (searched == 0) return matches;
-  const int limit = static_cast<int>(searched * 2 + kMatchSizeLimit);
-  absl::StatusOr<std::vector<DirectoryEntry>> hits = directory_->Search(
-      directory_->BaseDn(), absl::StrCat("(|", terms, ")"), match_attributes_, limit);
-  if (searched > 1 && hits.ok() && static_cast<int>(hits->size()) >= limit) {
-    // Truncated: some anchor matched many objects. Match one by one so that
-    // no anchor is reported missing for want of room.
-    for (size_t i = 0; i < anchors.size(); ++i) {
-      if (anchors[i].size() == kAnchorSize) matches[i] = MatchAnchors({anchors[i]})[0];
+  if (open.empty()) return matches;
+  if (!policy_.full_consistency_guid_scan) {
+    // Phase 1: objectGUID, indexed. An object re-anchored elsewhere (its
+    // ms-DS-ConsistencyGuid set to something else) is not this anchor's.
+    std::string terms;
+    for (size_t i : open) {
+      absl::StrAppend(&terms, "(objectGUID=", EscapeLdapFilterBytes(anchors[i]), ")");
     }
-    return matches;
-  }
-  for (size_t i = 0; i < anchors.size(); ++i) {
-    if (anchors[i].size() != kAnchorSize) continue;
+    absl::StatusOr<std::vector<DirectoryEntry>> hits = directory_->Search(
+        directory_->BaseDn(), absl::StrCat("(|", terms, ")"), match_attributes_,
+        static_cast<int>(open.size() + kMatchSizeLimit));
     if (!hits.ok()) {
-      matches[i].failure = OutcomeFor(hits.status());
-      matches[i].ldap_code = LdapCodeOf(hits.status()).value_or(0);
-      matches[i].diagnostic =
-          absl::StrCat("search for source anchor ", AnchorToGuidString(anchors[i]),
-                       " failed: ", hits.status().message());
-      continue;
+      for (size_t i : open) SetSearchFailure(anchors[i], hits.status(), &matches[i]);
+      return matches;
     }
-    matches[i] = ChooseMatch(anchors[i], *hits);
+    std::vector<size_t> left;
+    for (size_t i : open) {
+      const DirectoryEntry* found = nullptr;
+      for (const DirectoryEntry& e : *hits) {
+        const std::vector<std::string>& cg = Values(e, "mS-DS-ConsistencyGuid");
+        if (Holds(e, "objectGUID", anchors[i]) && (cg.empty() || cg[0] == anchors[i])) {
+          found = &e;
+        }
+      }
+      if (found != nullptr) {
+        matches[i].entry = *found;
+      } else {
+        left.push_back(i);
+      }
+    }
+    open = std::move(left);
+  }
+  // Phase 2 (or the only phase with a full scan): ms-DS-ConsistencyGuid and
+  // objectGUID together, with ms-DS-ConsistencyGuid taking precedence.
+  if (!open.empty()) {
+    std::string terms;
+    for (size_t i : open) absl::StrAppend(&terms, AnchorTerms(anchors[i]));
+    const int limit = static_cast<int>(open.size() * 2 + kMatchSizeLimit);
+    absl::StatusOr<std::vector<DirectoryEntry>> hits = directory_->Search(
+        directory_->BaseDn(), absl::StrCat("(|", terms, ")"), match_attributes_, limit);
+    const bool truncated = hits.ok() && static_cast<int>(hits->size()) >= limit;
+    for (size_t i : open) {
+      if (!hits.ok()) {
+        SetSearchFailure(anchors[i], hits.status(), &matches[i]);
+      } else if (truncated && open.size() > 1) {
+        // Some anchor matched many objects: match one by one so that no
+        // anchor is reported missing for want of room.
+        matches[i] = MatchAnchors({anchors[i]})[0];
+      } else {
+        matches[i] = ChooseMatch(anchors[i], *hits);
+      }
+    }
   }
   FindDeleted(anchors, &matches);
   return matches;
+}
+
+void JobApplier::SetSearchFailure(const std::string& anchor, const absl::Status& status,
+                                  Match* match) const {
+  match->failure = OutcomeFor(status);
+  match->ldap_code = LdapCodeOf(status).value_or(0);
+  match->diagnostic = absl::StrCat("search for source anchor ", AnchorToGuidString(anchor),
+                                   " failed: ", status.message());
 }
 
 void JobApplier::FindDeleted(const std::vector<std::string>& anchors,

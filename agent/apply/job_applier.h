@@ -160,6 +160,8 @@ class JobApplier {
  private:
   Match MatchAnchor(const std::string& anchor);
   Match ChooseMatch(const std::string& anchor, std::vector<DirectoryEntry>& hits) const;
+  void SetSearchFailure(const std::string& anchor, const absl::Status& status,
+                        Match* match) const;
   // After a failed compare-and-swap: re-read and decide CONFLICT or
   // ALREADY_IN_STATE.
   void ResolveConflict(const v1::Job& job, v1::JobResult* result);

@@ -31,6 +31,14 @@ struct LocalPolicy {
   // DNs of the subtrees the agent may write in. Empty: the whole base DN
   // (JobApplier substitutes the directory's base DN).
   std::vector<std::string> scope_ous;
+  // How anchors are matched. false (default): by objectGUID first (indexed,
+  // in the Global Catalog), accepting an object whose ms-DS-ConsistencyGuid
+  // is empty or equal to the anchor, and by ms-DS-ConsistencyGuid only for
+  // anchors left unmatched; ms-DS-ConsistencyGuid is not indexed in AD, so
+  // that search scans the domain. true: every anchor is also searched by
+  // ms-DS-ConsistencyGuid, which also catches a second object claiming the
+  // same anchor through it, at the price of a scan per batch.
+  bool full_consistency_guid_scan = false;
 
   // SMTP domains the agent may write in proxyAddresses SMTP/smtp values and
   // in mail (exact domain, ignoring ASCII case; no subdomains). Empty: any.

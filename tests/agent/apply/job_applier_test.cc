@@ -14,6 +14,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 using testing::FakeDirectory;
@@ -124,9 +125,10 @@ TEST_F(JobApplierTest, TwoObjectsWithTheAnchorAreAmbiguous) {
   EXPECT_EQ(dir_.modify_calls(), 0);
 }
 
-TEST_F(JobApplierTest, ConsistencyGuidWinsOverObjectGuid) {
+TEST_F(JobApplierTest, ConsistencyGuidWinsOverObjectGuidWithFullScan) {
   // Bob carries Ann's objectGUID as his ms-DS-ConsistencyGuid (a re-created
-  // account): the anchor of record points at Bob.
+  // account): with the full scan, the anchor of record points at Bob.
+  policy_.full_consistency_guid_scan = true;
   dir_.AddObject(kBob, {{"objectGUID", {Guid('\x02')}},
                         {"mS-DS-ConsistencyGuid", {Guid('\x01')}},
                         {"mail", {"bob@corp.example.test"}}});
@@ -135,6 +137,32 @@ TEST_F(JobApplierTest, ConsistencyGuidWinsOverObjectGuid) {
   EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
   EXPECT_EQ(r.dn(), kBob);
   EXPECT_THAT(dir_.Get(kBob, "mail"), ElementsAre("bob2@corp.example.test"));
+  EXPECT_THAT(dir_.Get(kAnn, "mail"), ElementsAre("ann@corp.example.test"));
+}
+
+TEST_F(JobApplierTest, ByDefaultAnObjectGuidMatchNeedsNoConsistencyGuidScan) {
+  // The same estate without the full scan: Ann's objectGUID is indexed and
+  // she carries no other anchor, so she is the match, found by one search.
+  dir_.AddObject(kBob, {{"objectGUID", {Guid('\x02')}},
+                        {"mS-DS-ConsistencyGuid", {Guid('\x01')}},
+                        {"mail", {"bob@corp.example.test"}}});
+  v1::JobResult r = Apply(MakeJob(Guid('\x01'), "extensionAttribute1", {"gen-1"}, {"gen-2"}));
+  EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+  EXPECT_EQ(r.dn(), kAnn);
+  EXPECT_THAT(dir_.last_filter(), Not(HasSubstr("ConsistencyGuid")));
+}
+
+TEST_F(JobApplierTest, ReanchoredObjectIsNotMatchedByItsObjectGuid) {
+  // Ann was re-anchored (her ms-DS-ConsistencyGuid names another identity);
+  // Bob carries the anchor in ms-DS-ConsistencyGuid: Bob is the match.
+  dir_.Set(kAnn, "mS-DS-ConsistencyGuid", {Guid('\x09')});
+  dir_.AddObject(kBob, {{"objectGUID", {Guid('\x02')}},
+                        {"mS-DS-ConsistencyGuid", {Guid('\x01')}},
+                        {"mail", {"bob@corp.example.test"}}});
+  v1::JobResult r = Apply(MakeJob(Guid('\x01'), "mail", {"bob@corp.example.test"},
+                                  {"bob2@corp.example.test"}));
+  EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+  EXPECT_EQ(r.dn(), kBob);
   EXPECT_THAT(dir_.Get(kAnn, "mail"), ElementsAre("ann@corp.example.test"));
 }
 
