@@ -58,6 +58,20 @@ absl::StatusOr<const ForestDirectory::Domain*> ForestDirectory::WriteDomain(
 absl::StatusOr<std::vector<DirectoryEntry>> ForestDirectory::Search(
     const std::string& base, const std::string& filter,
     const std::vector<std::string>& attributes, int size_limit) {
+  // ms-DS-ConsistencyGuid is not in the Global Catalog's partial attribute
+  // set: a filter on it can only be answered by each domain's own DCs.
+  if (absl::StrContains(absl::AsciiStrToLower(filter), "ms-ds-consistencyguid")) {
+    std::vector<DirectoryEntry> out;
+    for (const Domain& d : domains_) {
+      absl::StatusOr<std::vector<DirectoryEntry>> found =
+          d.directory->Search(d.dn, filter, attributes, size_limit);
+      if (!found.ok()) return found.status();
+      for (DirectoryEntry& e : *found) {
+        if (DomainOf(e.dn) == &d) out.push_back(std::move(e));
+      }
+    }
+    return out;
+  }
   absl::StatusOr<std::vector<DirectoryEntry>> hits =
       global_catalog_->Search(base, filter, attributes, size_limit);
   if (!hits.ok()) return hits;

@@ -1,5 +1,7 @@
 // A forest of several domains behind one Directory (DESIGN §5, topology).
-// Searches go to a Global Catalog, which sees every domain of the forest;
+// Searches go to a Global Catalog, which sees every domain of the forest
+// (except searches on ms-DS-ConsistencyGuid, which the GC does not hold: they
+// go to every domain's DC);
 // the domains that had hits are then searched again with the same filter on
 // a DC of their own (the GC's copy can lag behind, and a compare-and-swap
 // must start from what the writing DC holds). Writes go to the DC of the

@@ -71,6 +71,21 @@ TEST_F(ForestDirectoryTest, MatchesThroughTheGlobalCatalogButReadsFromTheOwnDoma
   EXPECT_EQ(root_.search_calls(), 0);
 }
 
+TEST_F(ForestDirectoryTest, ConsistencyGuidSearchesAskEveryDomainBecauseTheGcLacksIt) {
+  // Carol's anchor lives only in ms-DS-ConsistencyGuid, which the GC does not
+  // replicate: the fake GC does not know it either.
+  const std::string carol = "CN=Carol,OU=Mailboxes," + kEmea;
+  emea_.AddObject(carol, {{"objectGUID", {Anchor(7)}}, {"mS-DS-ConsistencyGuid", {Anchor(5)}}});
+  gc_.AddObject(carol, {{"objectGUID", {Anchor(7)}}});
+  JobApplier applier(&forest_, LocalPolicy{{}, {"OU=Mailboxes," + kRoot, "OU=Mailboxes," + kEmea}});
+  v1::Job job = SetExtension(5, "j", "", "x");
+  job.mutable_changes(0)->clear_expected();  // believed absent
+  v1::JobResult r = applier.Apply(job);
+  EXPECT_EQ(r.dn(), carol) << r.diagnostic();
+  EXPECT_EQ(r.outcome(), v1::APPLIED) << r.diagnostic();
+  EXPECT_THAT(emea_.Get(carol, "extensionAttribute1"), ElementsAre("x"));
+}
+
 TEST_F(ForestDirectoryTest, WritesGoToTheObjectsOwnDomain) {
   JobApplier applier(&forest_, LocalPolicy{{}, {"OU=Mailboxes," + kRoot, "OU=Mailboxes," + kEmea}});
   v1::JobResult r = applier.Apply(SetExtension(2, "j", "new", "newer"));
