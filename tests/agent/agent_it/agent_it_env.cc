@@ -66,6 +66,7 @@ absl::Status AgentItEnv::StartAgent(const AgentOptions& options) {
   absl::StrAppend(&ldap, "  ca_file: \"", dc_->ca_file(), "\"\n  bind_dn: \"", dc_->admin_dn(),
                   "\"\n  password_file: \"", dc_->admin_password_file(), "\"\n  timeout_ms: ",
                   options.ldap_timeout_ms, "\n}\n");
+  if (!options.ldap_block.empty()) ldap = options.ldap_block;
   std::string config = absl::StrCat(
       "controller: \"", controller_->address(), "\"\n",
       "tls { cert_file: \"", cert_dir_, "/agent-1.pem\" key_file: \"", cert_dir_,

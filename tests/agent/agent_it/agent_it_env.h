@@ -53,6 +53,9 @@ class AgentItEnv {
     int ldap_timeout_ms = 3000;
     // Appended to the generated text-format AgentConfig.
     std::string extra_config;
+    // Replaces the generated `ldap { ... }` block (simple bind as
+    // Administrator over LDAPS) when not empty.
+    std::string ldap_block;
   };
 
   AgentItEnv();
