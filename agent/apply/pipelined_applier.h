@@ -39,7 +39,7 @@ class PipelinedApplier {
     // Modifies in flight at once on the connection.
     size_t window = 32;
     // Anchors matched by one search.
-    size_t match_batch = 64;
+    size_t match_batch = 256;
   };
 
   // Neither pointer is owned; both must outlive the pipeline and be used by

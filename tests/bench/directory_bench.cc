@@ -48,7 +48,7 @@ struct Flags {
   std::string bind_dn = "CN=Administrator,CN=Users,DC=corp,DC=example,DC=test";
   std::string base = "OU=Mailboxes,DC=corp,DC=example,DC=test";
   std::vector<size_t> windows = {1, 4, 16, 64, 128};
-  size_t match_batch = 64;
+  size_t match_batch = writeback::agent::PipelinedApplier::Options().match_batch;  // the agent's default
   int rounds = 1;
   std::string label = "loopback";
 };
