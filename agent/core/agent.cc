@@ -86,6 +86,12 @@ void Agent::OnMessage(const ControllerMessage& message) {
       return;
     }
     case ControllerMessage::kJobs:
+      WB_LOG(DEBUG) << "received " << message.jobs().jobs_size() << " jobs, session "
+                    << session_id_;
+      if (!welcomed_) {
+        RefuseUnwelcomedWorkLocked();
+        return;
+      }
       for (const auto& job : message.jobs().jobs()) {
         Work w;
         w.epoch = epoch_;
@@ -94,6 +100,10 @@ void Agent::OnMessage(const ControllerMessage& message) {
       }
       return;
     case ControllerMessage::kReadRequest:
+      if (!welcomed_) {
+        RefuseUnwelcomedWorkLocked();
+        return;
+      }
       for (const auto& target : message.read_request().targets()) {
         Work w;
         w.epoch = epoch_;
@@ -110,6 +120,14 @@ void Agent::OnMessage(const ControllerMessage& message) {
     case ControllerMessage::BODY_NOT_SET:
       return;
   }
+}
+
+void Agent::RefuseUnwelcomedWorkLocked() {
+  // Work before the Welcome belongs to no session: never carry it out, and
+  // end the stream so that the controller learns of it and redelivers.
+  WB_LOG(WARNING) << "the controller sent work before its Welcome (protocol error); "
+                     "reconnecting so that the work is redelivered";
+  if (stream_) stream_->Cancel();
 }
 
 void Agent::WorkerLoop() {
@@ -136,6 +154,10 @@ void Agent::WorkerLoop() {
       while (!queue_.empty()) {
         if (queue_.front().epoch == epoch_ && LeaseValidLocked()) {
           batch.push_back(std::move(queue_.front()));
+        } else {
+          WB_LOG(DEBUG) << "dropping queued work of epoch " << queue_.front().epoch
+                        << " (current " << epoch_ << ", lease valid " << LeaseValidLocked()
+                        << ")";
         }
         queue_.pop_front();
       }
@@ -157,7 +179,11 @@ void Agent::WorkerLoop() {
         jobs.push_back(std::move(work.job));
       }
     }
-    if (!jobs.empty()) pipeline.Submit(std::move(jobs));
+    if (!jobs.empty()) {
+      WB_LOG(DEBUG) << "worker submits " << jobs.size() << " jobs; " << pipeline.pending()
+                    << " already in the pipeline";
+      pipeline.Submit(std::move(jobs));
+    }
     if (pipeline.pending() == 0) continue;
     std::map<uint64_t, AgentMessage> answers;  // by epoch, one message each
     for (v1::JobResult& result : pipeline.Pump(absl::Milliseconds(5))) {

@@ -65,6 +65,7 @@ class Agent : public Uplink::Listener {
   };
 
   void WorkerLoop();
+  void RefuseUnwelcomedWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `message` if the session of `epoch` is still the current one.
   void SendIfCurrent(uint64_t epoch, writeback::v1::AgentMessage message);
   void TickerLoop();

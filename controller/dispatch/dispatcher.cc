@@ -80,6 +80,11 @@ writeback::v1::Welcome Dispatcher::Attach(const SessionInfo& info,
   welcome.set_lease_ms(absl::ToInt64Milliseconds(options_.lease));
   welcome.set_forest(info.forest);
   welcome.set_agent_id(info.agent_id);
+  // The Welcome goes out before the session is registered: the placement
+  // thread cannot find it earlier, so no job or read overtakes the Welcome.
+  ControllerMessage hello_back;
+  *hello_back.mutable_welcome() = welcome;
+  sink->Send(std::move(hello_back));
   {
     absl::MutexLock lock(&mu_);
     Session& s = sessions_[id];

@@ -67,8 +67,9 @@ class Dispatcher {
   void Start();
   void Stop();
 
-  // Registers a new session and returns its Welcome. `sink` stays referenced
-  // until Detach.
+  // Registers a new session: sends its Welcome through `sink` first (so that
+  // nothing overtakes it), then makes the session eligible for work. Returns
+  // the Welcome sent. `sink` stays referenced until Detach.
   writeback::v1::Welcome Attach(const SessionInfo& info, std::shared_ptr<SessionSink> sink);
   // The stream ended: the session's unanswered work is put back in line
   // after lease + ldap_timeout (the agent has stopped writing by then).

@@ -76,10 +76,7 @@ void AgentSession::Handle(const AgentMessage& message) {
       info.agent_version = hello.agent_version();
       info.max_in_flight = std::max(1u, std::min(hello.max_in_flight(), 10000u));
       info.protocol_version = std::min(hello.protocol_version(), kProtocolVersion);
-      ControllerMessage welcome;
-      *welcome.mutable_welcome() = dispatcher_->Attach(info, self_);
-      session_id_ = welcome.welcome().session_id();
-      Send(std::move(welcome));
+      session_id_ = dispatcher_->Attach(info, self_).session_id();  // sends the Welcome
       return;
     }
     case AgentMessage::kResults:

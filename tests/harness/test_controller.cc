@@ -228,11 +228,6 @@ bool TestController::OnHello(Stream* stream, const v1::Hello& hello) {
     absl::MutexLock lock(&mu_);
     session.number = static_cast<int>(sessions_.size()) + 1;
     session.session_id = absl::StrCat("test-session-", session.number);
-    stream->number = session.number;
-    stream->welcomed = true;
-    stream->credit = hello.max_in_flight();
-    current_ = stream;
-    sessions_.push_back(session);
     auto* w = welcome.mutable_welcome();
     w->set_session_id(session.session_id);
     w->set_protocol_version(std::min<uint32_t>(hello.protocol_version(), kProtocolVersion));
@@ -242,7 +237,17 @@ bool TestController::OnHello(Stream* stream, const v1::Hello& hello) {
     w->set_forest(session.forest);
     w->set_agent_id(session.agent_id);
   }
+  // The Welcome is queued before the session becomes visible to tests, so
+  // no job can overtake it on the stream.
   stream->Send(std::move(welcome));
+  {
+    absl::MutexLock lock(&mu_);
+    stream->number = session.number;
+    stream->welcomed = true;
+    stream->credit = hello.max_in_flight();
+    current_ = stream;
+    sessions_.push_back(session);
+  }
   return true;
 }
 

@@ -59,6 +59,7 @@ TEST(AgentFailoverTest, StreamEndedByTheControllerReconnectsWithAFreshSession) {
   ASSERT_OK(env.StartController({}));
   AgentItEnv::AgentOptions options;
   options.max_in_flight = 4;
+  options.extra_config = "log_level: \"debug\"\n";
   ASSERT_OK(env.StartAgent(options));
   auto users = env.dc().AddUsers(5, "reconnect");
   ASSERT_OK(users);

@@ -142,6 +142,15 @@ TEST_F(AgentTest, WorkIsDroppedWhenTheStreamEnds) {
   EXPECT_GE(directory_.close_calls(), 1);
 }
 
+TEST_F(AgentTest, WorkBeforeTheWelcomeIsNeverDoneAndEndsTheStream) {
+  agent_.OnMessage(JobSetting("early", "HR"));  // protocol error: no Welcome yet
+  ASSERT_TRUE(outbound_->WaitCancelled());
+  agent_.OnMessage(Welcome());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(directory_.Get(kDn, "extensionAttribute1").empty());
+  EXPECT_TRUE(outbound_->WaitFor(0).empty());
+}
+
 TEST_F(AgentTest, HeartbeatsFlowWhileTheLeaseHolds) {
   agent_.OnMessage(Welcome());
   for (int i = 0; i < 3; ++i) {

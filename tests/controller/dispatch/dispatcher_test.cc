@@ -18,8 +18,14 @@ class FakeSink : public SessionSink {
  public:
   void Send(v1::ControllerMessage m) override {
     absl::MutexLock lock(&mu_);
-    if (m.has_heartbeat()) return;
+    if (!m.has_heartbeat()) kinds_.push_back(m.body_case());
+    if (m.has_heartbeat() || m.has_welcome()) return;
     sent_.push_back(std::move(m));
+  }
+  // Every non-heartbeat message kind in the order sent, the Welcome included.
+  std::vector<v1::ControllerMessage::BodyCase> kinds() {
+    absl::MutexLock lock(&mu_);
+    return kinds_;
   }
   void Abort(const std::string& reason) override {
     absl::MutexLock lock(&mu_);
@@ -44,6 +50,7 @@ class FakeSink : public SessionSink {
  private:
   absl::Mutex mu_;
   std::vector<v1::ControllerMessage> sent_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::ControllerMessage::BodyCase> kinds_ ABSL_GUARDED_BY(mu_);
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -129,6 +136,18 @@ TEST_F(DispatcherTest, ReadsFirstThenSendsJobThenRecordsTheAck) {
   ASSERT_EQ(log->size(), 2u);  // the read and the job
   EXPECT_EQ((*log)[0].outcome(), v1::APPLIED);
   EXPECT_EQ((*log)[0].agent_id(), "a1");
+}
+
+TEST_F(DispatcherTest, WelcomeGoesOutBeforeAnyWorkEvenWhenWorkIsWaiting) {
+  AddMailbox("m1", 1);
+  dispatcher_->Start();  // placing work already while the agent attaches
+  auto sink = std::make_shared<FakeSink>();
+  Attach("a1", 8, sink);
+  sink->WaitFor(1);
+  auto kinds = sink->kinds();
+  ASSERT_GE(kinds.size(), 2u);
+  EXPECT_EQ(kinds[0], v1::ControllerMessage::kWelcome);
+  EXPECT_EQ(kinds[1], v1::ControllerMessage::kReadRequest);
 }
 
 TEST_F(DispatcherTest, NeverExceedsTheAgentsCredit) {
