@@ -3,29 +3,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
+#include "common/identity/peer_identity.h"
 #include "common/protocol.h"
 
 namespace writeback::controller {
 
 using writeback::v1::AgentMessage;
 using writeback::v1::ControllerMessage;
-
-absl::StatusOr<AgentIdentity> PeerAgentIdentity(const grpc::ServerContextBase& context) {
-  auto auth = context.auth_context();
-  if (auth == nullptr || !auth->IsPeerAuthenticated()) {
-    return absl::PermissionDeniedError("the agent stream needs a client certificate");
-  }
-  std::string last_error = "the client certificate carries no writeback identity URI";
-  for (const auto& san : auth->FindPropertyValues("x509_subject_alternative_name")) {
-    std::string uri(san.data(), san.size());
-    if (!absl::StartsWith(uri, "writeback://")) continue;
-    auto identity = ParseAgentIdentity(uri);
-    if (identity.ok()) return identity;
-    last_error = absl::StrCat("certificate identity ", uri, " is not an agent identity: ",
-                              identity.status().message());
-  }
-  return absl::PermissionDeniedError(last_error);
-}
 
 AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatcher* dispatcher,
                                    Store* store) {

@@ -66,10 +66,6 @@ class AgentSession : public grpc::ServerBidiReactor<writeback::v1::AgentMessage,
   grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
 };
 
-// Reads the agent identity from the peer certificate's URI SAN.
-// kPermissionDenied when the certificate carries none, or an admin identity.
-absl::StatusOr<AgentIdentity> PeerAgentIdentity(const grpc::ServerContextBase& context);
-
 }  // namespace writeback::controller
 
 #endif  // WRITEBACK_CONTROLLER_GATEWAY_AGENT_SESSION_H_

@@ -8,6 +8,7 @@
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
 #include "common/identity/identity.h"
+#include "common/identity/peer_identity.h"
 #include "common/protocol.h"
 
 namespace writeback::testing {
@@ -56,15 +57,7 @@ class TestController::Stream
   // Cuts the stream at once (pending operations fail).
   void Cancel() { context_->TryCancel(); }
 
-  std::string PeerUri() const {
-    auto ctx = context_->auth_context();
-    if (ctx == nullptr) return "";
-    for (const auto& value : ctx->FindPropertyValues("x509_subject_alternative_name")) {
-      std::string v(value.data(), value.size());
-      if (absl::StartsWithIgnoreCase(v, "writeback://")) return v;
-    }
-    return "";
-  }
+  absl::StatusOr<AgentIdentity> PeerIdentity() const { return PeerAgentIdentity(*context_); }
 
   bool done() const {
     absl::MutexLock lock(&mu_);
@@ -214,8 +207,7 @@ TestController::Stream* TestController::NewStream(grpc::CallbackServerContext* c
 bool TestController::OnHello(Stream* stream, const v1::Hello& hello) {
   Session session;
   session.hello = hello;
-  std::string uri = stream->PeerUri();
-  absl::StatusOr<AgentIdentity> identity = ParseAgentIdentity(uri);
+  absl::StatusOr<AgentIdentity> identity = stream->PeerIdentity();
   if (!identity.ok()) {
     stream->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                              std::string(identity.status().message())));
