@@ -17,6 +17,7 @@
 #include "agent/directory/ldap_directory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/agent/testing/admin_ldap_options.h"
 #include "tests/harness/samba_dc.h"
 #include "tests/testing/status_matchers.h"
 
@@ -51,13 +52,7 @@ class PolicyIt : public ::testing::Test {
   }
 
   void SetUp() override {
-    LdapOptions o;
-    o.urls = {dc_->url()};
-    o.ca_file = dc_->ca_file();
-    o.bind_dn = dc_->admin_dn();
-    o.password = dc_->AdminPassword().value();
-    o.timeout = absl::Seconds(10);  // a hang guard
-    auto dir = LdapDirectory::Connect(o);
+    auto dir = LdapDirectory::Connect(testing::AdminLdapOptions(*dc_));
     ASSERT_OK(dir);
     dir_ = std::move(*dir);
     policy_.scope_ous = {"OU=Mailboxes," + dc_->base_dn()};

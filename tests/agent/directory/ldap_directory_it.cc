@@ -20,6 +20,7 @@
 #include "common/identity/anchor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/agent/testing/admin_ldap_options.h"
 #include "tests/harness/samba_dc.h"
 #include "tests/testing/status_matchers.h"
 
@@ -81,15 +82,7 @@ class LdapDirectoryIt : public ::testing::Test {
     delete users_;
   }
 
-  LdapOptions Options() const {
-    LdapOptions o;
-    o.urls = {dc_->url()};
-    o.ca_file = dc_->ca_file();
-    o.bind_dn = dc_->admin_dn();
-    o.password = dc_->AdminPassword().value();
-    o.timeout = absl::Seconds(10);  // a hang guard
-    return o;
-  }
+  LdapOptions Options() const { return testing::AdminLdapOptions(*dc_); }
   std::unique_ptr<LdapDirectory> ConnectOrDie() {
     auto dir = LdapDirectory::Connect(Options());
     EXPECT_OK(dir);
@@ -311,14 +304,7 @@ TEST(LdapPipelineIt, PipelinedModifiesAllLandAndCloseFailsOutstandingOnes) {
   ASSERT_OK(dc);
   auto users = (*dc)->AddUsers(60, "pipe");
   ASSERT_OK(users);
-  auto password = (*dc)->AdminPassword();
-  ASSERT_OK(password);
-  LdapOptions options;
-  options.urls = {(*dc)->url()};
-  options.ca_file = (*dc)->ca_file();
-  options.bind_dn = (*dc)->admin_dn();
-  options.password = *password;
-  auto dir = LdapDirectory::Connect(options);
+  auto dir = LdapDirectory::Connect(testing::AdminLdapOptions(**dc));
   ASSERT_OK(dir);
   JobApplier applier(dir->get(), {{}, {"OU=Mailboxes," + (*dc)->base_dn()}});
   PipelinedApplier pipeline(dir->get(), &applier, {.window = 16, .match_batch = 20});
@@ -374,12 +360,7 @@ TEST(ForestIt, MatchesThroughTheGlobalCatalogAndWritesOnTheDomainDc) {
   ASSERT_OK(dc);
   auto users = (*dc)->AddUsers(20, "gc");
   ASSERT_OK(users);
-  auto password = (*dc)->AdminPassword();
-  ASSERT_OK(password);
-  LdapOptions options;
-  options.ca_file = (*dc)->ca_file();
-  options.bind_dn = (*dc)->admin_dn();
-  options.password = *password;
+  const LdapOptions options = testing::AdminLdapOptions(**dc);
   LdapOptions gc_options = options;
   gc_options.urls = {"ldaps://127.0.0.1:3269"};
   auto gc = LdapDirectory::Connect(gc_options);
