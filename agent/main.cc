@@ -185,6 +185,7 @@ absl::Status Run() {
 
   Agent::Options agent_options;
   agent_options.pipeline.window = config.pipeline_window();
+  agent_options.on_drained = [] { RequestTermination(); };
   Agent agent(&applier, directory, Clock::Real(), agent_options);
   Uplink::Options uplink;
   uplink.controller = config.controller();
@@ -194,6 +195,7 @@ absl::Status Run() {
   uplink.hello.set_protocol_version(kProtocolVersion);
   uplink.hello.set_agent_version(BuildVersion());
   uplink.hello.set_max_in_flight(config.max_in_flight());
+  uplink.hello.set_ldap_timeout_ms(config.ldap().timeout_ms());
   uplink.hello.add_capabilities("dry_run");
   uplink.initial_backoff = absl::Milliseconds(config.reconnect_initial_ms());
   uplink.max_backoff = absl::Milliseconds(config.reconnect_max_ms());
@@ -205,7 +207,7 @@ absl::Status Run() {
                << config.controller() << ", directory " << directory->CurrentDc();
 
   int sig = WaitForTerminationSignal();
-  WB_LOG(INFO) << "stopping on signal " << sig;
+  WB_LOG(INFO) << "stopping on signal " << sig << " (also sent by the agent itself after a drain)";
   link.Stop();
   agent.Stop();
   return absl::OkStatus();

@@ -47,7 +47,7 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_admin_listen("127.0.0.1:7444");
   c.set_store_path("writeback.db");
   c.set_heartbeat_interval_ms(1000);
-  c.set_lease_ms(5000);
+  c.set_lease_ms(3000);
   c.set_ldap_timeout_ms(3000);
   c.set_retry_base_ms(1000);
   c.set_answer_timeout_ms(120000);

@@ -129,6 +129,7 @@ JobApplier::Match JobApplier::ChooseMatch(const std::string& anchor,
         "not found: no object under ", directory_->BaseDn(), " has ms-DS-ConsistencyGuid or "
         "objectGUID ", guid, " (in another domain, or never synced?)");
     match.not_found = true;
+    match.reason = v1::REASON_OBJECT_NOT_FOUND;
     return match;
   }
   if (chosen.size() > 1) {
@@ -138,6 +139,7 @@ JobApplier::Match JobApplier::ChooseMatch(const std::string& anchor,
         "ambiguous: source anchor ", guid, " matches ", chosen.size(),
         " objects: ", absl::StrJoin(dns, "; "),
         "; fix the duplicate ms-DS-ConsistencyGuid in AD");
+    match.reason = v1::REASON_AMBIGUOUS_MATCH;
     return match;
   }
   match.failure = v1::OUTCOME_UNSPECIFIED;
@@ -259,6 +261,7 @@ void JobApplier::FindDeleted(const std::vector<std::string>& anchors,
           "deleted: the object with anchor ", AnchorToGuidString(anchors[i]),
           " was deleted (now ", e.dn, "); restore it from the AD Recycle Bin, or stop "
           "writing back this mailbox");
+      m.reason = v1::REASON_OBJECT_DELETED;
       break;
     }
   }
@@ -322,6 +325,7 @@ JobApplier::Prepared JobApplier::Prepare(const v1::Job& job, const Match& match)
   v1::JobResult& result = p.result;
   if (match.failure != v1::OUTCOME_UNSPECIFIED) {
     result.set_outcome(match.failure);
+    result.set_reason(match.reason);
     result.set_ldap_code(match.ldap_code);
     result.set_diagnostic(match.diagnostic);
     return p;
@@ -330,6 +334,7 @@ JobApplier::Prepared JobApplier::Prepare(const v1::Job& job, const Match& match)
   result.set_dn(entry.dn);
   if (!checker_.InScope(entry.dn)) {
     result.set_outcome(v1::REJECTED_BY_POLICY);
+    result.set_reason(v1::REASON_OUT_OF_SCOPE);
     result.set_diagnostic(absl::StrCat(
         "object ", entry.dn, " is outside scope (",
         absl::StrJoin(policy_.scope_ous, "; "), "); nothing written"));
@@ -450,6 +455,7 @@ v1::ObservedObject JobApplier::Read(const v1::ReadTarget& target) {
   observed.set_dc(directory_->CurrentDc());
   if (match.failure != v1::OUTCOME_UNSPECIFIED) {
     observed.set_failure(match.failure);
+    observed.set_reason(match.reason);
     observed.set_diagnostic(match.diagnostic);
     return observed;
   }
@@ -457,6 +463,7 @@ v1::ObservedObject JobApplier::Read(const v1::ReadTarget& target) {
   observed.set_dn(entry.dn);
   if (!checker_.InScope(entry.dn)) {
     observed.set_failure(v1::FAILED_PERMANENT);
+    observed.set_reason(v1::REASON_OUT_OF_SCOPE);
     observed.set_diagnostic(absl::StrCat("object ", entry.dn, " is outside scope (",
                                          absl::StrJoin(policy_.scope_ous, "; "), ")"));
     return observed;

@@ -112,6 +112,8 @@ class JobApplier {
     DirectoryEntry entry;
     // No live object has the anchor (failure is FAILED_PERMANENT).
     bool not_found = false;
+    // The lifecycle case of a failure, for the controller's named states.
+    v1::FailureReason reason = v1::FAILURE_REASON_UNSPECIFIED;
   };
   // What one job needs: a final result already (`done`), or one
   // compare-and-swap modify of `dn`.

@@ -40,18 +40,44 @@ void Agent::Stop() {
 
 void Agent::OnStreamStarted(std::shared_ptr<Outbound> stream) {
   absl::MutexLock lock(&mu_);
+  if (draining_) {  // drained agents leave; they take no new session
+    stream->Cancel();
+    return;
+  }
   stream_ = std::move(stream);
   welcomed_ = false;
   last_heard_ = clock_->Now();
 }
 
 void Agent::OnStreamEnded(const grpc::Status& status) {
-  absl::MutexLock lock(&mu_);
-  if (welcomed_) {
-    WB_LOG(WARNING) << "session " << session_id_ << " ended: " << status.error_message();
+  std::function<void()> drained;
+  {
+    absl::MutexLock lock(&mu_);
+    if (welcomed_ && !drain_closed_) {
+      WB_LOG(WARNING) << "session " << session_id_ << " ended: " << status.error_message();
+    }
+    EndSessionLocked("stream ended");
+    stream_.reset();
+    if (draining_ && !drained_reported_) {
+      drained_reported_ = true;
+      drained = options_.on_drained;
+      WB_LOG(INFO) << (drain_closed_ ? "drained: every job answered, stream closed; leaving"
+                                     : "the stream ended while draining; leaving (the "
+                                       "controller redelivers what was unanswered)");
+    }
   }
-  EndSessionLocked("stream ended");
-  stream_.reset();
+  if (drained) drained();
+}
+
+void Agent::FinishDrainIfIdle(bool idle) {
+  std::shared_ptr<Outbound> stream;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!draining_ || drain_closed_ || !idle || !queue_.empty()) return;
+    drain_closed_ = true;  // with no stream left, OnStreamEnded already reported
+    stream = stream_;
+  }
+  if (stream) stream->Close();
 }
 
 bool Agent::LeaseValidLocked() const {
@@ -114,7 +140,10 @@ void Agent::OnMessage(const ControllerMessage& message) {
       }
       return;
     case ControllerMessage::kDrain:
-      WB_LOG(INFO) << "controller asked to drain: " << message.drain().reason();
+      WB_LOG(INFO) << "controller asked to drain (" << message.drain().reason()
+                   << "): finishing " << queue_.size()
+                   << " queued jobs and what is in flight, then leaving";
+      draining_ = true;
       return;
     case ControllerMessage::kHeartbeat:
     case ControllerMessage::BODY_NOT_SET:
@@ -140,7 +169,8 @@ void Agent::WorkerLoop() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || !queue_.empty() || epoch_ != seen_epoch;
+        return stop_ || !queue_.empty() || epoch_ != seen_epoch ||
+               (draining_ && !drain_closed_);
       };
       // With work in the pipeline, keep pumping; otherwise sleep until
       // something arrives.
@@ -184,7 +214,10 @@ void Agent::WorkerLoop() {
                     << " already in the pipeline";
       pipeline.Submit(std::move(jobs));
     }
-    if (pipeline.pending() == 0) continue;
+    if (pipeline.pending() == 0) {
+      FinishDrainIfIdle(/*idle=*/true);
+      continue;
+    }
     std::map<uint64_t, AgentMessage> answers;  // by epoch, one message each
     for (v1::JobResult& result : pipeline.Pump(absl::Milliseconds(5))) {
       auto it = job_epoch.find(result.job_id());

@@ -13,10 +13,15 @@
 // (the worker re-checks the lease right before each job), hard-closes its LDAP
 // connections and cuts the stream; the Uplink reconnects and a new session
 // starts empty-handed.
+//
+// Drain (DESIGN §4): told to drain, the agent takes nothing new (the
+// controller sends nothing more), answers all it holds, closes the stream
+// gracefully and calls Options::on_drained; it never starts another session.
 #ifndef WRITEBACK_AGENT_CORE_AGENT_H_
 #define WRITEBACK_AGENT_CORE_AGENT_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -41,6 +46,9 @@ class Agent : public Uplink::Listener {
   struct Options {
     // How the worker keeps the directory busy (window, match batch).
     PipelinedApplier::Options pipeline;
+    // Called once, on a gRPC or worker thread, when a drain has finished and
+    // the stream ended; the program should then stop (writeback-agent exits).
+    std::function<void()> on_drained;
   };
 
   Agent(JobApplier* applier, Directory* directory, Clock* clock, Options options);
@@ -74,6 +82,9 @@ class Agent : public Uplink::Listener {
   std::shared_ptr<Outbound> EndSessionLocked(const std::string& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool LeaseValidLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // While draining: once nothing is held, closes the stream. `idle` = the
+  // pipeline holds nothing.
+  void FinishDrainIfIdle(bool idle);
 
   JobApplier* const applier_;
   Directory* const directory_;
@@ -92,6 +103,9 @@ class Agent : public Uplink::Listener {
   absl::Time last_heard_ ABSL_GUARDED_BY(mu_);
   std::deque<Work> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t heartbeat_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;   // told to drain: leaving
+  bool drain_closed_ ABSL_GUARDED_BY(mu_) = false;  // stream closed after the drain
+  bool drained_reported_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
   std::thread ticker_;
 };

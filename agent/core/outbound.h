@@ -14,6 +14,10 @@ class Outbound {
   virtual void Send(writeback::v1::AgentMessage message) = 0;
   // Ends the stream now. Thread-safe.
   virtual void Cancel() = 0;
+  // Ends the stream gracefully: what was queued is still sent, then the
+  // agent's side is closed (the controller then ends the call). Later Sends
+  // are dropped. Thread-safe, idempotent.
+  virtual void Close() = 0;
 };
 
 }  // namespace writeback::agent

@@ -39,17 +39,33 @@ void AgentStream::Send(AgentMessage message) {
 
 void AgentStream::OnWriteDone(bool ok) {
   AgentMessage* next = nullptr;
+  bool writes_done = false;
   {
     absl::MutexLock lock(&mu_);
     queue_.pop_front();
     if (!ok) queue_.clear();  // the stream is broken; OnDone follows
     if (queue_.empty()) {
       writing_ = false;
+      writes_done = ok && half_close_;
     } else {
       next = &queue_.front();
     }
   }
   if (next != nullptr) StartWrite(next);
+  if (writes_done) StartWritesDone();
+}
+
+void AgentStream::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    closed_ = true;
+    half_close_ = true;
+    if (writing_) return;  // OnWriteDone half-closes after the last write
+    AddHold();  // as in Send: OnDone cannot run before StartWritesDone
+  }
+  StartWritesDone();
+  RemoveHold();
 }
 
 void AgentStream::OnReadDone(bool ok) {

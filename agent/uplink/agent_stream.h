@@ -38,11 +38,13 @@ class AgentStream
   void Start(writeback::v1::AgentMessage hello);
   void Send(writeback::v1::AgentMessage message) override;
   void Cancel() override;
+  void Close() override;
   // Blocks until the stream has ended; returns the final status.
   grpc::Status Wait();
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
+  void OnWritesDoneDone(bool ok) override {}
   void OnDone(const grpc::Status& status) override;
 
  private:
@@ -54,6 +56,7 @@ class AgentStream
   std::deque<writeback::v1::AgentMessage> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // no more writes
+  bool half_close_ ABSL_GUARDED_BY(mu_) = false;  // WritesDone once the queue drained
   bool done_ ABSL_GUARDED_BY(mu_) = false;    // OnDone ran
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,6 +1,7 @@
 #include "common/base/program.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -48,6 +49,8 @@ std::vector<char*> InitProgram(int argc, char** argv, const char* name, const ch
   SetLogComponent(component);
   return positional;
 }
+
+void RequestTermination() { kill(getpid(), SIGTERM); }
 
 int WaitForTerminationSignal() {
   sigset_t signals = TerminationSignals();

@@ -24,6 +24,11 @@ std::vector<char*> InitProgram(int argc, char** argv, const char* name, const ch
 // Blocks until SIGINT or SIGTERM arrives; returns it. Daemons only.
 int WaitForTerminationSignal();
 
+// Makes WaitForTerminationSignal return as if SIGTERM had arrived (the
+// program asks itself to stop, for example an agent that finished a drain).
+// Thread-safe.
+void RequestTermination();
+
 }  // namespace writeback
 
 #endif  // WRITEBACK_COMMON_BASE_PROGRAM_H_

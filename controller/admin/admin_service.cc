@@ -163,6 +163,68 @@ grpc::Status AdminService::ListMailboxes(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::RemoveMailbox(grpc::ServerContext*,
+                                         const writeback::v1::RemoveMailboxRequest* request,
+                                         writeback::v1::Mailbox* response) {
+  writeback::v1::ProvisioningRecord log;
+  log.set_time_ms(absl::ToUnixMillis(absl::Now()));
+  log.set_kind("removed");
+  log.set_diagnostic(
+      "the mailbox stopped being cloud-managed: removed from writeback; nothing was written to "
+      "AD, whose values stay as they are");
+  auto removed = store_->RemoveMailbox(absl::AsciiStrToLower(request->cloud_id()), log);
+  if (!removed.ok()) return ToGrpcStatus(removed.status());
+  WB_LOG(INFO) << "mailbox removed from writeback cloud_id=" << removed->cloud_id
+               << " forest=" << removed->forest << " status_was="
+               << writeback::v1::MailboxStatus_Name(removed->status);
+  *response = ToProto(*removed);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListAgents(grpc::ServerContext*,
+                                      const writeback::v1::ListAgentsRequest* request,
+                                      writeback::v1::ListAgentsResponse* response) {
+  const std::string forest = absl::AsciiStrToLower(request->forest());
+  auto stored = store_->ListAgents(forest);
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  std::vector<LiveSession> live = dispatcher_->Sessions();
+  for (const AgentRecord& a : *stored) {
+    writeback::v1::Agent* out = response->add_agents();
+    out->set_agent_id(a.agent_id);
+    out->set_forest(a.forest);
+    out->set_version(a.version);
+    out->set_state(a.state);
+    out->set_last_seen_ms(a.last_seen_ms);
+    for (const LiveSession& s : live) {
+      if (s.info.agent_id != a.agent_id) continue;
+      out->set_state(s.draining ? "draining" : "connected");
+      out->set_in_flight(out->in_flight() + static_cast<uint32_t>(s.outstanding));
+      out->set_protocol_version(s.info.protocol_version);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::DrainAgent(grpc::ServerContext* context,
+                                      const writeback::v1::DrainAgentRequest* request,
+                                      writeback::v1::Agent* response) {
+  const std::string reason =
+      request->reason().empty() ? "drained by the operator" : request->reason();
+  if (dispatcher_->Drain(request->agent_id(), reason) == 0) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("agent \"", request->agent_id(),
+                                     "\" has no live session to drain; `writebackctl agent "
+                                     "list` shows the connected ones"));
+  }
+  writeback::v1::ListAgentsRequest every;
+  writeback::v1::ListAgentsResponse all;
+  (void)ListAgents(context, &every, &all);
+  for (const auto& a : all.agents()) {
+    if (a.agent_id() == request->agent_id()) *response = a;
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::ListProvisioningLog(
     grpc::ServerContext*, const writeback::v1::ListProvisioningLogRequest* request,
     writeback::v1::ListProvisioningLogResponse* response) {

@@ -28,6 +28,13 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ListMailboxes(grpc::ServerContext*,
                              const writeback::v1::ListMailboxesRequest* request,
                              writeback::v1::ListMailboxesResponse* response) override;
+  grpc::Status RemoveMailbox(grpc::ServerContext*,
+                             const writeback::v1::RemoveMailboxRequest* request,
+                             writeback::v1::Mailbox* response) override;
+  grpc::Status ListAgents(grpc::ServerContext*, const writeback::v1::ListAgentsRequest* request,
+                          writeback::v1::ListAgentsResponse* response) override;
+  grpc::Status DrainAgent(grpc::ServerContext*, const writeback::v1::DrainAgentRequest* request,
+                          writeback::v1::Agent* response) override;
   grpc::Status ListProvisioningLog(grpc::ServerContext*,
                                    const writeback::v1::ListProvisioningLogRequest* request,
                                    writeback::v1::ListProvisioningLogResponse* response) override;

@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -30,6 +31,7 @@ ABSL_FLAG(std::string, mailbox, "", "log: only this mailbox.");
 ABSL_FLAG(std::string, agent, "", "log: only this agent.");
 ABSL_FLAG(int, limit, 0, "list, log: at most this many rows.");
 ABSL_FLAG(int, timeout_s, 120, "mailbox wait: give up after this many seconds.");
+ABSL_FLAG(std::string, reason, "", "agent drain: the reason told to the agent and logged.");
 
 namespace writeback::ctl {
 namespace {
@@ -54,6 +56,9 @@ Commands:
   mailbox get CLOUD_ID
   mailbox list [--forest=NAME] [--limit=N]
   mailbox wait CLOUD_ID... [--timeout_s=120]   wait until AD holds the desired state
+  mailbox remove CLOUD_ID          the mailbox stopped being cloud-managed: leave AD as it is
+  agent list [--forest=NAME]
+  agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
   log [--mailbox=ID] [--forest=NAME] [--agent=ID] [--limit=N]
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.)";
@@ -154,7 +159,7 @@ int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string
       SetDeadline(&context);
       if (auto s = stub.GetMailbox(&context, request, &m); !s.ok()) return Report(s);
       if (m.status() == v1::IN_SYNC && m.applied_gen() >= m.desired_gen()) break;
-      if (m.status() == v1::QUARANTINED || m.status() == v1::CONFLICT_HOLD) {
+      if (m.status() >= v1::CONFLICT_HOLD) {  // needs an operator; waiting will not help
         std::cerr << "writebackctl: mailbox " << id << " is " << v1::MailboxStatus_Name(m.status())
                   << ": " << m.last_error() << std::endl;
         return kExitFailed;
@@ -173,7 +178,7 @@ int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string
 }
 
 int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
-  if (args.size() < 2) return Usage("mailbox: expected add, set, get, list or wait");
+  if (args.size() < 2) return Usage("mailbox: expected add, set, get, list, wait or remove");
   const std::string& verb = args[1];
   bool json = absl::GetFlag(FLAGS_json);
   grpc::ClientContext context;
@@ -212,6 +217,14 @@ int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) 
     return kExitOk;
   } else if (verb == "wait" && args.size() >= 3) {
     return WaitForMailboxes(stub, {args.begin() + 2, args.end()});
+  } else if (verb == "remove" && args.size() == 3) {
+    v1::RemoveMailboxRequest request;
+    request.set_cloud_id(args[2]);
+    if (auto s = stub.RemoveMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
+    if (json) return PrintJson(mailbox), kExitOk;
+    std::cout << "mailbox " << mailbox.cloud_id()
+              << " removed from writeback; AD was not changed" << std::endl;
+    return kExitOk;
   } else {
     return Usage(absl::StrCat("mailbox ", verb, ": wrong arguments"));
   }
@@ -220,6 +233,46 @@ int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) 
   else std::cout << "mailbox " << mailbox.cloud_id() << " accepted (generation "
                  << mailbox.desired_gen() << ")" << std::endl;
   return kExitOk;
+}
+
+void PrintAgents(const v1::ListAgentsResponse& response) {
+  std::cout << absl::StrFormat("%-24s %-24s %-12s %-9s %-8s %s\n", "AGENT", "FOREST", "STATE",
+                               "IN_FLIGHT", "VERSION", "LAST SEEN (UTC)");
+  for (const auto& a : response.agents()) {
+    std::cout << absl::StrFormat(
+        "%-24s %-24s %-12s %-9d %-8s %s\n", a.agent_id(), a.forest(), a.state(), a.in_flight(),
+        a.version(),
+        absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(a.last_seen_ms()),
+                         absl::UTCTimeZone()));
+  }
+  std::cout.flush();
+}
+
+int Agent(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
+  bool json = absl::GetFlag(FLAGS_json);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  if (args.size() == 2 && args[1] == "list") {
+    v1::ListAgentsRequest request;
+    request.set_forest(absl::GetFlag(FLAGS_forest));
+    v1::ListAgentsResponse response;
+    if (auto s = stub.ListAgents(&context, request, &response); !s.ok()) return Report(s);
+    if (json) return PrintJson(response), kExitOk;
+    PrintAgents(response);
+    return kExitOk;
+  }
+  if (args.size() == 3 && args[1] == "drain") {
+    v1::DrainAgentRequest request;
+    request.set_agent_id(args[2]);
+    request.set_reason(absl::GetFlag(FLAGS_reason));
+    v1::Agent agent;
+    if (auto s = stub.DrainAgent(&context, request, &agent); !s.ok()) return Report(s);
+    if (json) return PrintJson(agent), kExitOk;
+    std::cout << "agent " << agent.agent_id() << " is draining: it answers its " << agent.in_flight()
+              << " unanswered job(s) and exits" << std::endl;
+    return kExitOk;
+  }
+  return Usage("agent: expected 'agent list' or 'agent drain AGENT_ID'");
 }
 
 int Log(v1::AdminService::Stub& stub) {
@@ -240,8 +293,8 @@ int Log(v1::AdminService::Stub& stub) {
     std::cout << absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(r.time_ms()),
                                   absl::UTCTimeZone())
               << "  " << r.kind() << " " << r.job_id() << "  mailbox=" << r.mailbox_id()
-              << "  agent=" << r.agent_id() << "  gen=" << r.generation() << "  "
-              << (r.outcome() == v1::OUTCOME_UNSPECIFIED ? "READ" : v1::Outcome_Name(r.outcome()));
+              << "  agent=" << r.agent_id() << "  gen=" << r.generation();
+    if (r.outcome() != v1::OUTCOME_UNSPECIFIED) std::cout << "  " << v1::Outcome_Name(r.outcome());
     if (r.ldap_code() != 0) std::cout << "  ldap=" << r.ldap_code();
     if (!r.diagnostic().empty()) std::cout << "  " << r.diagnostic();
     std::cout << "\n";
@@ -258,6 +311,7 @@ int Main(const std::vector<std::string>& args) {
   auto stub = Connect();
   if (args[0] == "forest") return Forest(*stub, args);
   if (args[0] == "mailbox") return Mailbox(*stub, args);
+  if (args[0] == "agent") return Agent(*stub, args);
   if (args[0] == "log" && args.size() == 1) return Log(*stub);
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/status_macros.h"
 #include "common/base/log.h"
 #include "controller/planner/job_planner.h"
 
@@ -101,6 +102,10 @@ writeback::v1::Welcome Dispatcher::Attach(const SessionInfo& info,
   return welcome;
 }
 
+absl::Time Dispatcher::Fence(const SessionInfo& info, absl::Time now) const {
+  return now + options_.lease + std::max(options_.ldap_timeout, info.ldap_timeout);
+}
+
 void Dispatcher::Detach(const std::string& session_id) {
   Session gone;
   {
@@ -112,12 +117,23 @@ void Dispatcher::Detach(const std::string& session_id) {
     wake_ = true;
   }
   absl::Time now = clock_->Now();
-  absl::Time not_before = now + options_.lease + options_.ldap_timeout;
+  absl::Time not_before = Fence(gone.info, now);
   std::vector<MailboxUpdate> updates;
+  const std::string agent_id = gone.info.agent_id;
   for (const auto& [work_id, out] : gone.outstanding) {
-    updates.push_back({out.cloud_id, [session_id, not_before](MailboxRecord& m) {
-                         return ReleaseLostWork(session_id, not_before, &m);
-                       }, std::nullopt});
+    writeback::v1::ProvisioningRecord lost;
+    lost.set_kind("lost");
+    updates.push_back(
+        {out.cloud_id,
+         [session_id, agent_id, work_id = work_id, now, not_before](
+             MailboxRecord& m, writeback::v1::ProvisioningRecord* log) {
+           writeback::v1::ProvisioningRecord record =
+               MakeLostLogRecord(work_id, m, agent_id, session_id, now, not_before);
+           WB_RETURN_IF_ERROR(ReleaseLostWork(session_id, not_before, &m));
+           *log = std::move(record);
+           return absl::OkStatus();
+         },
+         std::move(lost)});
   }
   if (!updates.empty()) {
     auto written = store_->UpdateMailboxes(updates);
@@ -127,7 +143,48 @@ void Dispatcher::Detach(const std::string& session_id) {
                        "disconnected", absl::ToUnixMillis(now)})
       .IgnoreError();
   WB_LOG(INFO) << "agent disconnected agent=" << gone.info.agent_id << " session=" << session_id
-               << " unanswered=" << gone.outstanding.size();
+               << " unanswered=" << gone.outstanding.size()
+               << (gone.outstanding.empty()
+                       ? std::string()
+                       : absl::StrCat(" redelivery_after=",
+                                      absl::FormatDuration(not_before - now)));
+}
+
+int Dispatcher::Drain(const std::string& agent_id, const std::string& reason) {
+  std::vector<std::shared_ptr<SessionSink>> told;
+  SessionInfo info;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, s] : sessions_) {
+      if (s.info.agent_id != agent_id) continue;
+      s.draining = true;
+      info = s.info;
+      told.push_back(s.sink);
+      WB_LOG(INFO) << "draining agent=" << agent_id << " session=" << id
+                   << " unanswered=" << s.outstanding.size() << " reason=\"" << reason << "\"";
+    }
+  }
+  if (told.empty()) return 0;
+  ControllerMessage drain;
+  drain.mutable_drain()->set_reason(reason);
+  for (auto& sink : told) sink->Send(drain);
+  store_->UpsertAgent({info.agent_id, info.forest, info.agent_version, "draining",
+                       absl::ToUnixMillis(clock_->Now())})
+      .IgnoreError();
+  return static_cast<int>(told.size());
+}
+
+std::vector<LiveSession> Dispatcher::Sessions() const {
+  std::vector<LiveSession> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, s] : sessions_) {
+    out.push_back({id, s.info, s.draining, s.outstanding.size()});
+  }
+  std::sort(out.begin(), out.end(), [](const LiveSession& a, const LiveSession& b) {
+    return a.info.agent_id != b.info.agent_id ? a.info.agent_id < b.info.agent_id
+                                              : a.session_id < b.session_id;
+  });
+  return out;
 }
 
 void Dispatcher::Touch(const std::string& session_id) {
@@ -169,12 +226,15 @@ void Dispatcher::OnResults(const std::string& session_id,
       writeback::v1::Job job = std::move(out->second.job);
       s.outstanding.erase(out);
       RetryPolicy retry = options_.retry;
-      updates.push_back(
-          {job.mailbox_id(),
-           [job, result, now, retry](MailboxRecord& m) {
-             return ApplyJobResult(job, result, now, retry, &m);
-           },
-           MakeJobLogRecord(job, result, s.info.agent_id, s.info.forest, now)});
+      writeback::v1::ProvisioningRecord log =
+          MakeJobLogRecord(job, result, s.info.agent_id, s.info.forest, now);
+      log.set_session_id(session_id);
+      updates.push_back({job.mailbox_id(),
+                         [job, result, now, retry](MailboxRecord& m,
+                                                   writeback::v1::ProvisioningRecord* log) {
+                           return ApplyJobResult(job, result, now, retry, &m, log);
+                         },
+                         std::move(log)});
     }
     wake_ = true;
   }
@@ -202,12 +262,15 @@ void Dispatcher::OnObserved(const std::string& session_id,
       }
       s.outstanding.erase(out);
       RetryPolicy retry = options_.retry;
-      updates.push_back(
-          {object.mailbox_id(),
-           [key, object, now, retry](MailboxRecord& m) {
-             return ApplyObservation(key, object, now, retry, &m);
-           },
-           MakeReadLogRecord(key, object, s.info.agent_id, s.info.forest, now)});
+      writeback::v1::ProvisioningRecord log =
+          MakeReadLogRecord(key, object, s.info.agent_id, s.info.forest, now);
+      log.set_session_id(session_id);
+      updates.push_back({object.mailbox_id(),
+                         [key, object, now, retry](MailboxRecord& m,
+                                                   writeback::v1::ProvisioningRecord*) {
+                           return ApplyObservation(key, object, now, retry, &m);
+                         },
+                         std::move(log)});
     }
     wake_ = true;
   }
@@ -298,7 +361,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, s] : sessions_) {
-      if (s.info.forest != forest) continue;
+      if (s.info.forest != forest || s.draining) continue;
       size_t used = s.outstanding.size() + s.reserved;
       if (used < s.info.max_in_flight) free_credit += s.info.max_in_flight - used;
     }
@@ -321,7 +384,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
       std::string owner_id;
       uint64_t best = 0;
       for (auto& [id, s] : sessions_) {
-        if (s.info.forest != forest) continue;
+        if (s.info.forest != forest || s.draining) continue;
         uint64_t score = RendezvousScore(m.source_anchor, s.info.agent_id);
         if (owner == nullptr || score > best) {
           owner = &s;
@@ -346,7 +409,8 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   updates.reserve(placements.size());
   for (Placement& p : placements) {
     Placement* slot = &p;
-    updates.push_back({p.cloud_id, [slot](MailboxRecord& m) -> absl::Status {
+    updates.push_back({p.cloud_id, [slot](MailboxRecord& m,
+                                          writeback::v1::ProvisioningRecord*) -> absl::Status {
                          if (m.status != writeback::v1::PENDING &&
                              m.status != writeback::v1::RETRY_WAIT) {
                            return absl::FailedPreconditionError("no longer due");
@@ -366,6 +430,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
                            slot->target.set_source_anchor(m.source_anchor);
                          } else {
                            slot->job = std::move(d.job);
+                           m.inflight_job = slot->job;
                          }
                          m.status = writeback::v1::IN_FLIGHT;
                          m.inflight_id = slot->work_id;
@@ -392,9 +457,11 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
       if (!ok || p.kind == PlanDecision::kInSync) continue;
       if (sit == sessions_.end()) {
         std::string sid = p.session_id;
-        orphans.push_back({p.cloud_id, [sid, now](MailboxRecord& m) {
+        orphans.push_back({p.cloud_id,
+                           [sid, now](MailboxRecord& m, writeback::v1::ProvisioningRecord*) {
                              return ReleaseLostWork(sid, now, &m);
-                           }, std::nullopt});
+                           },
+                           std::nullopt});
         continue;
       }
       Session& s = sit->second;

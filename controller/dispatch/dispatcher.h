@@ -39,6 +39,17 @@ struct SessionInfo {
   std::string agent_version;
   uint32_t max_in_flight = 1;
   uint32_t protocol_version = 1;
+  // The agent's LDAP operation timeout from its Hello (zero if it did not
+  // say): the session's fence is lease + max(this, Options::ldap_timeout).
+  absl::Duration ldap_timeout = absl::ZeroDuration();
+};
+
+// A live session as ListAgents shows it.
+struct LiveSession {
+  std::string session_id;
+  SessionInfo info;
+  bool draining = false;
+  size_t outstanding = 0;
 };
 
 class Dispatcher {
@@ -46,9 +57,10 @@ class Dispatcher {
   struct Options {
     absl::Duration heartbeat_interval = absl::Seconds(1);
     // A session that sends nothing for this long is cut.
-    absl::Duration lease = absl::Seconds(5);
+    absl::Duration lease = absl::Seconds(3);
     // The agents' LDAP operation timeout: a lost session's work is
-    // redelivered only after lease + ldap_timeout.
+    // redelivered only after lease + ldap_timeout (the agent's own timeout
+    // from its Hello when that is larger). Defaults: failover within 10 s.
     absl::Duration ldap_timeout = absl::Seconds(3);
     RetryPolicy retry;
     // How often due work is looked for without being woken.
@@ -72,8 +84,15 @@ class Dispatcher {
   // the Welcome sent. `sink` stays referenced until Detach.
   writeback::v1::Welcome Attach(const SessionInfo& info, std::shared_ptr<SessionSink> sink);
   // The stream ended: the session's unanswered work is put back in line
-  // after lease + ldap_timeout (the agent has stopped writing by then).
+  // after lease + ldap_timeout (the agent has stopped writing by then), each
+  // piece with a "lost" provisioning log record.
   void Detach(const std::string& session_id);
+  // Drains every live session of `agent_id`: nothing more is placed on it
+  // and it is sent Drain(reason); the agent answers what it holds and ends
+  // the stream. Returns how many sessions were told.
+  int Drain(const std::string& agent_id, const std::string& reason);
+  // The live sessions, ordered by agent id.
+  std::vector<LiveSession> Sessions() const;
 
   void OnResults(const std::string& session_id, const writeback::v1::JobResults& results);
   void OnObserved(const std::string& session_id, const writeback::v1::Observed& observed);
@@ -98,6 +117,7 @@ class Dispatcher {
     std::map<std::string, Outstanding> outstanding;  // by job or read id
     uint32_t reserved = 0;  // credit promised while placing
     uint64_t heartbeats = 0;
+    bool draining = false;  // takes no new work
   };
   struct Placement;  // defined in the .cc
 
@@ -105,6 +125,8 @@ class Dispatcher {
   void Heartbeat(absl::Time now);
   void PlaceForest(const std::string& forest, absl::Time now);
   std::string NewId(const char* prefix);
+  // When a session lost at `now` can no longer be writing: lease + LDAP timeout.
+  absl::Time Fence(const SessionInfo& info, absl::Time now) const;
   void CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates);
 
   Store* const store_;

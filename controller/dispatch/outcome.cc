@@ -5,6 +5,9 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/attributes/catalog.h"
+#include "common/attributes/validation.h"
 #include "writeback/v1/types.pb.h"
 
 namespace writeback::controller {
@@ -27,6 +30,7 @@ void ClearInFlight(MailboxRecord* m) {
   m->inflight_id.clear();
   m->inflight_session.clear();
   m->inflight_gen = 0;
+  m->inflight_job.Clear();
 }
 
 // Counts a failed attempt; returns true if the mailbox is now quarantined.
@@ -41,6 +45,75 @@ bool CountFailure(const RetryPolicy& policy, const std::string& error, MailboxRe
   return false;
 }
 
+// The named state for a permanent failure (DESIGN §5 lifecycle).
+writeback::v1::MailboxStatus PermanentStatus(writeback::v1::FailureReason reason) {
+  switch (reason) {
+    case writeback::v1::REASON_OBJECT_NOT_FOUND:
+      return writeback::v1::OBJECT_NOT_FOUND;
+    case writeback::v1::REASON_OBJECT_DELETED:
+      return writeback::v1::OBJECT_DELETED;
+    case writeback::v1::REASON_OUT_OF_SCOPE:
+      return writeback::v1::OUT_OF_SCOPE;
+    case writeback::v1::REASON_AMBIGUOUS_MATCH:
+      return writeback::v1::DUPLICATE_MATCH;
+    default:
+      return writeback::v1::QUARANTINED;
+  }
+}
+
+bool SameValues(const std::string& attribute,
+                const google::protobuf::RepeatedPtrField<std::string>& a,
+                const google::protobuf::RepeatedPtrField<std::string>& b) {
+  const AttributeSpec* spec = AttributeCatalog::Default().Find(attribute);
+  std::vector<std::string> va(a.begin(), a.end()), vb(b.begin(), b.end());
+  if (spec == nullptr) return va == vb;
+  return SetsEqual(*spec, va, vb);
+}
+
+// True when every attribute of `job` was found holding either the job's
+// expected values or the target of one of the `unconfirmed` jobs, and at
+// least one holds such a target: the difference is an earlier write of ours
+// whose answer was lost. `*gen` = the newest unconfirmed generation whose
+// targets are all present.
+bool FoundOnlyUnconfirmedWrites(const writeback::v1::Job& job,
+                                const writeback::v1::AttributeMap& found,
+                                const writeback::v1::JobBatch& unconfirmed, uint64_t* gen) {
+  if (unconfirmed.jobs().empty()) return false;
+  static const writeback::v1::AttributeValues kNone;
+  auto found_of = [&found](const std::string& name) -> const writeback::v1::AttributeValues& {
+    auto it = found.attributes().find(name);
+    return it == found.attributes().end() ? kNone : it->second;
+  };
+  bool any_landed = false;
+  for (const auto& change : job.changes()) {
+    const auto& have = found_of(change.attribute()).values();
+    if (SameValues(change.attribute(), have, change.expected())) continue;
+    bool explained = false;
+    for (const auto& lost : unconfirmed.jobs()) {
+      for (const auto& lost_change : lost.changes()) {
+        if (lost_change.attribute() == change.attribute() &&
+            SameValues(change.attribute(), have, lost_change.desired())) {
+          explained = true;
+        }
+      }
+    }
+    if (!explained) return false;
+    any_landed = true;
+  }
+  if (!any_landed) return false;
+  *gen = 0;
+  for (const auto& lost : unconfirmed.jobs()) {
+    bool all_present = !lost.changes().empty();
+    for (const auto& lost_change : lost.changes()) {
+      all_present = all_present && SameValues(lost_change.attribute(),
+                                              found_of(lost_change.attribute()).values(),
+                                              lost_change.desired());
+    }
+    if (all_present) *gen = std::max<uint64_t>(*gen, lost.generation());
+  }
+  return true;
+}
+
 void AddStep(ProvisioningRecord* r, const std::string& name, const std::string& status,
              const std::string& detail = "") {
   auto* step = r->add_steps();
@@ -52,7 +125,7 @@ void AddStep(ProvisioningRecord* r, const std::string& name, const std::string& 
 }  // namespace
 
 absl::Status ApplyJobResult(const writeback::v1::Job& job, const JobResult& result, absl::Time now,
-                            const RetryPolicy& policy, MailboxRecord* m) {
+                            const RetryPolicy& policy, MailboxRecord* m, ProvisioningRecord* log) {
   if (m->status != writeback::v1::IN_FLIGHT || m->inflight_id != job.job_id()) {
     return absl::FailedPreconditionError(
         absl::StrCat("mailbox ", m->cloud_id, " is not waiting for job ", job.job_id()));
@@ -72,15 +145,37 @@ absl::Status ApplyJobResult(const writeback::v1::Job& job, const JobResult& resu
       m->applied_gen = std::max(m->applied_gen, job.generation());
       m->attempts = 0;
       m->last_error.clear();
-      m->status = m->applied_gen >= m->desired_gen ? writeback::v1::IN_SYNC : writeback::v1::PENDING;
+      // After a redelivery the planner still reads the object (verify_read).
+      m->status = m->applied_gen >= m->desired_gen && !m->verify_read ? writeback::v1::IN_SYNC
+                                                                      : writeback::v1::PENDING;
       return absl::OkStatus();
-    case writeback::v1::CONFLICT:
+    case writeback::v1::CONFLICT: {
       for (const auto& [name, values] : result.found().attributes()) known[name] = values;
       m->status = writeback::v1::PENDING;
+      uint64_t landed_gen = 0;
+      if (FoundOnlyUnconfirmedWrites(job, result.found(), m->unconfirmed, &landed_gen)) {
+        // Not a dual writer: the write of a lost session (or of a job out
+        // when the controller stopped) did land. Its generation counts as
+        // ALREADY_IN_STATE; plan again from what AD holds.
+        const std::string note = absl::StrCat(
+            "AD held values ",
+            landed_gen > 0 ? absl::StrCat("of generation ", landed_gen, " ") : "",
+            "written by an earlier attempt whose answer was lost: counted as already in "
+            "state, not as a conflict; planning again");
+        m->applied_gen = std::max(m->applied_gen, landed_gen);
+        m->unconfirmed.Clear();
+        m->last_error.clear();
+        if (log != nullptr) {
+          log->set_diagnostic(log->diagnostic().empty() ? note
+                                                        : absl::StrCat(log->diagnostic(), "; ", note));
+        }
+        return absl::OkStatus();
+      }
       CountFailure(policy, absl::StrCat("conflict: AD held other values than expected; ",
                                         result.diagnostic()),
                    m);
       return absl::OkStatus();
+    }
     case writeback::v1::FAILED_RETRYABLE:
       if (!CountFailure(policy, result.diagnostic(), m)) {
         m->status = writeback::v1::RETRY_WAIT;
@@ -89,8 +184,9 @@ absl::Status ApplyJobResult(const writeback::v1::Job& job, const JobResult& resu
       return absl::OkStatus();
     default:  // FAILED_PERMANENT, REJECTED_BY_POLICY, unknown
       m->attempts++;
-      m->status = writeback::v1::QUARANTINED;
-      m->last_error = absl::StrCat(Outcome_Name(result.outcome()), ": ", result.diagnostic());
+      m->status = PermanentStatus(result.reason());
+      m->last_error = absl::StrCat(writeback::v1::MailboxStatus_Name(m->status), ": ",
+                                   Outcome_Name(result.outcome()), ": ", result.diagnostic());
       return absl::OkStatus();
   }
 }
@@ -107,6 +203,9 @@ absl::Status ApplyObservation(const std::string& read_id,
     case writeback::v1::OUTCOME_UNSPECIFIED:
       m->last_known = observed.attributes();
       m->dn = observed.dn();
+      // What AD holds is now known: nothing is left to verify.
+      m->verify_read = false;
+      m->unconfirmed.Clear();
       m->status = writeback::v1::PENDING;
       return absl::OkStatus();
     case writeback::v1::FAILED_RETRYABLE:
@@ -117,10 +216,10 @@ absl::Status ApplyObservation(const std::string& read_id,
       return absl::OkStatus();
     default:
       m->attempts++;
-      m->status = writeback::v1::QUARANTINED;
+      m->status = PermanentStatus(observed.reason());
       m->last_error =
-          absl::StrCat("onboarding read: ", Outcome_Name(observed.failure()), ": ",
-                       observed.diagnostic());
+          absl::StrCat(writeback::v1::MailboxStatus_Name(m->status), ": read: ",
+                       Outcome_Name(observed.failure()), ": ", observed.diagnostic());
       return absl::OkStatus();
   }
 }
@@ -130,11 +229,38 @@ absl::Status ReleaseLostWork(const std::string& session_id, absl::Time not_befor
   if (m->status != writeback::v1::IN_FLIGHT || m->inflight_session != session_id) {
     return absl::FailedPreconditionError("not that session's work");
   }
-  ClearInFlight(m);
-  m->status = writeback::v1::RETRY_WAIT;
-  m->next_attempt_ms = Ms(not_before);
-  m->last_error = "the agent's session ended before it answered; redelivered after its lease";
+  ReleaseInFlight(Ms(not_before),
+                  "the agent's session ended before it answered; redelivered after its lease "
+                  "and LDAP timeout, then verified by a read",
+                  m);
   return absl::OkStatus();
+}
+
+ProvisioningRecord MakeLostLogRecord(const std::string& work_id, const MailboxRecord& m,
+                                     const std::string& agent_id, const std::string& session_id,
+                                     absl::Time now, absl::Time not_before) {
+  ProvisioningRecord r;
+  r.set_time_ms(Ms(now));
+  r.set_kind("lost");
+  r.set_job_id(work_id);
+  r.set_mailbox_id(m.cloud_id);
+  r.set_forest(m.forest);
+  r.set_agent_id(agent_id);
+  r.set_session_id(session_id);
+  r.set_generation(m.inflight_gen);
+  r.set_dn(m.dn);
+  r.set_diagnostic(absl::StrCat(
+      "session ", session_id, " of agent ", agent_id,
+      " ended before answering; redelivered to an agent of the forest no earlier than ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", not_before, absl::UTCTimeZone()),
+      " (lease + LDAP timeout), then verified by a read"));
+  for (const auto& change : m.inflight_job.changes()) {
+    auto* p = r.add_modified();
+    p->set_name(change.attribute());
+    *p->mutable_old_values() = change.expected();
+    *p->mutable_new_values() = change.desired();
+  }
+  return r;
 }
 
 ProvisioningRecord MakeJobLogRecord(const writeback::v1::Job& job, const JobResult& result,

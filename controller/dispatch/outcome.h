@@ -29,24 +29,42 @@ struct RetryPolicy {
 // result.
 //  - APPLIED / ALREADY_IN_STATE: last_known takes the job's desired values,
 //    applied_gen = job generation; IN_SYNC, or PENDING if the cloud changed
-//    the mailbox again meanwhile.
+//    the mailbox again meanwhile or a verification read is due.
 //  - CONFLICT: last_known takes the values found; PENDING, so the next plan
-//    expects what AD really holds (the cloud is authoritative).
+//    expects what AD really holds (the cloud is authoritative). When the
+//    values found are only ones that `unconfirmed` jobs wrote (a lost
+//    answer), it is no conflict: their generation counts as
+//    ALREADY_IN_STATE, no attempt is counted, and `log` (if any) says so.
 //  - FAILED_RETRYABLE: RETRY_WAIT with exponential backoff and jitter.
-//  - FAILED_PERMANENT / REJECTED_BY_POLICY: QUARANTINED with the reason.
+//  - FAILED_PERMANENT / REJECTED_BY_POLICY: the named lifecycle state of
+//    result.reason (OBJECT_NOT_FOUND, OBJECT_DELETED, OUT_OF_SCOPE,
+//    DUPLICATE_MATCH), else QUARANTINED; nothing more is attempted.
 // Conflicts and failures count attempts; past max_attempts: QUARANTINED.
 absl::Status ApplyJobResult(const writeback::v1::Job& job, const writeback::v1::JobResult& result,
-                            absl::Time now, const RetryPolicy& policy, MailboxRecord* mailbox);
+                            absl::Time now, const RetryPolicy& policy, MailboxRecord* mailbox,
+                            writeback::v1::ProvisioningRecord* log = nullptr);
 
-// Applies an onboarding/reconciliation read of `mailbox`.
+// Applies an onboarding, verification or reconciliation read of `mailbox`:
+// last_known becomes what was read and nothing is left to verify; a
+// permanent failure gives the named lifecycle state as for jobs.
 absl::Status ApplyObservation(const std::string& read_id,
                               const writeback::v1::ObservedObject& observed, absl::Time now,
                               const RetryPolicy& policy, MailboxRecord* mailbox);
 
 // Puts a mailbox whose job was out with a lost session back in line, no
-// earlier than `not_before`. kFailedPrecondition if it is not that session's.
+// earlier than `not_before` (ReleaseInFlight: the job becomes unconfirmed and
+// a verification read is due). kFailedPrecondition if it is not that
+// session's.
 absl::Status ReleaseLostWork(const std::string& session_id, absl::Time not_before,
                              MailboxRecord* mailbox);
+
+// The "lost" provisioning log record of work `work_id` that `mailbox` (as it
+// was before ReleaseLostWork) had out with a session that ended unanswered.
+writeback::v1::ProvisioningRecord MakeLostLogRecord(const std::string& work_id,
+                                                    const MailboxRecord& mailbox,
+                                                    const std::string& agent_id,
+                                                    const std::string& session_id, absl::Time now,
+                                                    absl::Time not_before);
 
 // Provisioning log records (DESIGN §3) for an attempt.
 writeback::v1::ProvisioningRecord MakeJobLogRecord(const writeback::v1::Job& job,

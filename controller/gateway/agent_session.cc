@@ -60,6 +60,7 @@ void AgentSession::Handle(const AgentMessage& message) {
       info.agent_version = hello.agent_version();
       info.max_in_flight = std::max(1u, std::min(hello.max_in_flight(), 10000u));
       info.protocol_version = std::min(hello.protocol_version(), kProtocolVersion);
+      info.ldap_timeout = absl::Milliseconds(std::min(hello.ldap_timeout_ms(), 3'600'000u));
       session_id_ = dispatcher_->Attach(info, self_).session_id();  // sends the Welcome
       return;
     }

@@ -38,7 +38,9 @@ PlanDecision PlanMailbox(const MailboxRecord& mailbox, const std::string& job_id
     for (const auto& v : want) change->add_desired(v);
   }
   if (job.changes().empty()) {
-    decision.kind = PlanDecision::kInSync;
+    // Nothing left to write; after a redelivery, read the object once to
+    // verify what AD holds before calling it in sync.
+    decision.kind = mailbox.verify_read ? PlanDecision::kRead : PlanDecision::kInSync;
     job.Clear();
     return decision;
   }

@@ -29,7 +29,9 @@ struct PlanDecision {
 };
 
 // Decides what `mailbox` needs: a read when it was never read (onboarding),
-// otherwise a job carrying generation desired_gen, or nothing.
+// otherwise a job carrying generation desired_gen; when there is nothing to
+// write, a verification read if one is due (verify_read, after a redelivery),
+// else nothing.
 PlanDecision PlanMailbox(const MailboxRecord& mailbox, const std::string& job_id);
 
 // The values of `attribute` in `map` (empty when absent).

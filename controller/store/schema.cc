@@ -81,10 +81,21 @@ CREATE INDEX log_by_forest ON provisioning_log (forest, time_ms);
 CREATE INDEX log_by_agent ON provisioning_log (agent_id, time_ms);
 )sql";
 
+// Version 2: what may have been written although no answer came (DESIGN §4
+// redelivery). inflight_job: the serialized writeback.v1.Job out with an agent;
+// unconfirmed: a serialized writeback.v1.JobBatch of jobs whose session was
+// lost or whose controller stopped; verify_read: a verification read is due.
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE mailboxes ADD COLUMN inflight_job BLOB;
+ALTER TABLE mailboxes ADD COLUMN unconfirmed BLOB;
+ALTER TABLE mailboxes ADD COLUMN verify_read INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 static_assert(kStoreApplicationId == 2002938673, "kSchemaV1 spells the application id");
 
 constexpr SchemaMigration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 absl::StatusOr<int64_t> ReadPragma(SqliteDb& db, const std::string& sql) {

@@ -52,6 +52,17 @@ void BindMailbox(Statement& st, const MailboxRecord& m) {
   st.BindText(14, m.inflight_session);
   st.BindInt(15, static_cast<int64_t>(m.inflight_gen));
   st.BindInt(16, m.updated_ms);
+  if (m.inflight_job.job_id().empty()) {
+    st.BindNull(17);
+  } else {
+    st.BindBlob(17, m.inflight_job.SerializeAsString());
+  }
+  if (m.unconfirmed.jobs().empty()) {
+    st.BindNull(18);
+  } else {
+    st.BindBlob(18, m.unconfirmed.SerializeAsString());
+  }
+  st.BindInt(19, m.verify_read ? 1 : 0);
 }
 
 absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
@@ -79,6 +90,17 @@ absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
   m.inflight_session = st.Text(13);
   m.inflight_gen = static_cast<uint64_t>(st.Int(14));
   m.updated_ms = st.Int(15);
+  if (!st.IsNull(16) && !m.inflight_job.ParseFromString(st.Blob(16))) {
+    return absl::DataLossError(absl::StrCat("mailbox ", m.cloud_id,
+                                            ": stored in-flight job does not parse; restore "
+                                            "the store from a backup"));
+  }
+  if (!st.IsNull(17) && !m.unconfirmed.ParseFromString(st.Blob(17))) {
+    return absl::DataLossError(absl::StrCat("mailbox ", m.cloud_id,
+                                            ": stored unconfirmed jobs do not parse; restore "
+                                            "the store from a backup"));
+  }
+  m.verify_read = st.Int(18) != 0;
   return m;
 }
 

@@ -19,13 +19,13 @@ namespace writeback::controller::rows {
 inline constexpr char kMailboxColumns[] =
     "cloud_id, forest, source_anchor, desired, last_known, desired_gen, applied_gen, status, "
     "attempts, next_attempt_ms, last_error, dn, inflight_id, inflight_session, inflight_gen, "
-    "updated_ms";
-inline constexpr int kMailboxColumnCount = 16;
+    "updated_ms, inflight_job, unconfirmed, verify_read";
+inline constexpr int kMailboxColumnCount = 19;
 
-// Binds every field of `mailbox` to parameters 1..16 in kMailboxColumns order
+// Binds every field of `mailbox` to parameters 1..19 in kMailboxColumns order
 // (so ?1 is the cloud id).
 void BindMailbox(Statement& st, const MailboxRecord& mailbox);
-// Reads a row whose first 16 columns are kMailboxColumns.
+// Reads a row whose first 19 columns are kMailboxColumns.
 absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st);
 
 // Inserts `record` (its id ignored) into provisioning_log; returns the new id.

@@ -93,12 +93,12 @@ absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox
       new_mailbox
           ? absl::StrCat("INSERT INTO mailboxes (", rows::kMailboxColumns,
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                         "?14, ?15, ?16)")
+                         "?14, ?15, ?16, ?17, ?18, ?19)")
           : "UPDATE mailboxes SET forest = ?2, source_anchor = ?3, desired = ?4, "
             "last_known = ?5, desired_gen = ?6, applied_gen = ?7, status = ?8, "
             "attempts = ?9, next_attempt_ms = ?10, last_error = ?11, dn = ?12, "
-            "inflight_id = ?13, inflight_session = ?14, inflight_gen = ?15, updated_ms = ?16 "
-            "WHERE cloud_id = ?1";
+            "inflight_id = ?13, inflight_session = ?14, inflight_gen = ?15, updated_ms = ?16, "
+            "inflight_job = ?17, unconfirmed = ?18, verify_read = ?19 WHERE cloud_id = ?1";
   int rc;
   absl::Status status;
   {
@@ -304,6 +304,30 @@ absl::Status SqliteStore::AddMailbox(const MailboxRecord& mailbox) {
   });
 }
 
+absl::StatusOr<MailboxRecord> SqliteStore::RemoveMailbox(std::string_view cloud_id,
+                                                         const ProvisioningRecord& log) {
+  std::optional<MailboxRecord> removed;
+  WB_RETURN_IF_ERROR(Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
+    {
+      WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(SelectMailboxes("WHERE cloud_id = ?1")));
+      st.BindText(1, cloud_id);
+      WB_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return MailboxNotRegistered(cloud_id);
+      WB_ASSIGN_OR_RETURN(removed, rows::ReadMailbox(st));
+    }
+    {
+      WB_ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM mailboxes WHERE cloud_id = ?1"));
+      st.BindText(1, cloud_id);
+      WB_RETURN_IF_ERROR(st.Run());
+    }
+    ProvisioningRecord record = log;
+    record.set_mailbox_id(removed->cloud_id);
+    if (record.forest().empty()) record.set_forest(removed->forest);
+    return rows::InsertLog(db, record).status();
+  }));
+  return std::move(*removed);
+}
+
 absl::StatusOr<MailboxRecord> SqliteStore::GetMailbox(std::string_view cloud_id) {
   std::optional<MailboxRecord> found;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
@@ -337,12 +361,18 @@ absl::StatusOr<std::vector<absl::StatusOr<MailboxRecord>>> SqliteStore::UpdateMa
     results.reserve(updates.size());
     for (const MailboxUpdate& update : updates) {
       absl::StatusOr<MailboxRecord> result;
-      WB_RETURN_IF_ERROR(UpdateOne(db, update.cloud_id, update.mutate, &result));
-      if (result.ok() && update.log.has_value()) {
-        ProvisioningRecord log = *update.log;
-        if (log.mailbox_id().empty()) log.set_mailbox_id(result->cloud_id);
-        if (log.forest().empty()) log.set_forest(result->forest);
-        WB_RETURN_IF_ERROR(rows::InsertLog(db, log).status());
+      std::optional<ProvisioningRecord> log = update.log;
+      std::function<absl::Status(MailboxRecord&)> mutate;
+      if (update.mutate) {
+        mutate = [&update, &log](MailboxRecord& m) {
+          return update.mutate(m, log.has_value() ? &*log : nullptr);
+        };
+      }
+      WB_RETURN_IF_ERROR(UpdateOne(db, update.cloud_id, mutate, &result));
+      if (result.ok() && log.has_value()) {
+        if (log->mailbox_id().empty()) log->set_mailbox_id(result->cloud_id);
+        if (log->forest().empty()) log->set_forest(result->forest);
+        WB_RETURN_IF_ERROR(rows::InsertLog(db, *log).status());
       }
       results.push_back(std::move(result));
     }
@@ -389,22 +419,38 @@ absl::StatusOr<std::vector<MailboxRecord>> SqliteStore::DueMailboxes(std::string
 }
 
 absl::StatusOr<int> SqliteStore::ResetInFlight(int64_t not_before_ms) {
-  int64_t reset = 0;
+  int reset = 0;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
-    WB_ASSIGN_OR_RETURN(
-        Statement st,
-        db.Prepare(absl::StrCat(
-            "UPDATE mailboxes SET status = ", v1::RETRY_WAIT,
-            ", next_attempt_ms = ?1, last_error = 'the controller stopped while the job "
-            "was out; redelivered once no agent can still be writing it', "
-            "inflight_id = '', inflight_session = '', inflight_gen = 0 WHERE status = ",
-            v1::IN_FLIGHT)));
-    st.BindInt(1, not_before_ms);
-    WB_RETURN_IF_ERROR(st.Run());
-    reset = db.changes();
+    std::vector<std::string> ids;
+    {
+      WB_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare(absl::StrCat("SELECT cloud_id FROM mailboxes WHERE status = ", v1::IN_FLIGHT)));
+      while (true) {
+        WB_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        ids.push_back(st.Text(0));
+      }
+    }
+    reset = 0;
+    for (const std::string& id : ids) {
+      absl::StatusOr<MailboxRecord> result;
+      WB_RETURN_IF_ERROR(UpdateOne(
+          db, id,
+          [not_before_ms](MailboxRecord& m) {
+            ReleaseInFlight(not_before_ms,
+                            "the controller stopped while the work was out; redelivered once "
+                            "no agent can still be writing it",
+                            &m);
+            return absl::OkStatus();
+          },
+          &result));
+      WB_RETURN_IF_ERROR(result.status());
+      ++reset;
+    }
     return absl::OkStatus();
   }));
-  return static_cast<int>(reset);
+  return reset;
 }
 
 absl::StatusOr<std::vector<std::pair<MailboxStatus, int64_t>>> SqliteStore::CountByStatus(

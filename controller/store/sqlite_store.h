@@ -21,7 +21,8 @@
 //   fails like AddMailbox does (kAlreadyExists naming the holder).
 // - A log record's empty mailbox_id / forest are filled from the mailbox it
 //   accompanies. Its id is assigned in the database (ListLog returns it); the
-//   batch's MailboxUpdate::log copies are const and are not changed.
+//   batch's MailboxUpdate::log values are copied per transaction (mutate
+//   sees and may annotate the copy); the caller's are not changed.
 // - Limits: ListMailboxes and DueMailboxes treat 0 as "no limit"; ListLog
 //   treats 0 as 100. ListLog's time range is [since_ms, until_ms).
 // - Errors: kNotFound / kAlreadyExists / kInvalidArgument as store.h says,
@@ -71,6 +72,8 @@ class SqliteStore : public Store {
   absl::StatusOr<std::vector<AgentRecord>> ListAgents(std::string_view forest) override;
 
   absl::Status AddMailbox(const MailboxRecord& mailbox) override;
+  absl::StatusOr<MailboxRecord> RemoveMailbox(
+      std::string_view cloud_id, const writeback::v1::ProvisioningRecord& log) override;
   absl::StatusOr<MailboxRecord> GetMailbox(std::string_view cloud_id) override;
   absl::StatusOr<MailboxRecord> UpdateMailbox(
       std::string_view cloud_id,

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "writeback/v1/admin.pb.h"
+#include "writeback/v1/agent.pb.h"
 #include "writeback/v1/types.pb.h"
 
 namespace writeback::controller {
@@ -60,13 +61,33 @@ struct MailboxRecord {
   std::string inflight_session;
   uint64_t inflight_gen = 0;
   int64_t updated_ms = 0;
+  // The job out with an agent (when inflight_id names one), kept durable so
+  // that after a lost session or a controller restart it is known what may
+  // have been written.
+  writeback::v1::Job inflight_job;
+  // Jobs whose write may have reached AD although no answer came (their
+  // session was lost, or the controller stopped while they were out). Values
+  // found in AD that one of them carried are not a dual writer's. Cleared by
+  // the next answer that tells what AD holds.
+  writeback::v1::JobBatch unconfirmed;
+  // A read is due to verify the object once the redelivered work is done.
+  bool verify_read = false;
 };
+
+// The fence rule for work whose answer will never come (DESIGN §4): the
+// mailbox goes to RETRY_WAIT no earlier than `not_before_ms`, the job it had
+// out joins `unconfirmed`, and a verification read is scheduled. `why` becomes
+// last_error. Used for a lost session and at controller start-up.
+void ReleaseInFlight(int64_t not_before_ms, const std::string& why, MailboxRecord* mailbox);
 
 // One change of one mailbox within a batch (see UpdateMailboxes).
 struct MailboxUpdate {
   std::string cloud_id;
   // Changes the record in place; an error leaves this mailbox untouched.
-  std::function<absl::Status(MailboxRecord&)> mutate;
+  // `log` points at the transaction's copy of `log` below (nullptr when
+  // unset), so that mutate can add what it decided (for example a note in
+  // its diagnostic) before it is written.
+  std::function<absl::Status(MailboxRecord&, writeback::v1::ProvisioningRecord* log)> mutate;
   // Appended to the provisioning log in the same transaction when set and
   // `mutate` succeeded. Its id is assigned by the store.
   std::optional<writeback::v1::ProvisioningRecord> log;
@@ -90,6 +111,10 @@ class Store {
   // the cloud id is taken or the anchor already belongs to another mailbox of
   // the forest (the message names that mailbox's cloud id).
   virtual absl::Status AddMailbox(const MailboxRecord& mailbox) = 0;
+  // Deletes a mailbox (it left writeback) and appends `log` in the same
+  // transaction. Returns the record as it was; kNotFound names the cloud id.
+  virtual absl::StatusOr<MailboxRecord> RemoveMailbox(
+      std::string_view cloud_id, const writeback::v1::ProvisioningRecord& log) = 0;
   // kNotFound names the cloud id.
   virtual absl::StatusOr<MailboxRecord> GetMailbox(std::string_view cloud_id) = 0;
   // Read-modify-write of one mailbox in one transaction. Returns the record as
@@ -110,10 +135,9 @@ class Store {
   virtual absl::StatusOr<std::vector<MailboxRecord>> DueMailboxes(std::string_view forest,
                                                                   int64_t now_ms,
                                                                   size_t limit) = 0;
-  // At start-up (fenced, DESIGN §4): every IN_FLIGHT mailbox goes to
-  // RETRY_WAIT with next_attempt_ms = `not_before_ms`, the moment any agent
-  // that held its job must have stopped writing, and a last_error saying why.
-  // Returns how many.
+  // At start-up (fenced, DESIGN §4): every IN_FLIGHT mailbox is released
+  // with ReleaseInFlight(not_before_ms, ...), `not_before_ms` being the moment
+  // any agent that held its job must have stopped writing. Returns how many.
   virtual absl::StatusOr<int> ResetInFlight(int64_t not_before_ms) = 0;
   // Counts mailboxes by status for `forest` (all if empty).
   virtual absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>>

@@ -4,6 +4,7 @@
 #include "agent/core/agent.h"
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/identity/anchor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,6 +33,15 @@ class FakeOutbound : public Outbound {
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
   }
+  void Close() override {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  bool WaitClosed() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&closed_), absl::Seconds(10));
+    return closed_;
+  }
   // Waits (hang guard 10 s) for `n` non-heartbeat messages.
   std::vector<v1::AgentMessage> WaitFor(size_t n) {
     absl::MutexLock lock(&mu_);
@@ -53,6 +63,7 @@ class FakeOutbound : public Outbound {
   absl::Mutex mu_;
   std::vector<v1::AgentMessage> sent_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
   int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -82,7 +93,8 @@ class AgentTest : public ::testing::Test {
   AgentTest()
       : clock_(absl::FromUnixSeconds(1000)),
         applier_(&directory_, LocalPolicy{{}, {"OU=Mailboxes,DC=corp,DC=example,DC=test"}}),
-        agent_(&applier_, &directory_, &clock_, Agent::Options{}) {
+        agent_(&applier_, &directory_, &clock_,
+               Agent::Options{{}, [this] { drained_.Notify(); }}) {
     directory_.AddObject(kDn, {{"objectGUID", {kAnchor}}});
     agent_.Start();
     agent_.OnStreamStarted(outbound_);
@@ -92,6 +104,7 @@ class AgentTest : public ::testing::Test {
   FakeClock clock_;
   FakeDirectory directory_;
   JobApplier applier_;
+  absl::Notification drained_;
   Agent agent_;
   std::shared_ptr<FakeOutbound> outbound_ = std::make_shared<FakeOutbound>();
 };
@@ -105,6 +118,25 @@ TEST_F(AgentTest, AppliesJobsOfAWelcomedSessionAndAnswersEach) {
   EXPECT_EQ(sent[0].results().results(0).job_id(), "j1");
   EXPECT_EQ(sent[0].results().results(0).outcome(), v1::APPLIED);
   EXPECT_THAT(directory_.Get(kDn, "extensionAttribute1"), ::testing::ElementsAre("HR"));
+}
+
+TEST_F(AgentTest, DrainAnswersWhatItHoldsClosesTheStreamAndLeaves) {
+  agent_.OnMessage(Welcome());
+  agent_.OnMessage(JobSetting("j1", "HR"));
+  v1::ControllerMessage drain;
+  drain.mutable_drain()->set_reason("upgrade");
+  agent_.OnMessage(drain);
+  auto sent = outbound_->WaitFor(1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].results().results(0).outcome(), v1::APPLIED);
+  EXPECT_TRUE(outbound_->WaitClosed());  // graceful: the answer went first
+  EXPECT_FALSE(drained_.HasBeenNotified());
+  agent_.OnStreamEnded(grpc::Status::OK);
+  EXPECT_TRUE(drained_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // A drained agent takes no new session.
+  auto next = std::make_shared<FakeOutbound>();
+  agent_.OnStreamStarted(next);
+  EXPECT_TRUE(next->WaitCancelled());
 }
 
 TEST_F(AgentTest, AnswersReadRequestsWithWhatTheDirectoryHolds) {

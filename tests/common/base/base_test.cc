@@ -28,7 +28,7 @@ TEST(TextConfigTest, ShippedExamplesParse) {
   ASSERT_OK(LoadTextConfig(std::string(WB_SOURCE_DIR) + "/deploy/examples/controller.conf",
                            &controller));
   EXPECT_EQ(controller.admin_listen(), "127.0.0.1:7444");
-  EXPECT_EQ(controller.lease_ms(), 5000u);
+  EXPECT_EQ(controller.lease_ms(), 3000u);
   v1::AgentConfig agent;
   ASSERT_OK(LoadTextConfig(std::string(WB_SOURCE_DIR) + "/deploy/examples/agent.conf", &agent));
   EXPECT_EQ(agent.ldap().urls_size(), 2);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "controller/store/sqlite_store.h"
+#include "tests/controller/dispatch/fake_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -12,47 +13,6 @@ namespace writeback::controller {
 namespace {
 
 namespace v1 = writeback::v1;
-
-// Records what the dispatcher sends to one agent.
-class FakeSink : public SessionSink {
- public:
-  void Send(v1::ControllerMessage m) override {
-    absl::MutexLock lock(&mu_);
-    if (!m.has_heartbeat()) kinds_.push_back(m.body_case());
-    if (m.has_heartbeat() || m.has_welcome()) return;
-    sent_.push_back(std::move(m));
-  }
-  // Every non-heartbeat message kind in the order sent, the Welcome included.
-  std::vector<v1::ControllerMessage::BodyCase> kinds() {
-    absl::MutexLock lock(&mu_);
-    return kinds_;
-  }
-  void Abort(const std::string& reason) override {
-    absl::MutexLock lock(&mu_);
-    aborted_ = true;
-  }
-  // Waits (hang guard 10 s) until `n` work messages were sent.
-  std::vector<v1::ControllerMessage> WaitFor(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sent_.size() >= n; };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
-    return sent_;
-  }
-  size_t Count() {
-    absl::MutexLock lock(&mu_);
-    return sent_.size();
-  }
-  bool aborted() {
-    absl::MutexLock lock(&mu_);
-    return aborted_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::ControllerMessage> sent_ ABSL_GUARDED_BY(mu_);
-  std::vector<v1::ControllerMessage::BodyCase> kinds_ ABSL_GUARDED_BY(mu_);
-  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 class DispatcherTest : public ::testing::Test {
  protected:
@@ -187,7 +147,8 @@ TEST_F(DispatcherTest, LostSessionsWorkIsRedeliveredOnlyAfterLeasePlusLdapTimeou
   auto m = store_->GetMailbox("m1");
   ASSERT_OK(m);
   EXPECT_EQ(m->status, v1::RETRY_WAIT);
-  EXPECT_GE(m->next_attempt_ms, absl::ToUnixMillis(before + absl::Seconds(8)));
+  // Defaults: lease 3 s + LDAP timeout 3 s.
+  EXPECT_GE(m->next_attempt_ms, absl::ToUnixMillis(before + absl::Seconds(6)));
   auto next = std::make_shared<FakeSink>();
   Attach("a2", 8, next);
   absl::SleepFor(absl::Milliseconds(300));

@@ -97,6 +97,37 @@ TEST(OutcomeTest, PermanentFailureAndPolicyRejectionQuarantine) {
   }
 }
 
+TEST(OutcomeTest, LifecycleFailuresGetTheirNamedPermanentStates) {
+  const std::pair<v1::FailureReason, v1::MailboxStatus> cases[] = {
+      {v1::REASON_OBJECT_NOT_FOUND, v1::OBJECT_NOT_FOUND},
+      {v1::REASON_OBJECT_DELETED, v1::OBJECT_DELETED},
+      {v1::REASON_OUT_OF_SCOPE, v1::OUT_OF_SCOPE},
+      {v1::REASON_AMBIGUOUS_MATCH, v1::DUPLICATE_MATCH},
+  };
+  for (const auto& [reason, status] : cases) {
+    Fixture f;
+    v1::JobResult r = Result(reason == v1::REASON_OUT_OF_SCOPE ? v1::REJECTED_BY_POLICY
+                                                               : v1::FAILED_PERMANENT);
+    r.set_reason(reason);
+    r.set_diagnostic("why");
+    ASSERT_OK(ApplyJobResult(f.job, r, kNow, {}, &f.mailbox));
+    EXPECT_EQ(f.mailbox.status, status) << v1::FailureReason_Name(reason);
+    EXPECT_THAT(f.mailbox.last_error,
+                ::testing::StartsWith(v1::MailboxStatus_Name(status) + ": "));
+    Fixture read;
+    read.mailbox.inflight_id = "r1";
+    v1::ObservedObject observed;
+    observed.set_failure(v1::FAILED_PERMANENT);
+    observed.set_reason(reason);
+    ASSERT_OK(ApplyObservation("r1", observed, kNow, {}, &read.mailbox));
+    EXPECT_EQ(read.mailbox.status, status) << v1::FailureReason_Name(reason);
+  }
+  // A version-1 agent names no reason: quarantined with its diagnostic.
+  Fixture f;
+  ASSERT_OK(ApplyJobResult(f.job, Result(v1::FAILED_PERMANENT), kNow, {}, &f.mailbox));
+  EXPECT_EQ(f.mailbox.status, v1::QUARANTINED);
+}
+
 TEST(OutcomeTest, RepeatedFailuresQuarantine) {
   Fixture f;
   RetryPolicy policy;

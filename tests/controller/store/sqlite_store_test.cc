@@ -228,6 +228,10 @@ TEST_F(SqliteStoreTest, UpdateMailboxRoundTripsEveryField) {
     m.inflight_session = "session-2";
     m.inflight_gen = 5;
     m.updated_ms = 1'700'000'000'000;
+    m.inflight_job.set_job_id("job-7");
+    m.inflight_job.set_generation(5);
+    m.unconfirmed.add_jobs()->set_job_id("job-6");
+    m.verify_read = true;
     return absl::OkStatus();
   };
   auto written = store_->UpdateMailbox("m1", mutate);
@@ -255,6 +259,11 @@ TEST_F(SqliteStoreTest, UpdateMailboxRoundTripsEveryField) {
     EXPECT_EQ(m->inflight_session, want.inflight_session);
     EXPECT_EQ(m->inflight_gen, want.inflight_gen);
     EXPECT_EQ(m->updated_ms, want.updated_ms);
+    EXPECT_EQ(m->inflight_job.job_id(), "job-7");
+    EXPECT_EQ(m->inflight_job.generation(), 5u);
+    ASSERT_EQ(m->unconfirmed.jobs_size(), 1);
+    EXPECT_EQ(m->unconfirmed.jobs(0).job_id(), "job-6");
+    EXPECT_TRUE(m->verify_read);
   }
 }
 
@@ -311,7 +320,7 @@ TEST_F(SqliteStoreTest, UpdateMailboxesWritesTheGoodOnesAndReportsEachError) {
   AddMailbox("m1", 1, writeback::v1::IN_FLIGHT, 0);
   AddMailbox("m2", 2, writeback::v1::IN_FLIGHT, 0);
   AddMailbox("m3", 3, writeback::v1::IN_FLIGHT, 0);
-  auto set_in_sync = [](MailboxRecord& m) {
+  auto set_in_sync = [](MailboxRecord& m, ProvisioningRecord*) {
     m.status = writeback::v1::IN_SYNC;
     m.applied_gen = 1;
     return absl::OkStatus();
@@ -321,7 +330,7 @@ TEST_F(SqliteStoreTest, UpdateMailboxesWritesTheGoodOnesAndReportsEachError) {
   updates.push_back({"m1", set_in_sync, log1});
   updates.push_back(
       {"m2",
-       [](MailboxRecord& m) {
+       [](MailboxRecord& m, ProvisioningRecord*) {
          m.status = writeback::v1::QUARANTINED;
          return absl::AbortedError("stale session");
        },
@@ -355,7 +364,7 @@ TEST_F(SqliteStoreTest, UpdateMailboxesWritesTheGoodOnesAndReportsEachError) {
 
 TEST_F(SqliteStoreTest, UpdatesOfOneMailboxInABatchApplyInOrder) {
   AddMailbox("m1", 1, writeback::v1::PENDING, 0);
-  auto bump = [](MailboxRecord& m) {
+  auto bump = [](MailboxRecord& m, ProvisioningRecord*) {
     m.desired_gen++;
     return absl::OkStatus();
   };
@@ -410,6 +419,8 @@ TEST_F(SqliteStoreTest, ResetInFlightTouchesOnlyInFlightMailboxes) {
     m.inflight_id = "job-1";
     m.inflight_session = "s1";
     m.inflight_gen = 3;
+    m.inflight_job.set_job_id("job-1");
+    m.inflight_job.set_generation(3);
     return absl::OkStatus();
   }));
 
@@ -421,6 +432,13 @@ TEST_F(SqliteStoreTest, ResetInFlightTouchesOnlyInFlightMailboxes) {
   EXPECT_EQ(m1->inflight_id, "");
   EXPECT_EQ(m1->inflight_session, "");
   EXPECT_EQ(m1->inflight_gen, 0u);
+  // The job that was out may have been written: it is kept as unconfirmed
+  // and a verification read is due.
+  EXPECT_EQ(m1->inflight_job.job_id(), "");
+  ASSERT_EQ(m1->unconfirmed.jobs_size(), 1);
+  EXPECT_EQ(m1->unconfirmed.jobs(0).job_id(), "job-1");
+  EXPECT_EQ(m1->unconfirmed.jobs(0).generation(), 3u);
+  EXPECT_TRUE(m1->verify_read);
   EXPECT_EQ(store_->GetMailbox("m2")->status, writeback::v1::IN_SYNC);
   EXPECT_EQ(*store_->ResetInFlight(0), 0);
 }
@@ -438,6 +456,26 @@ TEST_F(SqliteStoreTest, FencedResetInFlightWaitsUntilTheFence) {
   EXPECT_THAT(m1->last_error, HasSubstr("controller stopped"));
   EXPECT_THAT(Ids(*store_->DueMailboxes("corp.example.com", 4999, 0)), ElementsAre("m2"));
   EXPECT_THAT(Ids(*store_->DueMailboxes("corp.example.com", 5000, 0)), ElementsAre("m1", "m2"));
+}
+
+TEST_F(SqliteStoreTest, RemoveMailboxDeletesItAndLogsInOneTransaction) {
+  AddMailbox("m1", 1, writeback::v1::PENDING, 0);
+  ProvisioningRecord log = Log("", 100, "", "", "", writeback::v1::OUTCOME_UNSPECIFIED);
+  log.set_kind("removed");
+  auto removed = store_->RemoveMailbox("m1", log);
+  ASSERT_OK(removed);
+  EXPECT_EQ(removed->cloud_id, "m1");
+  EXPECT_THAT(store_->GetMailbox("m1"), StatusIs(absl::StatusCode::kNotFound));
+  writeback::v1::ListProvisioningLogRequest filter;
+  filter.set_mailbox_id("m1");
+  auto logged = store_->ListLog(filter);
+  ASSERT_OK(logged);
+  ASSERT_THAT(*logged, SizeIs(1));
+  EXPECT_EQ((*logged)[0].kind(), "removed");
+  EXPECT_EQ((*logged)[0].forest(), "corp.example.com");
+  // The anchor is free again.
+  AddMailbox("m1-again", 1, writeback::v1::PENDING, 0);
+  EXPECT_THAT(store_->RemoveMailbox("m1", log), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SqliteStoreTest, CountByStatusCountsPerForestOrAll) {
