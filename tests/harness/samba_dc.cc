@@ -348,6 +348,23 @@ absl::Status SambaDc::ModifyOps(const std::string& dn, const std::vector<Mod>& m
   return absl::OkStatus();
 }
 
+absl::Status SambaDc::Delete(const std::string& dn) const {
+  WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this));
+  int rc = ldap_delete_ext_s(conn->get(), dn.c_str(), nullptr, nullptr);
+  if (rc != LDAP_SUCCESS) return LdapError(rc, "delete " + dn, conn->get());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SambaDc::Move(const std::string& dn,
+                                          const std::string& new_parent) const {
+  WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this));
+  const std::string rdn = dn.substr(0, dn.find(','));
+  int rc = ldap_rename_s(conn->get(), dn.c_str(), rdn.c_str(), new_parent.c_str(),
+                         /*deleteoldrdn=*/1, nullptr, nullptr);
+  if (rc != LDAP_SUCCESS) return LdapError(rc, "move " + dn, conn->get());
+  return rdn + "," + new_parent;
+}
+
 absl::StatusOr<std::vector<SambaDc::AuditEvent>> SambaDc::AuditEvents() const {
   std::vector<AuditEvent> events;
   std::ifstream in(audit_log_);

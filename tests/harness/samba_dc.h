@@ -122,6 +122,10 @@ class SambaDc {
                       const std::map<std::string, std::vector<std::string>>& replace) const;
   // Applies `mods` in one modify operation.
   absl::Status ModifyOps(const std::string& dn, const std::vector<Mod>& mods) const;
+  // Deletes the object (it becomes a tombstone).
+  absl::Status Delete(const std::string& dn) const;
+  // Moves the object under `new_parent` (same RDN); returns its new DN.
+  absl::StatusOr<std::string> Move(const std::string& dn, const std::string& new_parent) const;
 
   // All dsdbChange events logged so far, oldest first.
   absl::StatusOr<std::vector<AuditEvent>> AuditEvents() const;

@@ -106,7 +106,7 @@ absl::Status WritebackEnv::KillController() {
   return absl::OkStatus();
 }
 
-absl::Status WritebackEnv::StartAgent(int n) {
+absl::Status WritebackEnv::StartAgent(int n, const std::string& extra_config) {
   std::string config = absl::StrCat(
       "controller: \"127.0.0.1:", agent_port_, "\"\n",
       "tls { cert_file: \"", cert_dir_, "/agent-", n, ".pem\" key_file: \"", cert_dir_, "/agent-",
@@ -114,7 +114,7 @@ absl::Status WritebackEnv::StartAgent(int n) {
       "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"",
       dc_->admin_dn(), "\" password_file: \"", dc_->admin_password_file(), "\" }\n",
       "scope_ous: \"", ScopeOu(), "\"\n",
-      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n");
+      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n", extra_config);
   std::string config_path = absl::StrCat(work_dir_, "/agent-", n, ".conf");
   WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
   WB_ASSIGN_OR_RETURN(agents_[n],

@@ -47,7 +47,8 @@ class WritebackEnv {
   absl::Status KillController();  // SIGKILL
 
   // Starts agent-N (certificate agent-N of the test PKI) bound to the DC.
-  absl::Status StartAgent(int n);
+  // `extra_config` is appended to its text-format configuration.
+  absl::Status StartAgent(int n, const std::string& extra_config = "");
   ChildProcess& agent(int n) { return *agents_.at(n); }
 
   // Runs writebackctl against the Admin API (hang guard 60 s).
