@@ -8,7 +8,8 @@
 //
 // Phase 1: eight mailboxes: six are registered, changed and synced by agent-1
 //   connected directly; a seventh, whose anchor matches nothing in AD, ends
-//   QUARANTINED after its onboarding read.
+//   in a permanent state after its onboarding read (QUARANTINED up to
+//   protocol 1, OBJECT_NOT_FOUND since protocol 2).
 // Phase 2 (no agent connected): cloud edits of some mailboxes (one of them
 //   twice, so generations coalesce; one of them quarantined, so the change is
 //   held), a dual writer changes two objects in AD (one to exactly the cloud's
@@ -122,15 +123,20 @@ absl::Status WaitInSync(WritebackEnv& env, const std::vector<std::string>& ids) 
   return s;
 }
 
-absl::Status WaitForStatus(WritebackEnv& env, const std::string& id, v1::MailboxStatus status) {
+// Waits until `id` is in one of `statuses`.
+absl::Status WaitForStatus(WritebackEnv& env, const std::string& id,
+                           std::vector<v1::MailboxStatus> statuses) {
   absl::Time deadline = absl::Now() + absl::Seconds(60);  // hang guard
   while (true) {
     WB_ASSIGN_OR_RETURN(v1::Mailbox m, GetMailbox(env, id));
-    if (m.status() == status) return absl::OkStatus();
+    for (v1::MailboxStatus status : statuses) {
+      if (m.status() == status) return absl::OkStatus();
+    }
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat("mailbox ", id, " is ",
                                                       v1::MailboxStatus_Name(m.status()),
-                                                      ", not ", v1::MailboxStatus_Name(status)));
+                                                      ", not ",
+                                                      v1::MailboxStatus_Name(statuses[0])));
     }
     absl::SleepFor(absl::Milliseconds(200));
   }
@@ -218,7 +224,7 @@ absl::Status Record(const std::string& out_dir) {
                                absl::StrCat("--anchor=", kOrphanAnchor)}));
   WB_RETURN_IF_ERROR(Ctl(env, {"mailbox", "set", orphan, "extensionAttribute1=g1-orphan"}));
   WB_RETURN_IF_ERROR(WaitInSync(env, ids));
-  WB_RETURN_IF_ERROR(WaitForStatus(env, orphan, v1::QUARANTINED));
+  WB_RETURN_IF_ERROR(WaitForStatus(env, orphan, {v1::QUARANTINED, v1::OBJECT_NOT_FOUND}));
   WB_RETURN_IF_ERROR(StopWithSigterm(env.agent(1), "agent-1"));
   WB_RETURN_IF_ERROR(WaitNoAgentConnected(env));
 
@@ -243,7 +249,7 @@ absl::Status Record(const std::string& out_dir) {
   notes[ids[5]] = "phase 1 only: in sync";
   WB_RETURN_IF_ERROR(Ctl(env, {"mailbox", "set", orphan, "extensionAttribute1=g2-orphan"}));
   notes[orphan] =
-      "anchor matches nothing in AD: quarantined by its onboarding read in phase 1; "
+      "anchor matches nothing in AD: a permanent state after its onboarding read in phase 1; "
       "edited in phase 2 (held)";
   for (int i = 6; i < 8; ++i) {
     std::string id = WritebackEnv::CloudId(i + 1);
