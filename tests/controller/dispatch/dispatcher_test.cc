@@ -176,6 +176,35 @@ TEST_F(DispatcherTest, PlacesEachMailboxOnItsRendezvousOwner) {
   check(b, "agent-2", "agent-1");
 }
 
+// The owner of `anchor` among `agents`: highest rendezvous score.
+std::string Owner(const std::string& anchor, const std::vector<std::string>& agents) {
+  std::string best;
+  for (const std::string& a : agents) {
+    if (best.empty() || RendezvousScore(anchor, a) > RendezvousScore(anchor, best)) best = a;
+  }
+  return best;
+}
+
+TEST(RendezvousTest, AJoiningAgentTakesOnlyItsShareAndNothingElseMoves) {
+  const std::vector<std::string> two = {"agent-1", "agent-2"};
+  const std::vector<std::string> three = {"agent-1", "agent-2", "agent-3"};
+  int moved = 0, counts[3] = {0, 0, 0};
+  const int kAnchors = 3000;
+  for (int i = 0; i < kAnchors; ++i) {
+    std::string anchor(16, '\0');
+    for (int b = 0; b < 4; ++b) anchor[b] = static_cast<char>((i >> (8 * b)) & 0xff);
+    const std::string before = Owner(anchor, two), after = Owner(anchor, three);
+    if (before != after) {
+      ++moved;
+      EXPECT_EQ(after, "agent-3") << "an anchor moved between the agents that stayed";
+    }
+    counts[after.back() - '1']++;
+  }
+  // The joiner's share is about a third; each agent within 10 % of even.
+  EXPECT_NEAR(moved, kAnchors / 3, kAnchors / 30);
+  for (int c : counts) EXPECT_NEAR(c, kAnchors / 3, kAnchors / 30);
+}
+
 }  // namespace
 }  // namespace writeback::controller
 
