@@ -47,6 +47,9 @@ void Agent::OnStreamStarted(std::shared_ptr<Outbound> stream) {
   stream_ = std::move(stream);
   welcomed_ = false;
   last_heard_ = clock_->Now();
+  stream_started_ = last_heard_;  // the Hello goes out now
+  lease_base_ = last_heard_;
+  sent_heartbeats_.clear();
 }
 
 void Agent::OnStreamEnded(const grpc::Status& status) {
@@ -81,7 +84,26 @@ void Agent::FinishDrainIfIdle(bool idle) {
 }
 
 bool Agent::LeaseValidLocked() const {
-  return welcomed_ && clock_->Now() - last_heard_ < lease_;
+  return welcomed_ && clock_->Now() - lease_base_ < lease_;
+}
+
+void Agent::RenewLeaseLocked(const ControllerMessage& message) {
+  if (message.has_welcome()) {  // answers the Hello sent when the stream started
+    lease_base_ = std::max(lease_base_, stream_started_);
+    return;
+  }
+  if (controller_protocol_ < 2) {  // a version-1 controller: any message renews
+    lease_base_ = last_heard_;
+    return;
+  }
+  if (!message.has_heartbeat() || message.heartbeat().echo() == 0) return;
+  const uint64_t echo = message.heartbeat().echo();
+  while (!sent_heartbeats_.empty() && sent_heartbeats_.front().first < echo) {
+    sent_heartbeats_.pop_front();
+  }
+  if (!sent_heartbeats_.empty() && sent_heartbeats_.front().first == echo) {
+    lease_base_ = std::max(lease_base_, sent_heartbeats_.front().second);
+  }
 }
 
 std::shared_ptr<Outbound> Agent::EndSessionLocked(const std::string& why) {
@@ -100,6 +122,8 @@ std::shared_ptr<Outbound> Agent::EndSessionLocked(const std::string& why) {
 void Agent::OnMessage(const ControllerMessage& message) {
   absl::MutexLock lock(&mu_);
   last_heard_ = clock_->Now();
+  if (message.has_welcome()) controller_protocol_ = message.welcome().protocol_version();
+  RenewLeaseLocked(message);
   switch (message.body_case()) {
     case ControllerMessage::kWelcome: {
       const auto& w = message.welcome();
@@ -250,14 +274,18 @@ void Agent::TickerLoop() {
       mu_.AwaitWithTimeout(absl::Condition(&stopped), absl::Milliseconds(100));
       if (stop_) return;
       absl::Time now = clock_->Now();
-      if (welcomed_ && now - last_heard_ >= lease_) {
-        WB_LOG(WARNING) << "lease of session " << session_id_ << " expired: nothing heard from "
-                        << "the controller for " << absl::FormatDuration(now - last_heard_)
-                        << "; stopping all writes";
+      if (welcomed_ && now - lease_base_ >= lease_) {
+        WB_LOG(WARNING) << "lease of session " << session_id_
+                        << " expired: no heartbeat of ours echoed by the controller for "
+                        << absl::FormatDuration(now - lease_base_) << " (last message heard "
+                        << absl::FormatDuration(now - last_heard_)
+                        << " ago); stopping all writes";
         to_cancel = EndSessionLocked("lease expired");
       } else if (welcomed_ && now >= next_heartbeat) {
         to_ping = stream_;
         ping.mutable_heartbeat()->set_sequence(++heartbeat_seq_);
+        sent_heartbeats_.emplace_back(heartbeat_seq_, now);
+        if (sent_heartbeats_.size() > 64) sent_heartbeats_.pop_front();
         next_heartbeat = now + heartbeat_;
       }
     }

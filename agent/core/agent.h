@@ -8,8 +8,10 @@
 // gRPC threads call the Uplink::Listener methods. All state sits behind one
 // mutex; no lock is held during LDAP work or while sending.
 //
-// Lease (DESIGN §4): when nothing was heard from the controller for lease_ms,
-// the session is over for this agent: it drops its queue, stops writing
+// Lease (DESIGN §4): the lease runs from the moment the agent SENT the newest
+// heartbeat that the controller has echoed (protocol 2; with a version-1
+// controller, from the last message received). When it runs out, the session
+// is over for this agent: it drops its queue, stops writing
 // (the worker re-checks the lease right before each job), hard-closes its LDAP
 // connections and cuts the stream; the Uplink reconnects and a new session
 // starts empty-handed.
@@ -82,6 +84,9 @@ class Agent : public Uplink::Listener {
   std::shared_ptr<Outbound> EndSessionLocked(const std::string& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool LeaseValidLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Renews the lease from a message just received.
+  void RenewLeaseLocked(const writeback::v1::ControllerMessage& message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // While draining: once nothing is held, closes the stream. `idle` = the
   // pipeline holds nothing.
   void FinishDrainIfIdle(bool idle);
@@ -101,6 +106,12 @@ class Agent : public Uplink::Listener {
   absl::Duration lease_ ABSL_GUARDED_BY(mu_) = absl::Seconds(5);
   absl::Duration heartbeat_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
   absl::Time last_heard_ ABSL_GUARDED_BY(mu_);
+  // The lease runs from here (see the class comment).
+  absl::Time lease_base_ ABSL_GUARDED_BY(mu_);
+  absl::Time stream_started_ ABSL_GUARDED_BY(mu_);
+  uint32_t controller_protocol_ ABSL_GUARDED_BY(mu_) = 1;
+  // Heartbeats sent this session and when, oldest first (a few seconds' worth).
+  std::deque<std::pair<uint64_t, absl::Time>> sent_heartbeats_ ABSL_GUARDED_BY(mu_);
   std::deque<Work> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t heartbeat_seq_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;   // told to drain: leaving

@@ -193,6 +193,23 @@ void Dispatcher::Touch(const std::string& session_id) {
   if (it != sessions_.end()) it->second.last_heard = clock_->Now();
 }
 
+void Dispatcher::OnHeartbeat(const std::string& session_id, uint64_t sequence) {
+  std::shared_ptr<SessionSink> sink;
+  ControllerMessage pong;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) return;
+    Session& s = it->second;
+    s.last_heard = clock_->Now();
+    s.agent_heartbeat = std::max(s.agent_heartbeat, sequence);
+    pong.mutable_heartbeat()->set_sequence(++s.heartbeats);
+    pong.mutable_heartbeat()->set_echo(s.agent_heartbeat);
+    sink = s.sink;
+  }
+  sink->Send(std::move(pong));
+}
+
 void Dispatcher::Wake() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
@@ -319,7 +336,8 @@ void Dispatcher::Run() {
 }
 
 void Dispatcher::Heartbeat(absl::Time now) {
-  std::vector<std::shared_ptr<SessionSink>> alive, expired;
+  std::vector<std::pair<std::shared_ptr<SessionSink>, ControllerMessage>> alive;
+  std::vector<std::shared_ptr<SessionSink>> expired;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [id, s] : sessions_) {
@@ -346,12 +364,13 @@ void Dispatcher::Heartbeat(absl::Time now) {
                         << ": presumed stuck, cutting session " << id;
         continue;
       }
-      alive.push_back(s.sink);
+      ControllerMessage hb;
+      hb.mutable_heartbeat()->set_sequence(++s.heartbeats);
+      hb.mutable_heartbeat()->set_echo(s.agent_heartbeat);
+      alive.emplace_back(s.sink, std::move(hb));
     }
   }
-  ControllerMessage hb;
-  hb.mutable_heartbeat()->set_sequence(absl::ToUnixMillis(now));
-  for (auto& sink : alive) sink->Send(hb);
+  for (auto& [sink, hb] : alive) sink->Send(std::move(hb));
   for (auto& sink : expired) sink->Abort("lease expired or work left unanswered");
 }
 

@@ -98,6 +98,9 @@ class Dispatcher {
   void OnObserved(const std::string& session_id, const writeback::v1::Observed& observed);
   // Any message renews the session's lease.
   void Touch(const std::string& session_id);
+  // An agent heartbeat: renews the lease and answers at once with a
+  // Heartbeat echoing `sequence` (the agent's lease counts from it).
+  void OnHeartbeat(const std::string& session_id, uint64_t sequence);
   // Something changed (a mailbox was edited): look for work now.
   void Wake();
 
@@ -117,6 +120,7 @@ class Dispatcher {
     std::map<std::string, Outstanding> outstanding;  // by job or read id
     uint32_t reserved = 0;  // credit promised while placing
     uint64_t heartbeats = 0;
+    uint64_t agent_heartbeat = 0;  // newest agent heartbeat sequence, echoed back
     bool draining = false;  // takes no new work
   };
   struct Placement;  // defined in the .cc

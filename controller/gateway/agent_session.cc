@@ -71,7 +71,7 @@ void AgentSession::Handle(const AgentMessage& message) {
       dispatcher_->OnObserved(session_id_, message.observed());
       return;
     case AgentMessage::kHeartbeat:
-      dispatcher_->Touch(session_id_);
+      dispatcher_->OnHeartbeat(session_id_, message.heartbeat().sequence());
       return;
     case AgentMessage::BODY_NOT_SET:
       return;  // a newer agent's message kind: ignore

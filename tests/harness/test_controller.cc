@@ -69,6 +69,9 @@ class TestController::Stream
   bool welcomed = false;
   size_t credit = 0;
   size_t outstanding = 0;
+  // Newest agent heartbeat sequence received, echoed in our heartbeats
+  // (guarded by the owner's mutex).
+  uint64_t agent_heartbeat = 0;
 
  private:
   void OnReadDone(bool ok) override {
@@ -260,6 +263,7 @@ void TestController::OnAgentMessage(Stream* stream, const AgentMessage& message)
     }
     case AgentMessage::kHeartbeat:
       heartbeats_received_++;
+      stream->agent_heartbeat = std::max(stream->agent_heartbeat, message.heartbeat().sequence());
       return;
     case AgentMessage::kHello:
     case AgentMessage::BODY_NOT_SET:
@@ -410,18 +414,20 @@ void TestController::HeartbeatLoop() {
   uint64_t sequence = 0;
   while (true) {
     Stream* target = nullptr;
+    ControllerMessage ping;
     {
       absl::MutexLock lock(&mu_);
       auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stopped), options_.heartbeat_interval);
+      // Twice per interval, so that echoes lag the agent's heartbeats little.
+      mu_.AwaitWithTimeout(absl::Condition(&stopped), options_.heartbeat_interval / 2);
       if (stop_) return;
-      if (heartbeats_ && current_ != nullptr) target = current_;
+      if (heartbeats_ && current_ != nullptr) {
+        target = current_;
+        ping.mutable_heartbeat()->set_sequence(++sequence);
+        ping.mutable_heartbeat()->set_echo(target->agent_heartbeat);
+      }
     }
-    if (target != nullptr) {
-      ControllerMessage ping;
-      ping.mutable_heartbeat()->set_sequence(++sequence);
-      target->Send(std::move(ping));
-    }
+    if (target != nullptr) target->Send(std::move(ping));
   }
 }
 

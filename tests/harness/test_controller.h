@@ -20,8 +20,10 @@
 //  - The newest welcomed stream that is still open is the "current session";
 //    SendJobs/SendRead/Disconnect act on it. A reconnecting agent opens a new
 //    session (WaitForAgent returns it).
-//  - While heartbeats are on (SetHeartbeats), a Heartbeat goes to the current
-//    session every heartbeat_interval; turn them off to let the agent's lease
+//  - While heartbeats are on (SetHeartbeats), a Heartbeat echoing the
+//    agent's newest heartbeat sequence (protocol 2: what renews the agent's
+//    lease) goes to the current session twice per heartbeat_interval; turn
+//    them off to let the agent's lease
 //    run out.
 //  - Credit: SendJobs/SendRead refuse (kFailedPrecondition) to exceed the
 //    Hello's max_in_flight on the current session unless

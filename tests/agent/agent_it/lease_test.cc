@@ -59,12 +59,18 @@ TEST(AgentLeaseTest, SilentControllerLetsTheLeaseExpireAndNoWriteFollows) {
   }
   // Fall silent, then hand over more work than the lease lets it finish.
   env.controller().SetHeartbeats(false);
+  const absl::Time silent = absl::Now();
   ASSERT_OK(env.controller().SendJobs(jobs));
   // The agent ends the session itself.
   ASSERT_OK(env.controller().WaitForDisconnect(absl::Seconds(30))) << env.AgentLog();
   absl::Time last_sent = env.controller().last_send_time();
   absl::Time cut = absl::Now();
-  EXPECT_GE(cut - last_sent, kLease) << "the agent cut the stream before its lease ran out";
+  // The lease runs from when the agent sent the heartbeat our last echo
+  // answered (protocol 2): at most one agent heartbeat interval plus one echo
+  // period (half an interval) before we fell silent.
+  EXPECT_GE(cut - silent, kLease - 2 * controller_options.heartbeat_interval)
+      << "the agent cut the stream before its lease ran out";
+  EXPECT_LE(cut - last_sent, kLease + absl::Seconds(5)) << "hang guard: the lease was not enforced";
   // It reconnects with a fresh, empty-handed session; keep that one alive.
   env.controller().SetHeartbeats(true);
   auto session = env.controller().WaitForAgent(absl::Seconds(30));

@@ -183,6 +183,50 @@ TEST_F(AgentTest, WorkBeforeTheWelcomeIsNeverDoneAndEndsTheStream) {
   EXPECT_TRUE(outbound_->WaitFor(0).empty());
 }
 
+v1::ControllerMessage Echo(uint64_t sequence) {
+  v1::ControllerMessage m;
+  m.mutable_heartbeat()->set_sequence(1000 + sequence);
+  m.mutable_heartbeat()->set_echo(sequence);
+  return m;
+}
+
+// Protocol 2: the lease runs from when the agent sent the heartbeat the
+// controller echoed, so messages that waited in a buffer while the agent was
+// stalled (SIGSTOP) cannot revive it.
+TEST_F(AgentTest, BufferedEchoesAfterAStallDoNotReviveTheLease) {
+  v1::ControllerMessage welcome = Welcome();  // lease 5 s
+  welcome.mutable_welcome()->set_protocol_version(2);
+  agent_.OnMessage(welcome);
+  absl::Time deadline = absl::Now() + absl::Seconds(10);  // hang guard
+  while (outbound_->heartbeats() < 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(outbound_->heartbeats(), 1);  // heartbeat 1, sent at t0
+  clock_.Advance(absl::Seconds(4));
+  agent_.OnMessage(Echo(1));  // renews from t0: 4 s of 5 used
+  agent_.OnMessage(JobSetting("j1", "before-stall"));
+  ASSERT_EQ(outbound_->WaitFor(1).size(), 1u);
+  // The agent stalls 6 s; what the controller sent meanwhile arrives at once.
+  clock_.Advance(absl::Seconds(6));
+  agent_.OnMessage(Echo(1));
+  agent_.OnMessage(JobSetting("j2", "stale"));
+  ASSERT_TRUE(outbound_->WaitCancelled());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(outbound_->WaitFor(1).size(), 1u) << "no answer for the stale job";
+  EXPECT_THAT(directory_.Get(kDn, "extensionAttribute1"), ::testing::ElementsAre("before-stall"));
+}
+
+TEST_F(AgentTest, AMessageThatIsNoEchoDoesNotRenewAVersion2Lease) {
+  v1::ControllerMessage welcome = Welcome();
+  welcome.mutable_welcome()->set_protocol_version(2);
+  agent_.OnMessage(welcome);
+  for (int i = 0; i < 6; ++i) {  // 6.6 s of messages that echo nothing
+    clock_.Advance(absl::Milliseconds(1100));
+    agent_.OnMessage(v1::ControllerMessage());
+  }
+  EXPECT_TRUE(outbound_->WaitCancelled());
+}
+
 TEST_F(AgentTest, HeartbeatsFlowWhileTheLeaseHolds) {
   agent_.OnMessage(Welcome());
   for (int i = 0; i < 3; ++i) {
