@@ -112,7 +112,9 @@ TEST(LifecycleTest, DrainedAgentAnswersWhatItHoldsAndExitsWhileTheOtherTakesOver
   ASSERT_OK(users);
   ASSERT_OK(env.StartController());
   // agent-1 writes slowly, so that it holds work when the drain comes.
-  ASSERT_OK(env.StartAgent(1, "max_writes_per_second: 5\n"));
+  WritebackEnv::AgentOptions slow;
+  slow.extra_config = "max_writes_per_second: 5\n";
+  ASSERT_OK(env.StartAgent(1, slow));
   ASSERT_OK(env.StartAgent(2));
   auto ids = env.RegisterMailboxes(*users);
   ASSERT_OK(ids);

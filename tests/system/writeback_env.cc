@@ -36,6 +36,7 @@ WritebackEnv::WritebackEnv() {
 
 WritebackEnv::~WritebackEnv() {
   agents_.clear();
+  admin_.reset();
   controller_.reset();
   dc_.reset();
   if (getenv("WB_KEEP_DC_DIR") == nullptr) {
@@ -75,7 +76,7 @@ absl::Status WritebackEnv::StartController() {
       "store_path: \"", store_path(), "\"\n",
       "ports_file: \"", ports, "\"\n",
       "tls { cert_file: \"", cert_dir_, "/controller.pem\" key_file: \"", cert_dir_,
-      "/controller.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n");
+      "/controller.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n", controller_extra_);
   std::string config_path = work_dir_ + "/controller.conf";
   WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
   WB_ASSIGN_OR_RETURN(controller_,
@@ -106,21 +107,40 @@ absl::Status WritebackEnv::KillController() {
   return absl::OkStatus();
 }
 
-absl::Status WritebackEnv::StartAgent(int n, const std::string& extra_config) {
+absl::Status WritebackEnv::StartAgent(int n, const AgentOptions& options) {
+  const std::string bind_dn = options.bind_dn.empty() ? dc_->admin_dn() : options.bind_dn;
+  const std::string password_file =
+      options.password_file.empty() ? dc_->admin_password_file() : options.password_file;
   std::string config = absl::StrCat(
       "controller: \"127.0.0.1:", agent_port_, "\"\n",
       "tls { cert_file: \"", cert_dir_, "/agent-", n, ".pem\" key_file: \"", cert_dir_, "/agent-",
       n, ".key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n",
-      "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"",
-      dc_->admin_dn(), "\" password_file: \"", dc_->admin_password_file(), "\" }\n",
+      "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"", bind_dn,
+      "\" password_file: \"", password_file, "\" }\n",
       "scope_ous: \"", ScopeOu(), "\"\n",
-      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n", extra_config);
+      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n", options.extra_config);
   std::string config_path = absl::StrCat(work_dir_, "/agent-", n, ".conf");
   WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
   WB_ASSIGN_OR_RETURN(agents_[n],
                       ChildProcess::Spawn(WB_AGENT_BIN, {"--config=" + config_path},
                                           absl::StrCat(work_dir_, "/agent-", n, ".log")));
   return absl::OkStatus();
+}
+
+absl::Status WritebackEnv::StopAgent(int n) {
+  WB_RETURN_IF_ERROR(agents_.at(n)->Signal(SIGTERM));
+  WB_ASSIGN_OR_RETURN(ExitStatus st, agents_.at(n)->WaitExit(absl::Seconds(30)));
+  if (!st.ok()) return absl::InternalError(absl::StrCat("agent-", n, " ended with ", st.ToString()));
+  return absl::OkStatus();
+}
+
+absl::Status WritebackEnv::KillAgent(int n) { return agents_.at(n)->Kill().status(); }
+absl::Status WritebackEnv::SuspendAgent(int n) { return agents_.at(n)->Signal(SIGSTOP); }
+absl::Status WritebackEnv::ResumeAgent(int n) { return agents_.at(n)->Signal(SIGCONT); }
+
+AdminClient& WritebackEnv::Admin() {
+  if (admin_ == nullptr) admin_ = std::make_unique<AdminClient>(admin_port_);
+  return *admin_;
 }
 
 CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) {
@@ -149,6 +169,18 @@ absl::StatusOr<std::vector<std::string>> WritebackEnv::RegisterMailboxes(
     CtlResult r = Ctl({"mailbox", "add", id, absl::StrCat("--forest=", kForest),
                        "--anchor=" + AnchorToGuidString(users[i].object_guid)});
     if (r.exit_code != 0) return absl::InternalError("mailbox add failed: " + r.output);
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> WritebackEnv::AddMailboxes(
+    const std::vector<SambaDc::User>& users) {
+  WB_RETURN_IF_ERROR(Admin().AddForest(kForest, ScopeOu()));
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < users.size(); ++i) {
+    std::string id = CloudId(static_cast<int>(i + 1));
+    WB_RETURN_IF_ERROR(Admin().AddMailbox(id, kForest, users[i].object_guid).status());
     ids.push_back(id);
   }
   return ids;

@@ -9,6 +9,9 @@
 //   ASSERT_OK(env.StartAgent(1));
 //   CtlResult r = env.Ctl({"forest", "add", "corp.example.test", "--scope_ous=" + env.ScopeOu()});
 //   EXPECT_EQ(r.exit_code, 0) << r.output;
+//
+// Large tests talk to the Admin API directly (env.Admin(), AddMailboxes) and
+// inject faults into agents (KillAgent, SuspendAgent/ResumeAgent).
 #ifndef WRITEBACK_TESTS_SYSTEM_WRITEBACK_ENV_H_
 #define WRITEBACK_TESTS_SYSTEM_WRITEBACK_ENV_H_
 
@@ -21,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "tests/harness/process.h"
 #include "tests/harness/samba_dc.h"
+#include "tests/system/admin_client.h"
 
 namespace writeback::testing {
 
@@ -40,19 +44,39 @@ class WritebackEnv {
   SambaDc& dc() { return *dc_; }
   std::string ScopeOu() const;  // OU=Mailboxes,<base>
 
+  // Text-format ControllerConfig fields added to the controller's
+  // configuration at every (re)start, e.g. "lease_ms: 3000\n".
+  void set_controller_config(std::string extra) { controller_extra_ = std::move(extra); }
   // Starts the controller on port 0 (store in the work dir, kept across
-  // restarts) and waits for its ports file.
+  // restarts; the same ports after a restart) and waits for its ports file.
   absl::Status StartController();
   ChildProcess& controller() { return *controller_; }
   absl::Status KillController();  // SIGKILL
 
-  // Starts agent-N (certificate agent-N of the test PKI) bound to the DC.
-  // `extra_config` is appended to its text-format configuration.
-  absl::Status StartAgent(int n, const std::string& extra_config = "");
+  struct AgentOptions {
+    // Text-format AgentConfig fields other than `ldap`, e.g.
+    // "max_writes_per_second: 5\n".
+    std::string extra_config;
+    // The LDAP bind identity (see SambaDc::AddAdminAccount); empty: the DC's
+    // Administrator.
+    std::string bind_dn;
+    std::string password_file;
+  };
+  // Starts agent-N (certificate agent-N of the test PKI; make_certs.sh makes
+  // agent-1..agent-3) bound to the DC. Starting N again after it ended
+  // replaces the process; its log file is appended to.
+  absl::Status StartAgent(int n, const AgentOptions& options = {});
   ChildProcess& agent(int n) { return *agents_.at(n); }
+  absl::Status StopAgent(int n);     // SIGTERM, then waits for the exit (hang guard 30 s)
+  absl::Status KillAgent(int n);     // SIGKILL: no goodbye, no cleanup
+  absl::Status SuspendAgent(int n);  // SIGSTOP: frozen with whatever it holds
+  absl::Status ResumeAgent(int n);   // SIGCONT
 
   // Runs writebackctl against the Admin API (hang guard 60 s).
   CtlResult Ctl(const std::vector<std::string>& args);
+
+  // The Admin API of the running controller, called directly.
+  AdminClient& Admin();
 
   // Registers kForest with ScopeOu() as its scope (no DC needed).
   absl::Status AddForest();
@@ -60,6 +84,8 @@ class WritebackEnv {
   // user index); returns the cloud ids in order.
   absl::StatusOr<std::vector<std::string>> RegisterMailboxes(
       const std::vector<SambaDc::User>& users);
+  // The same through the Admin API directly: thousands in seconds.
+  absl::StatusOr<std::vector<std::string>> AddMailboxes(const std::vector<SambaDc::User>& users);
 
   const std::string& work_dir() const { return work_dir_; }
   const std::string& cert_dir() const { return cert_dir_; }
@@ -75,6 +101,8 @@ class WritebackEnv {
   std::unique_ptr<SambaDc> dc_;
   std::unique_ptr<ChildProcess> controller_;
   std::map<int, std::unique_ptr<ChildProcess>> agents_;
+  std::unique_ptr<AdminClient> admin_;
+  std::string controller_extra_;
   int agent_port_ = 0;
   int admin_port_ = 0;
   int controller_starts_ = 0;
