@@ -3,11 +3,14 @@
 #include <ldap.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <utility>
 
@@ -17,8 +20,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/base/files.h"
 #include "common/base/status_macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -98,6 +104,94 @@ class LdapConn {
   LDAP* ld_ = nullptr;
 };
 
+// An LDAPMod array and the storage it points into.
+class ModArray {
+ public:
+  explicit ModArray(const std::vector<SambaDc::Mod>& mods)
+      : mods_(mods), bvs_(mods.size()), bv_ptrs_(mods.size()), lmods_(mods.size()) {
+    for (size_t i = 0; i < mods_.size(); ++i) {
+      for (const std::string& v : mods_[i].values) {
+        bvs_[i].push_back(berval{static_cast<ber_len_t>(v.size()), const_cast<char*>(v.data())});
+      }
+      for (berval& b : bvs_[i]) bv_ptrs_[i].push_back(&b);
+      bv_ptrs_[i].push_back(nullptr);
+      int op = mods_[i].op == SambaDc::Mod::Op::kAdd      ? LDAP_MOD_ADD
+               : mods_[i].op == SambaDc::Mod::Op::kDelete ? LDAP_MOD_DELETE
+                                                          : LDAP_MOD_REPLACE;
+      lmods_[i].mod_op = op | LDAP_MOD_BVALUES;
+      lmods_[i].mod_type = const_cast<char*>(mods_[i].attr.c_str());
+      lmods_[i].mod_bvalues = bv_ptrs_[i].data();
+      ptrs_.push_back(&lmods_[i]);
+    }
+    ptrs_.push_back(nullptr);
+  }
+  ModArray(const ModArray&) = delete;
+  ModArray& operator=(const ModArray&) = delete;
+  LDAPMod** get() { return ptrs_.data(); }
+
+ private:
+  const std::vector<SambaDc::Mod> mods_;
+  std::vector<std::vector<berval>> bvs_;
+  std::vector<std::vector<berval*>> bv_ptrs_;
+  std::vector<LDAPMod> lmods_;
+  std::vector<LDAPMod*> ptrs_;
+};
+
+using Entry = std::map<std::string, std::vector<std::string>>;
+
+// One search on `conn`: DN -> attributes, keys spelled as in `attrs`.
+absl::StatusOr<std::map<std::string, Entry>> SearchOn(LdapConn& conn, const std::string& base,
+                                                      int scope, const std::string& filter,
+                                                      const std::vector<std::string>& attrs) {
+  std::vector<char*> attr_ptrs;
+  for (const std::string& a : attrs) attr_ptrs.push_back(const_cast<char*>(a.c_str()));
+  attr_ptrs.push_back(nullptr);
+  timeval tv{60, 0};
+  LDAPMessage* res = nullptr;
+  int rc = ldap_search_ext_s(conn.get(), base.c_str(), scope, filter.c_str(), attr_ptrs.data(), 0,
+                             nullptr, nullptr, &tv, 0, &res);
+  std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> guard(res, ldap_msgfree);
+  if (rc != LDAP_SUCCESS) return LdapError(rc, "search " + base + " " + filter, conn.get());
+  std::map<std::string, Entry> out;
+  for (LDAPMessage* entry = ldap_first_entry(conn.get(), res); entry != nullptr;
+       entry = ldap_next_entry(conn.get(), entry)) {
+    char* dn = ldap_get_dn(conn.get(), entry);
+    Entry& e = out[dn != nullptr ? dn : ""];
+    if (dn != nullptr) ldap_memfree(dn);
+    BerElement* ber = nullptr;
+    for (char* name = ldap_first_attribute(conn.get(), entry, &ber); name != nullptr;
+         name = ldap_next_attribute(conn.get(), entry, ber)) {
+      std::string key = name;
+      for (const std::string& a : attrs) {
+        if (strcasecmp(a.c_str(), name) == 0) key = a;
+      }
+      berval** vals = ldap_get_values_len(conn.get(), entry, name);
+      for (int i = 0; vals != nullptr && vals[i] != nullptr; ++i) {
+        e[key].emplace_back(vals[i]->bv_val, vals[i]->bv_len);
+      }
+      ldap_value_free_len(vals);
+      ldap_memfree(name);
+    }
+    if (ber != nullptr) ber_free(ber, 0);
+  }
+  return out;
+}
+
+// A binary objectSid as "S-1-5-21-...".
+std::string SidToString(const std::string& b) {
+  if (b.size() < 8) return "";
+  uint64_t authority = 0;
+  for (int i = 2; i < 8; ++i) authority = (authority << 8) | static_cast<uint8_t>(b[i]);
+  std::string s = absl::StrCat("S-", static_cast<uint8_t>(b[0]), "-", authority);
+  const size_t count = static_cast<uint8_t>(b[1]);
+  for (size_t i = 0; i < count && 8 + 4 * i + 4 <= b.size(); ++i) {
+    uint32_t v = 0;
+    for (int k = 3; k >= 0; --k) v = (v << 8) | static_cast<uint8_t>(b[8 + 4 * i + k]);
+    absl::StrAppend(&s, "-", v);
+  }
+  return s;
+}
+
 // Removes surrounding single or double quotes.
 std::string Unquote(std::string v) {
   if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) {
@@ -124,6 +218,8 @@ void ParseChange(const google::protobuf::Struct& c, SambaDc::AuditEvent* event) 
   event->user_sid = StringField(c, "userSid");
   event->status = StringField(c, "status");
   event->transaction_id = StringField(c, "transactionId");
+  event->remote_address = StringField(c, "remoteAddress");
+  event->session_id = StringField(c, "sessionId");
   if (const auto* v = Field(c, "statusCode"); v != nullptr && v->has_number_value()) {
     event->status_code = static_cast<int>(v->number_value());
   }
@@ -281,34 +377,54 @@ absl::StatusOr<std::vector<SambaDc::User>> SambaDc::AddUsers(int count, std::str
 absl::StatusOr<std::map<std::string, std::vector<std::string>>> SambaDc::Read(
     const std::string& dn, const std::vector<std::string>& attrs) const {
   WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this));
-  std::vector<char*> attr_ptrs;
-  for (const std::string& a : attrs) attr_ptrs.push_back(const_cast<char*>(a.c_str()));
-  attr_ptrs.push_back(nullptr);
-  timeval tv{30, 0};
-  LDAPMessage* res = nullptr;
-  int rc = ldap_search_ext_s(conn->get(), dn.c_str(), LDAP_SCOPE_BASE, "(objectClass=*)",
-                             attr_ptrs.data(), 0, nullptr, nullptr, &tv, 0, &res);
-  std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> guard(res, ldap_msgfree);
-  if (rc != LDAP_SUCCESS) return LdapError(rc, "search " + dn, conn->get());
-  std::map<std::string, std::vector<std::string>> out;
-  LDAPMessage* entry = ldap_first_entry(conn->get(), res);
-  if (entry == nullptr) return absl::NotFoundError("no entry " + dn);
-  BerElement* ber = nullptr;
-  for (char* name = ldap_first_attribute(conn->get(), entry, &ber); name != nullptr;
-       name = ldap_next_attribute(conn->get(), entry, ber)) {
-    std::string key = name;
-    for (const std::string& a : attrs) {
-      if (strcasecmp(a.c_str(), name) == 0) key = a;
-    }
-    berval** vals = ldap_get_values_len(conn->get(), entry, name);
-    for (int i = 0; vals != nullptr && vals[i] != nullptr; ++i) {
-      out[key].emplace_back(vals[i]->bv_val, vals[i]->bv_len);
-    }
-    ldap_value_free_len(vals);
-    ldap_memfree(name);
+  WB_ASSIGN_OR_RETURN(auto found, SearchOn(*conn, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs));
+  if (found.empty()) return absl::NotFoundError("no entry " + dn);
+  return std::move(found.begin()->second);
+}
+
+absl::StatusOr<std::map<std::string, std::map<std::string, std::vector<std::string>>>>
+SambaDc::Search(const std::string& base, const std::string& filter,
+                const std::vector<std::string>& attrs) const {
+  WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this));
+  return SearchOn(*conn, base, LDAP_SCOPE_SUBTREE, filter, attrs);
+}
+
+absl::StatusOr<SambaDc::Account> SambaDc::AddAdminAccount(const std::string& name) {
+  // A throwaway password of a throwaway test domain, random so that it never
+  // looks like a real secret; the suffix satisfies AD's complexity rules.
+  std::random_device rd;
+  std::string password = absl::StrFormat("%08x%08x-Wb!9", rd(), rd());
+  Account account;
+  account.dn = absl::StrCat("CN=", name, ",CN=Users,", base_dn_);
+  account.password_file = absl::StrCat(dir_, "/", name, ".pass");
+  WB_RETURN_IF_ERROR(WriteFileAtomically(account.password_file, password));
+  if (chmod(account.password_file.c_str(), 0600) != 0) {
+    return absl::InternalError("chmod 600 " + account.password_file);
   }
-  if (ber != nullptr) ber_free(ber, 0);
-  return out;
+  // unicodePwd: the quoted password in UTF-16LE (ASCII here).
+  std::string quoted = "\"" + password + "\"", utf16;
+  for (char c : quoted) {
+    utf16.push_back(c);
+    utf16.push_back('\0');
+  }
+  WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this));
+  ModArray add({{Mod::Op::kAdd, "objectClass", {"user"}},
+                {Mod::Op::kAdd, "sAMAccountName", {name}},
+                {Mod::Op::kAdd, "unicodePwd", {utf16}},
+                {Mod::Op::kAdd, "userAccountControl", {"512"}}});
+  int rc = ldap_add_ext_s(conn->get(), account.dn.c_str(), add.get(), nullptr, nullptr);
+  if (rc != LDAP_SUCCESS) return LdapError(rc, "add " + account.dn, conn->get());
+  std::string group = absl::StrCat("CN=Domain Admins,CN=Users,", base_dn_);
+  ModArray member({{Mod::Op::kAdd, "member", {account.dn}}});
+  rc = ldap_modify_ext_s(conn->get(), group.c_str(), member.get(), nullptr, nullptr);
+  if (rc != LDAP_SUCCESS) return LdapError(rc, "add " + name + " to " + group, conn->get());
+  WB_ASSIGN_OR_RETURN(auto found, SearchOn(*conn, account.dn, LDAP_SCOPE_BASE, "(objectClass=*)",
+                                           {"objectSid"}));
+  if (found.empty() || found.begin()->second["objectSid"].empty()) {
+    return absl::InternalError("no objectSid on " + account.dn);
+  }
+  account.sid = SidToString(found.begin()->second["objectSid"][0]);
+  return account;
 }
 
 absl::Status SambaDc::Modify(
@@ -323,27 +439,8 @@ absl::Status SambaDc::Modify(
 
 absl::Status SambaDc::ModifyOps(const std::string& dn, const std::vector<Mod>& mods) const {
   WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this));
-  // Storage that outlives the LDAPMod array.
-  std::vector<std::vector<berval>> bvs(mods.size());
-  std::vector<std::vector<berval*>> bv_ptrs(mods.size());
-  std::vector<LDAPMod> lmods(mods.size());
-  std::vector<LDAPMod*> lmod_ptrs;
-  for (size_t i = 0; i < mods.size(); ++i) {
-    for (const std::string& v : mods[i].values) {
-      bvs[i].push_back(berval{static_cast<ber_len_t>(v.size()), const_cast<char*>(v.data())});
-    }
-    for (berval& b : bvs[i]) bv_ptrs[i].push_back(&b);
-    bv_ptrs[i].push_back(nullptr);
-    int op = mods[i].op == Mod::Op::kAdd      ? LDAP_MOD_ADD
-             : mods[i].op == Mod::Op::kDelete ? LDAP_MOD_DELETE
-                                              : LDAP_MOD_REPLACE;
-    lmods[i].mod_op = op | LDAP_MOD_BVALUES;
-    lmods[i].mod_type = const_cast<char*>(mods[i].attr.c_str());
-    lmods[i].mod_bvalues = bv_ptrs[i].data();
-    lmod_ptrs.push_back(&lmods[i]);
-  }
-  lmod_ptrs.push_back(nullptr);
-  int rc = ldap_modify_ext_s(conn->get(), dn.c_str(), lmod_ptrs.data(), nullptr, nullptr);
+  ModArray lmods(mods);
+  int rc = ldap_modify_ext_s(conn->get(), dn.c_str(), lmods.get(), nullptr, nullptr);
   if (rc != LDAP_SUCCESS) return LdapError(rc, "modify " + dn, conn->get());
   return absl::OkStatus();
 }
@@ -382,6 +479,10 @@ absl::StatusOr<std::vector<SambaDc::AuditEvent>> SambaDc::AuditEvents() const {
     if (change == nullptr || !change->has_struct_value()) continue;
     AuditEvent event;
     event.timestamp = StringField(root, "timestamp");
+    std::string err;
+    if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*S%z", event.timestamp, &event.time, &err)) {
+      event.time = absl::InfinitePast();
+    }
     ParseChange(change->struct_value(), &event);
     events.push_back(std::move(event));
   }

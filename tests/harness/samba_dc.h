@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace writeback::testing {
 
@@ -57,18 +58,32 @@ class SambaDc {
   // One line of Samba's dsdb_json_audit log ("type": "dsdbChange").
   struct AuditEvent {
     std::string timestamp;   // "2026-11-23T20:21:09.915420+0000"
+    absl::Time time = absl::InfinitePast();  // `timestamp` parsed (the DC's clock)
     std::string operation;   // "Add", "Modify", "Delete", "Rename", ...
     std::string dn;
     std::string user_sid;    // the bound user, e.g. S-1-5-21-...-500
     int status_code = 0;     // LDAP result; failed operations are logged too
     std::string status;      // "Success", "No such attribute", ...
     std::string transaction_id;
+    // The client's LDAP connection, "ipv4:127.0.0.1:49388" (empty for tools
+    // that open the database directly, such as ldbadd).
+    std::string remote_address;
+    // The authenticated session: one per bind on a connection. Tells the
+    // writes of two connections of the same account apart.
+    std::string session_id;
     bool performed_as_system = false;
     // Attribute name as the client spelled it -> its actions in order.
     std::map<std::string, std::vector<AttributeAction>> attributes;
 
     // Case-insensitive lookup of an attribute's actions (nullptr if absent).
     const std::vector<AttributeAction>* Find(const std::string& attr) const;
+  };
+
+  // A domain account created by AddAdminAccount.
+  struct Account {
+    std::string dn;             // CN=<name>,CN=Users,<base>
+    std::string sid;            // "S-1-5-21-...": AuditEvent::user_sid of its writes
+    std::string password_file;  // mode 0600, in the DC's directory
   };
 
   // One modification for ModifyOps.
@@ -110,6 +125,18 @@ class SambaDc {
   // Returned in name order.  The accounts have no password (disabled).
   absl::StatusOr<std::vector<User>> AddUsers(int count, std::string prefix = "user",
                                              std::string ou = "OU=Mailboxes");
+
+  // Creates an enabled account `name` (sAMAccountName and CN) with a random
+  // password, in Domain Admins: a bind identity of its own for an agent, so
+  // that the audit log tells that agent's writes apart (user_sid).
+  absl::StatusOr<Account> AddAdminAccount(const std::string& name);
+
+  // Subtree search under `base` (a DN): DN -> attributes as Read returns
+  // them, for every entry matching `filter`. One search, no paging (Samba
+  // answers thousands of entries at once).
+  absl::StatusOr<std::map<std::string, std::map<std::string, std::vector<std::string>>>> Search(
+      const std::string& base, const std::string& filter,
+      const std::vector<std::string>& attrs) const;
 
   // Reads `attrs` of `dn` (base search).  Absent attributes are absent from
   // the map; keys are spelled as in `attrs`.  NotFound if dn does not exist.
