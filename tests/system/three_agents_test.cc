@@ -32,6 +32,13 @@ constexpr int kKilled = 2;
 constexpr int kKillAfterApplied = 1000;
 constexpr char kControllerConfig[] =
     "lease_ms: 3000\nldap_timeout_ms: 3000\nheartbeat_interval_ms: 1000\n";
+// Each agent's pace is capped below a third of what the DC takes, so that an
+// agent's share of acknowledgements shows whether the controller kept it
+// supplied with work, not the DC's unevenness: Samba serves LDAP connections
+// from four prefork workers, and uncapped, an agent alone on its worker went
+// up to 1.26x the pace of two sharing one (failing the check in 1 run of 4).
+// Placement itself (rendezvous owners) is printed.
+constexpr char kAgentConfig[] = "max_writes_per_second: 80\n";
 
 std::string Value(int i) { return absl::StrCat("three-", i, "-gen-1"); }
 
@@ -85,7 +92,7 @@ TEST(ThreeAgentsTest, KilledAgentsWorkIsRedeliveredAndEveryMailboxReachesAd) {
   auto mark = env.dc().AuditEvents();
   ASSERT_OK(mark);
   ASSERT_OK(env.StartController());
-  for (int n = 1; n <= kAgents; ++n) ASSERT_OK(env.StartAgent(n));
+  for (int n = 1; n <= kAgents; ++n) ASSERT_OK(env.StartAgent(n, {kAgentConfig}));
   t0 = absl::Now();
   auto ids = env.AddMailboxes(*users);
   ASSERT_OK(ids);
@@ -143,10 +150,6 @@ TEST(ThreeAgentsTest, KilledAgentsWorkIsRedeliveredAndEveryMailboxReachesAd) {
   auto log = env.Admin().ProvisioningLog();
   ASSERT_OK(log);
   // (b) Before the kill, each agent acknowledged a third of the jobs (±25 %).
-  // Placement is even (printed below); acknowledgements also follow each
-  // agent's pace on the DC: Samba serves LDAP connections from four prefork
-  // workers, and two agents sharing a worker go slower than one alone
-  // (observed here: up to 1.24x an even third).
   std::map<std::string, int> share;
   int before_kill = 0;
   for (const auto& r : *log) {
