@@ -120,7 +120,24 @@ std::shared_ptr<Outbound> Agent::EndSessionLocked(const std::string& why) {
 }
 
 void Agent::OnMessage(const ControllerMessage& message) {
-  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Outbound> to_cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    if (welcomed_ && !LeaseValidLocked()) {
+      // The lease ran out by this agent's clock, whether or not the ticker
+      // noticed yet: a message arriving now (one that sat in the socket while
+      // the process was stopped, say) must not revive it, whatever protocol.
+      WB_LOG(WARNING) << "lease of session " << session_id_ << " ran out before this message "
+                      << "arrived; stopping all writes";
+      to_cancel = EndSessionLocked("lease expired");
+    } else {
+      HandleLocked(message);
+    }
+  }
+  if (to_cancel) to_cancel->Cancel();
+}
+
+void Agent::HandleLocked(const ControllerMessage& message) {
   last_heard_ = clock_->Now();
   if (message.has_welcome()) controller_protocol_ = message.welcome().protocol_version();
   RenewLeaseLocked(message);

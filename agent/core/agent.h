@@ -11,7 +11,8 @@
 // Lease (DESIGN §4): the lease runs from the moment the agent SENT the newest
 // heartbeat that the controller has echoed (protocol 2; with a version-1
 // controller, from the last message received). When it runs out, the session
-// is over for this agent: it drops its queue, stops writing
+// is over for this agent (a message that arrives after it ran out ends the
+// session too, rather than renewing it): it drops its queue, stops writing
 // (the worker re-checks the lease right before each job), hard-closes its LDAP
 // connections and cuts the stream; the Uplink reconnects and a new session
 // starts empty-handed.
@@ -74,6 +75,9 @@ class Agent : public Uplink::Listener {
     writeback::v1::ReadTarget target;
   };
 
+  // Acts on a message of a session whose lease holds (or before a Welcome).
+  void HandleLocked(const writeback::v1::ControllerMessage& message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerLoop();
   void RefuseUnwelcomedWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `message` if the session of `epoch` is still the current one.

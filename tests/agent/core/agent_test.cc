@@ -165,6 +165,20 @@ TEST_F(AgentTest, LostLeaseFencesTheDirectoryCutsTheStreamAndRefusesLaterWork) {
   EXPECT_TRUE(directory_.Get(kDn, "extensionAttribute1").empty());
 }
 
+TEST_F(AgentTest, AMessageArrivingAfterTheLeaseExpiredDoesNotRenewIt) {
+  // A frozen agent (SIGSTOP) resumes with the controller's last heartbeats
+  // still in its socket: even from a version-1 controller, whose messages
+  // renew the lease, they must not revive a lease that ran out by the
+  // agent's own clock before its ticker noticed.
+  agent_.OnMessage(Welcome());
+  clock_.Advance(absl::Seconds(6));
+  agent_.OnMessage(v1::ControllerMessage());  // a late heartbeat
+  agent_.OnMessage(JobSetting("j-stale", "stale"));
+  EXPECT_TRUE(outbound_->WaitCancelled()) << "the expired session went on";
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(directory_.Get(kDn, "extensionAttribute1").empty()) << "a stale job was written";
+}
+
 TEST_F(AgentTest, WorkIsDroppedWhenTheStreamEnds) {
   agent_.OnMessage(Welcome());
   agent_.OnStreamEnded(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gone"));
