@@ -7,6 +7,7 @@
 #include "common/base/log.h"
 #include "common/grpc_status.h"
 #include "common/identity/anchor.h"
+#include "controller/admin/audit.h"
 #include "controller/admin/mailbox_edits.h"
 
 namespace writeback::controller {
@@ -54,7 +55,7 @@ writeback::v1::Mailbox ToProto(const MailboxRecord& r) {
   return m;
 }
 
-grpc::Status AdminService::AddForest(grpc::ServerContext*,
+grpc::Status AdminService::AddForestUnaudited(grpc::ServerContext*,
                                      const writeback::v1::AddForestRequest* request,
                                      writeback::v1::Forest* response) {
   ForestRecord forest;
@@ -96,7 +97,7 @@ grpc::Status AdminService::ListForests(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::AddMailbox(grpc::ServerContext*,
+grpc::Status AdminService::AddMailboxUnaudited(grpc::ServerContext*,
                                       const writeback::v1::AddMailboxRequest* request,
                                       writeback::v1::Mailbox* response) {
   std::string cloud_id = absl::AsciiStrToLower(request->cloud_id());
@@ -123,7 +124,7 @@ grpc::Status AdminService::AddMailbox(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::UpdateMailbox(grpc::ServerContext*,
+grpc::Status AdminService::UpdateMailboxUnaudited(grpc::ServerContext*,
                                          const writeback::v1::UpdateMailboxRequest* request,
                                          writeback::v1::Mailbox* response) {
   if (request->edits().empty()) return Invalid("edits: give at least one attribute edit");
@@ -163,7 +164,7 @@ grpc::Status AdminService::ListMailboxes(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::RemoveMailbox(grpc::ServerContext*,
+grpc::Status AdminService::RemoveMailboxUnaudited(grpc::ServerContext*,
                                          const writeback::v1::RemoveMailboxRequest* request,
                                          writeback::v1::Mailbox* response) {
   writeback::v1::ProvisioningRecord log;
@@ -205,7 +206,7 @@ grpc::Status AdminService::ListAgents(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::DrainAgent(grpc::ServerContext* context,
+grpc::Status AdminService::DrainAgentUnaudited(grpc::ServerContext* context,
                                       const writeback::v1::DrainAgentRequest* request,
                                       writeback::v1::Agent* response) {
   const std::string reason =
@@ -222,6 +223,66 @@ grpc::Status AdminService::DrainAgent(grpc::ServerContext* context,
   for (const auto& a : all.agents()) {
     if (a.agent_id() == request->agent_id()) *response = a;
   }
+  return grpc::Status::OK;
+}
+
+void AdminService::Audit(const grpc::ServerContext* context, const char* method,
+                         const google::protobuf::Message& request, const grpc::Status& result) {
+  writeback::v1::AuditRecord record =
+      MakeAuditRecord(context != nullptr ? CallerOf(*context) : "in-process", method, request,
+                      result, absl::Now());
+  if (absl::Status s = store_->AppendAudit(&record); !s.ok()) {
+    WB_LOG(ERROR) << "recording the Admin API call " << method << " in the audit trail failed: "
+                  << s;
+  }
+}
+
+grpc::Status AdminService::AddForest(grpc::ServerContext* context,
+                                 const writeback::v1::AddForestRequest* request,
+                                 writeback::v1::Forest* response) {
+  grpc::Status status = AddForestUnaudited(context, request, response);
+  Audit(context, "AddForest", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::AddMailbox(grpc::ServerContext* context,
+                                 const writeback::v1::AddMailboxRequest* request,
+                                 writeback::v1::Mailbox* response) {
+  grpc::Status status = AddMailboxUnaudited(context, request, response);
+  Audit(context, "AddMailbox", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::UpdateMailbox(grpc::ServerContext* context,
+                                 const writeback::v1::UpdateMailboxRequest* request,
+                                 writeback::v1::Mailbox* response) {
+  grpc::Status status = UpdateMailboxUnaudited(context, request, response);
+  Audit(context, "UpdateMailbox", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::RemoveMailbox(grpc::ServerContext* context,
+                                 const writeback::v1::RemoveMailboxRequest* request,
+                                 writeback::v1::Mailbox* response) {
+  grpc::Status status = RemoveMailboxUnaudited(context, request, response);
+  Audit(context, "RemoveMailbox", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::DrainAgent(grpc::ServerContext* context,
+                                 const writeback::v1::DrainAgentRequest* request,
+                                 writeback::v1::Agent* response) {
+  grpc::Status status = DrainAgentUnaudited(context, request, response);
+  Audit(context, "DrainAgent", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::ListAuditLog(grpc::ServerContext*,
+                                        const writeback::v1::ListAuditLogRequest* request,
+                                        writeback::v1::ListAuditLogResponse* response) {
+  auto records = store_->ListAudit(*request);
+  if (!records.ok()) return ToGrpcStatus(records.status());
+  for (auto& r : *records) *response->add_records() = std::move(r);
   return grpc::Status::OK;
 }
 

@@ -35,11 +35,31 @@ class AdminService : public writeback::v1::AdminService::Service {
                           writeback::v1::ListAgentsResponse* response) override;
   grpc::Status DrainAgent(grpc::ServerContext*, const writeback::v1::DrainAgentRequest* request,
                           writeback::v1::Agent* response) override;
+  grpc::Status ListAuditLog(grpc::ServerContext*, const writeback::v1::ListAuditLogRequest* request,
+                            writeback::v1::ListAuditLogResponse* response) override;
   grpc::Status ListProvisioningLog(grpc::ServerContext*,
                                    const writeback::v1::ListProvisioningLogRequest* request,
                                    writeback::v1::ListProvisioningLogResponse* response) override;
 
  private:
+  // The mutating calls proper; the public ones wrap them with Audit.
+  grpc::Status AddForestUnaudited(grpc::ServerContext*, const writeback::v1::AddForestRequest*,
+                                  writeback::v1::Forest*);
+  grpc::Status AddMailboxUnaudited(grpc::ServerContext*, const writeback::v1::AddMailboxRequest*,
+                                   writeback::v1::Mailbox*);
+  grpc::Status UpdateMailboxUnaudited(grpc::ServerContext*,
+                                      const writeback::v1::UpdateMailboxRequest*,
+                                      writeback::v1::Mailbox*);
+  grpc::Status RemoveMailboxUnaudited(grpc::ServerContext*,
+                                      const writeback::v1::RemoveMailboxRequest*,
+                                      writeback::v1::Mailbox*);
+  grpc::Status DrainAgentUnaudited(grpc::ServerContext*, const writeback::v1::DrainAgentRequest*,
+                                   writeback::v1::Agent*);
+  // Records the call in the audit trail (after it answered; a failure to
+  // record is logged, the call's answer stands).
+  void Audit(const grpc::ServerContext* context, const char* method,
+             const google::protobuf::Message& request, const grpc::Status& result);
+
   Store* const store_;
   Dispatcher* const dispatcher_;
 };

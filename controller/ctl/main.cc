@@ -32,6 +32,7 @@ ABSL_FLAG(std::string, agent, "", "log: only this agent.");
 ABSL_FLAG(int, limit, 0, "list, log: at most this many rows.");
 ABSL_FLAG(int, timeout_s, 120, "mailbox wait: give up after this many seconds.");
 ABSL_FLAG(std::string, reason, "", "agent drain: the reason told to the agent and logged.");
+ABSL_FLAG(std::string, method, "", "audit: only calls of this Admin API method.");
 
 namespace writeback::ctl {
 namespace {
@@ -60,6 +61,7 @@ Commands:
   agent list [--forest=NAME]
   agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
   log [--mailbox=ID] [--forest=NAME] [--agent=ID] [--limit=N]
+  audit [--method=NAME] [--limit=N]      Admin API calls that changed something
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.)";
 
@@ -306,6 +308,28 @@ int Log(v1::AdminService::Stub& stub) {
   return kExitOk;
 }
 
+int Audit(v1::AdminService::Stub& stub) {
+  v1::ListAuditLogRequest request;
+  request.set_method(absl::GetFlag(FLAGS_method));
+  request.set_limit(absl::GetFlag(FLAGS_limit));
+  v1::ListAuditLogResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  if (auto s = stub.ListAuditLog(&context, request, &response); !s.ok()) return Report(s);
+  for (const auto& r : response.records()) {
+    if (absl::GetFlag(FLAGS_json)) {  // JSON lines, one record each
+      PrintJson(r);
+      continue;
+    }
+    std::cout << absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(r.time_ms()),
+                                  absl::UTCTimeZone())
+              << "  " << r.method() << "  " << r.result() << "  by " << r.caller() << "\n    "
+              << r.arguments() << "\n";
+  }
+  std::cout.flush();
+  return kExitOk;
+}
+
 int Main(const std::vector<std::string>& args) {
   if (args.empty()) return Usage("no command given");
   auto stub = Connect();
@@ -313,6 +337,7 @@ int Main(const std::vector<std::string>& args) {
   if (args[0] == "mailbox") return Mailbox(*stub, args);
   if (args[0] == "agent") return Agent(*stub, args);
   if (args[0] == "log" && args.size() == 1) return Log(*stub);
+  if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }
 

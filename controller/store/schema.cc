@@ -91,11 +91,25 @@ ALTER TABLE mailboxes ADD COLUMN unconfirmed BLOB;
 ALTER TABLE mailboxes ADD COLUMN verify_read INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 3: the audit trail of Admin API calls that change something; the
+// whole writeback.v1.AuditRecord as a BLOB plus the columns ListAudit
+// filters on.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE admin_audit (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms INTEGER NOT NULL,
+  method  TEXT    NOT NULL,
+  record  BLOB    NOT NULL
+);
+CREATE INDEX admin_audit_by_time ON admin_audit (time_ms);
+)sql";
+
 static_assert(kStoreApplicationId == 2002938673, "kSchemaV1 spells the application id");
 
 constexpr SchemaMigration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 absl::StatusOr<int64_t> ReadPragma(SqliteDb& db, const std::string& sql) {

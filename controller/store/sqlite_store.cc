@@ -471,6 +471,56 @@ absl::StatusOr<std::vector<std::pair<MailboxStatus, int64_t>>> SqliteStore::Coun
   return counts;
 }
 
+absl::Status SqliteStore::AppendAudit(writeback::v1::AuditRecord* record) {
+  if (record == nullptr) return absl::InvalidArgumentError("AppendAudit: record is null");
+  int64_t id = 0;
+  WB_RETURN_IF_ERROR(Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
+    writeback::v1::AuditRecord stored = *record;
+    stored.clear_id();  // the row's id is authoritative
+    WB_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("INSERT INTO admin_audit (time_ms, method, record) VALUES (?1, ?2, ?3)"));
+    st.BindInt(1, record->time_ms());
+    st.BindText(2, record->method());
+    st.BindBlob(3, stored.SerializeAsString());
+    WB_RETURN_IF_ERROR(st.Run());
+    id = db.last_insert_rowid();
+    return absl::OkStatus();
+  }));
+  record->set_id(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<writeback::v1::AuditRecord>> SqliteStore::ListAudit(
+    const writeback::v1::ListAuditLogRequest& filter) {
+  std::vector<writeback::v1::AuditRecord> records;
+  WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
+    // Zero or empty filters match everything (?N = 0 / '' short-circuits).
+    WB_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("SELECT id, record FROM admin_audit WHERE (?1 = '' OR method = ?1) "
+                   "AND (?2 = 0 OR time_ms >= ?2) AND (?3 = 0 OR time_ms < ?3) "
+                   "ORDER BY time_ms DESC, id DESC LIMIT ?4"));
+    st.BindText(1, filter.method());
+    st.BindInt(2, filter.since_ms());
+    st.BindInt(3, filter.until_ms());
+    st.BindInt(4, filter.limit() == 0 ? kDefaultLogLimit : filter.limit());
+    while (true) {
+      WB_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return absl::OkStatus();
+      writeback::v1::AuditRecord record;
+      if (!record.ParseFromString(st.Blob(1))) {
+        return absl::DataLossError(absl::StrCat("audit record ", st.Int(0),
+                                                " does not parse; restore the store from a "
+                                                "backup"));
+      }
+      record.set_id(st.Int(0));
+      records.push_back(std::move(record));
+    }
+  }));
+  return records;
+}
+
 absl::Status SqliteStore::AppendLog(ProvisioningRecord* record) {
   if (record == nullptr) return absl::InvalidArgumentError("AppendLog: record is null");
   int64_t id = 0;

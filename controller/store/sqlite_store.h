@@ -88,6 +88,9 @@ class SqliteStore : public Store {
   absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>> CountByStatus(
       std::string_view forest) override;
 
+  absl::Status AppendAudit(writeback::v1::AuditRecord* record) override;
+  absl::StatusOr<std::vector<writeback::v1::AuditRecord>> ListAudit(
+      const writeback::v1::ListAuditLogRequest& filter) override;
   absl::Status AppendLog(writeback::v1::ProvisioningRecord* record) override;
   absl::StatusOr<std::vector<writeback::v1::ProvisioningRecord>> ListLog(
       const writeback::v1::ListProvisioningLogRequest& filter) override;

@@ -143,6 +143,12 @@ class Store {
   virtual absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>>
   CountByStatus(std::string_view forest) = 0;
 
+  // Audit trail of Admin API calls. AppendAudit assigns record->id; ListAudit
+  // returns newest first, filtered as the request says (limit 0 means 100).
+  virtual absl::Status AppendAudit(writeback::v1::AuditRecord* record) = 0;
+  virtual absl::StatusOr<std::vector<writeback::v1::AuditRecord>> ListAudit(
+      const writeback::v1::ListAuditLogRequest& filter) = 0;
+
   // Provisioning log. AppendLog assigns record->id.
   virtual absl::Status AppendLog(writeback::v1::ProvisioningRecord* record) = 0;
   // Newest first, filtered as the request says; limit 0 means 100.
