@@ -51,6 +51,9 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_ldap_timeout_ms(3000);
   c.set_retry_base_ms(1000);
   c.set_answer_timeout_ms(120000);
+  c.set_pause_failure_percent(40);
+  c.set_pause_min_attempts(20);
+  c.set_pause_window_s(300);
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -102,6 +105,9 @@ absl::Status Run() {
   options.ldap_timeout = absl::Milliseconds(config.ldap_timeout_ms());
   options.retry.base = absl::Milliseconds(config.retry_base_ms());
   options.answer_timeout = absl::Milliseconds(config.answer_timeout_ms());
+  options.pause.failure_ratio = config.pause_failure_percent() / 100.0;
+  options.pause.min_attempts = static_cast<int>(config.pause_min_attempts());
+  options.pause.window = absl::Seconds(config.pause_window_s());
   // Work that was out when the controller stopped is redelivered only once
   // any agent still holding it must have stopped writing (DESIGN §4).
   absl::Time fence = absl::Now() + options.lease + options.ldap_timeout;

@@ -9,6 +9,7 @@
 #include "common/identity/anchor.h"
 #include "controller/admin/audit.h"
 #include "controller/admin/mailbox_edits.h"
+#include "common/base/status_macros.h"
 
 namespace writeback::controller {
 namespace {
@@ -88,13 +89,66 @@ grpc::Status AdminService::ListForests(grpc::ServerContext*,
                                        writeback::v1::ListForestsResponse* response) {
   auto forests = store_->ListForests();
   if (!forests.ok()) return ToGrpcStatus(forests.status());
-  for (const auto& f : *forests) {
-    auto* out = response->add_forests();
-    out->set_name(f.name);
-    for (const auto& ou : f.scope_ous) out->add_scope_ous(ou);
-    out->set_connected_agents(dispatcher_->ConnectedAgents(f.name));
-  }
+  for (const auto& f : *forests) *response->add_forests() = ForestProto(f);
   return grpc::Status::OK;
+}
+
+writeback::v1::Forest AdminService::ForestProto(const ForestRecord& f) const {
+  writeback::v1::Forest out;
+  out.set_name(f.name);
+  for (const auto& ou : f.scope_ous) out.add_scope_ous(ou);
+  out.set_connected_agents(dispatcher_->ConnectedAgents(f.name));
+  out.set_paused(f.paused);
+  out.set_pause_reason(f.pause_reason);
+  out.set_paused_at_ms(f.paused_at_ms);
+  return out;
+}
+
+grpc::Status AdminService::RetryMailboxUnaudited(grpc::ServerContext*,
+                                                 const writeback::v1::RetryMailboxRequest* request,
+                                                 writeback::v1::Mailbox* response) {
+  bool retried = false;
+  auto written = store_->UpdateMailbox(absl::AsciiStrToLower(request->cloud_id()),
+                                       [&retried](MailboxRecord& m) -> absl::Status {
+                                         WB_ASSIGN_OR_RETURN(retried, RetryNow(&m));
+                                         m.updated_ms = absl::ToUnixMillis(absl::Now());
+                                         return absl::OkStatus();
+                                       });
+  if (!written.ok()) return ToGrpcStatus(written.status());
+  if (retried) {
+    WB_LOG(INFO) << "mailbox " << written->cloud_id << " retried by the operator";
+    dispatcher_->Wake();
+  }
+  *response = ToProto(*written);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::SetPause(const std::string& name, bool paused,
+                                    const std::string& reason, writeback::v1::Forest* response) {
+  const std::string forest = absl::AsciiStrToLower(name);
+  absl::Status set = store_->SetForestPause(forest, paused, reason, absl::ToUnixMillis(absl::Now()));
+  if (!set.ok()) return ToGrpcStatus(set);
+  if (!paused) dispatcher_->Resume(forest);
+  WB_LOG(INFO) << "forest " << forest << (paused ? " paused: " + reason : " resumed");
+  auto f = store_->GetForest(forest);
+  if (!f.ok()) return ToGrpcStatus(f.status());
+  *response = ForestProto(*f);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::PauseForestUnaudited(grpc::ServerContext*,
+                                                const writeback::v1::PauseForestRequest* request,
+                                                writeback::v1::Forest* response) {
+  return SetPause(request->name(), true,
+                  absl::StrCat("paused by the operator",
+                               request->reason().empty() ? "" : ": " + request->reason()),
+                  response);
+}
+
+grpc::Status AdminService::ResumeForestUnaudited(grpc::ServerContext*,
+                                                 const writeback::v1::ResumeForestRequest* request,
+                                                 writeback::v1::Forest* response) {
+  return SetPause(request->name(), false, "", response);
 }
 
 grpc::Status AdminService::AddMailboxUnaudited(grpc::ServerContext*,
@@ -274,6 +328,30 @@ grpc::Status AdminService::DrainAgent(grpc::ServerContext* context,
                                  writeback::v1::Agent* response) {
   grpc::Status status = DrainAgentUnaudited(context, request, response);
   Audit(context, "DrainAgent", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::RetryMailbox(grpc::ServerContext* context,
+                                 const writeback::v1::RetryMailboxRequest* request,
+                                 writeback::v1::Mailbox* response) {
+  grpc::Status status = RetryMailboxUnaudited(context, request, response);
+  Audit(context, "RetryMailbox", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::PauseForest(grpc::ServerContext* context,
+                                 const writeback::v1::PauseForestRequest* request,
+                                 writeback::v1::Forest* response) {
+  grpc::Status status = PauseForestUnaudited(context, request, response);
+  Audit(context, "PauseForest", *request, status);
+  return status;
+}
+
+grpc::Status AdminService::ResumeForest(grpc::ServerContext* context,
+                                 const writeback::v1::ResumeForestRequest* request,
+                                 writeback::v1::Forest* response) {
+  grpc::Status status = ResumeForestUnaudited(context, request, response);
+  Audit(context, "ResumeForest", *request, status);
   return status;
 }
 

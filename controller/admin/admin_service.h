@@ -31,6 +31,13 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status RemoveMailbox(grpc::ServerContext*,
                              const writeback::v1::RemoveMailboxRequest* request,
                              writeback::v1::Mailbox* response) override;
+  grpc::Status RetryMailbox(grpc::ServerContext*, const writeback::v1::RetryMailboxRequest* request,
+                            writeback::v1::Mailbox* response) override;
+  grpc::Status PauseForest(grpc::ServerContext*, const writeback::v1::PauseForestRequest* request,
+                           writeback::v1::Forest* response) override;
+  grpc::Status ResumeForest(grpc::ServerContext*,
+                            const writeback::v1::ResumeForestRequest* request,
+                            writeback::v1::Forest* response) override;
   grpc::Status ListAgents(grpc::ServerContext*, const writeback::v1::ListAgentsRequest* request,
                           writeback::v1::ListAgentsResponse* response) override;
   grpc::Status DrainAgent(grpc::ServerContext*, const writeback::v1::DrainAgentRequest* request,
@@ -55,6 +62,17 @@ class AdminService : public writeback::v1::AdminService::Service {
                                       writeback::v1::Mailbox*);
   grpc::Status DrainAgentUnaudited(grpc::ServerContext*, const writeback::v1::DrainAgentRequest*,
                                    writeback::v1::Agent*);
+  grpc::Status RetryMailboxUnaudited(grpc::ServerContext*,
+                                     const writeback::v1::RetryMailboxRequest*,
+                                     writeback::v1::Mailbox*);
+  grpc::Status PauseForestUnaudited(grpc::ServerContext*, const writeback::v1::PauseForestRequest*,
+                                    writeback::v1::Forest*);
+  grpc::Status ResumeForestUnaudited(grpc::ServerContext*,
+                                     const writeback::v1::ResumeForestRequest*,
+                                     writeback::v1::Forest*);
+  grpc::Status SetPause(const std::string& name, bool paused, const std::string& reason,
+                        writeback::v1::Forest* response);
+  writeback::v1::Forest ForestProto(const ForestRecord& forest) const;
   // Records the call in the audit trail (after it answered; a failure to
   // record is logged, the call's answer stands).
   void Audit(const grpc::ServerContext* context, const char* method,

@@ -31,7 +31,7 @@ ABSL_FLAG(std::string, mailbox, "", "log: only this mailbox.");
 ABSL_FLAG(std::string, agent, "", "log: only this agent.");
 ABSL_FLAG(int, limit, 0, "list, log: at most this many rows.");
 ABSL_FLAG(int, timeout_s, 120, "mailbox wait: give up after this many seconds.");
-ABSL_FLAG(std::string, reason, "", "agent drain: the reason told to the agent and logged.");
+ABSL_FLAG(std::string, reason, "", "agent drain, forest pause: the reason, told and logged.");
 ABSL_FLAG(std::string, method, "", "audit: only calls of this Admin API method.");
 
 namespace writeback::ctl {
@@ -51,6 +51,8 @@ constexpr char kUsage[] = R"(Usage: writebackctl [--controller=HOST:PORT] [--jso
 Commands:
   forest add NAME --scope_ous='OU=A,DC=x;OU=B,DC=x'
   forest list
+  forest pause NAME [--reason=TEXT]      no new work for the forest until resumed
+  forest resume NAME
   mailbox add CLOUD_ID --forest=NAME --anchor=GUID|BASE64
   mailbox set CLOUD_ID EDIT...     EDIT: attr=value  attr=  attr!  attr+=value
                                          attr-=value  attr:=value (repeat for a set)
@@ -58,6 +60,7 @@ Commands:
   mailbox list [--forest=NAME] [--limit=N]
   mailbox wait CLOUD_ID... [--timeout_s=120]   wait until AD holds the desired state
   mailbox remove CLOUD_ID          the mailbox stopped being cloud-managed: leave AD as it is
+  mailbox retry CLOUD_ID...        put quarantined/failed mailboxes back in line now
   agent list [--forest=NAME]
   agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
   log [--mailbox=ID] [--forest=NAME] [--agent=ID] [--limit=N]
@@ -143,11 +146,34 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
     if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
     for (const auto& f : response.forests()) {
       std::cout << f.name() << "  agents=" << f.connected_agents() << "  scope="
-                << absl::StrJoin(f.scope_ous(), ";") << "\n";
+                << absl::StrJoin(f.scope_ous(), ";") << (f.paused() ? "  PAUSED" : "") << "\n";
+      if (f.paused()) std::cout << "    " << f.pause_reason() << "\n";
     }
     return kExitOk;
   }
-  return Usage("forest: expected 'forest add NAME' or 'forest list'");
+  if (args.size() == 3 && (args[1] == "pause" || args[1] == "resume")) {
+    v1::Forest response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s;
+    if (args[1] == "pause") {
+      v1::PauseForestRequest request;
+      request.set_name(args[2]);
+      request.set_reason(absl::GetFlag(FLAGS_reason));
+      s = stub.PauseForest(&context, request, &response);
+    } else {
+      v1::ResumeForestRequest request;
+      request.set_name(args[2]);
+      s = stub.ResumeForest(&context, request, &response);
+    }
+    if (!s.ok()) return Report(s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
+    std::cout << "forest " << response.name() << (response.paused() ? " paused" : " resumed")
+              << std::endl;
+    return kExitOk;
+  }
+  return Usage("forest: expected 'forest add NAME', 'forest list', 'forest pause NAME' or "
+               "'forest resume NAME'");
 }
 
 int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids) {
@@ -180,7 +206,7 @@ int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string
 }
 
 int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
-  if (args.size() < 2) return Usage("mailbox: expected add, set, get, list, wait or remove");
+  if (args.size() < 2) return Usage("mailbox: expected add, set, get, list, wait, retry or remove");
   const std::string& verb = args[1];
   bool json = absl::GetFlag(FLAGS_json);
   grpc::ClientContext context;
@@ -219,6 +245,18 @@ int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) 
     return kExitOk;
   } else if (verb == "wait" && args.size() >= 3) {
     return WaitForMailboxes(stub, {args.begin() + 2, args.end()});
+  } else if (verb == "retry" && args.size() >= 3) {
+    for (size_t i = 2; i < args.size(); ++i) {
+      v1::RetryMailboxRequest request;
+      request.set_cloud_id(args[i]);
+      grpc::ClientContext each;
+      SetDeadline(&each);
+      if (auto s = stub.RetryMailbox(&each, request, &mailbox); !s.ok()) return Report(s);
+      if (json) PrintJson(mailbox);
+      else std::cout << "mailbox " << mailbox.cloud_id() << " "
+                     << v1::MailboxStatus_Name(mailbox.status()) << std::endl;
+    }
+    return kExitOk;
   } else if (verb == "remove" && args.size() == 3) {
     v1::RemoveMailboxRequest request;
     request.set_cloud_id(args[2]);

@@ -52,7 +52,8 @@ Dispatcher::Dispatcher(Store* store, Clock* clock, Options options)
     : store_(store),
       clock_(clock),
       options_(options),
-      id_prefix_(absl::StrFormat("%08x", std::random_device{}())) {}
+      id_prefix_(absl::StrFormat("%08x", std::random_device{}())),
+      watch_(options.pause) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 
@@ -210,6 +211,12 @@ void Dispatcher::OnHeartbeat(const std::string& session_id, uint64_t sequence) {
   sink->Send(std::move(pong));
 }
 
+void Dispatcher::Resume(const std::string& forest) {
+  absl::MutexLock lock(&mu_);
+  watch_.Reset(forest);
+  wake_ = true;
+}
+
 void Dispatcher::Wake() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
@@ -225,6 +232,7 @@ int Dispatcher::ConnectedAgents(const std::string& forest) const {
 void Dispatcher::OnResults(const std::string& session_id,
                            const writeback::v1::JobResults& results) {
   std::vector<MailboxUpdate> updates;
+  std::optional<std::pair<std::string, std::string>> pause;  // forest, reason
   absl::Time now = clock_->Now();
   {
     absl::MutexLock lock(&mu_);
@@ -242,6 +250,9 @@ void Dispatcher::OnResults(const std::string& session_id,
       }
       writeback::v1::Job job = std::move(out->second.job);
       s.outstanding.erase(out);
+      if (auto reason = watch_.Record(s.info.forest, job.mailbox_id(), result, now)) {
+        pause.emplace(s.info.forest, std::move(*reason));
+      }
       RetryPolicy retry = options_.retry;
       writeback::v1::ProvisioningRecord log =
           MakeJobLogRecord(job, result, s.info.agent_id, s.info.forest, now);
@@ -256,6 +267,12 @@ void Dispatcher::OnResults(const std::string& session_id,
     wake_ = true;
   }
   CommitAnswers(session_id, std::move(updates));
+  if (pause.has_value()) {
+    WB_LOG(WARNING) << "forest " << pause->first << " " << pause->second;
+    absl::Status paused =
+        store_->SetForestPause(pause->first, true, pause->second, absl::ToUnixMillis(now));
+    if (!paused.ok()) WB_LOG(ERROR) << "pausing forest " << pause->first << " failed: " << paused;
+  }
 }
 
 void Dispatcher::OnObserved(const std::string& session_id,
@@ -375,6 +392,8 @@ void Dispatcher::Heartbeat(absl::Time now) {
 }
 
 void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
+  // 0. A paused forest gets no new work (work already out finishes).
+  if (auto f = store_->GetForest(forest); f.ok() && f->paused) return;
   // 1. How much credit is free in this forest.
   size_t free_credit = 0;
   {

@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "controller/dispatch/failure_watch.h"
 #include "controller/dispatch/outcome.h"
 #include "controller/dispatch/session_sink.h"
 #include "controller/store/store.h"
@@ -69,6 +70,8 @@ class Dispatcher {
     // this long is presumed stuck: it is cut, and its work redelivered after
     // the usual fence.
     absl::Duration answer_timeout = absl::Minutes(2);
+    // The forest-wide failure guard (pauses a forest whose jobs keep failing).
+    FailureWatch::Options pause;
   };
 
   Dispatcher(Store* store, Clock* clock, Options options);
@@ -91,6 +94,8 @@ class Dispatcher {
   // and it is sent Drain(reason); the agent answers what it holds and ends
   // the stream. Returns how many sessions were told.
   int Drain(const std::string& agent_id, const std::string& reason);
+  // A paused forest was resumed: forget its failure window and look for work.
+  void Resume(const std::string& forest);
   // The live sessions, ordered by agent id.
   std::vector<LiveSession> Sessions() const;
 
@@ -141,6 +146,7 @@ class Dispatcher {
   mutable absl::Mutex mu_;
   std::map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  FailureWatch watch_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;

@@ -236,6 +236,31 @@ absl::Status ReleaseLostWork(const std::string& session_id, absl::Time not_befor
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> RetryNow(MailboxRecord* m) {
+  switch (m->status) {
+    case writeback::v1::IN_FLIGHT:
+      return absl::FailedPreconditionError(
+          absl::StrCat("mailbox ", m->cloud_id, " has work out with an agent (",
+                       m->inflight_id, "); wait for its answer"));
+    case writeback::v1::IN_SYNC:
+    case writeback::v1::PENDING:
+      return false;
+    case writeback::v1::OBJECT_NOT_FOUND:
+    case writeback::v1::OBJECT_DELETED:
+    case writeback::v1::OUT_OF_SCOPE:
+    case writeback::v1::DUPLICATE_MATCH:
+      m->last_known.reset();  // onboarding read again
+      break;
+    default:  // QUARANTINED, CONFLICT_HOLD, RETRY_WAIT
+      break;
+  }
+  m->status = writeback::v1::PENDING;
+  m->attempts = 0;
+  m->next_attempt_ms = 0;
+  m->last_error.clear();
+  return true;
+}
+
 ProvisioningRecord MakeLostLogRecord(const std::string& work_id, const MailboxRecord& m,
                                      const std::string& agent_id, const std::string& session_id,
                                      absl::Time now, absl::Time not_before) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "controller/store/store.h"
 #include "writeback/v1/admin.pb.h"
@@ -65,6 +66,13 @@ writeback::v1::ProvisioningRecord MakeLostLogRecord(const std::string& work_id,
                                                     const std::string& agent_id,
                                                     const std::string& session_id, absl::Time now,
                                                     absl::Time not_before);
+
+// An operator's retry: clears attempts and error and puts the mailbox back
+// in line now. From a lifecycle state it is read again first (last_known
+// cleared: the object may have been restored or moved back). Returns false,
+// changing nothing, when there is nothing to retry (IN_SYNC, PENDING);
+// kFailedPrecondition while work is out with an agent.
+absl::StatusOr<bool> RetryNow(MailboxRecord* mailbox);
 
 // Provisioning log records (DESIGN §3) for an attempt.
 writeback::v1::ProvisioningRecord MakeJobLogRecord(const writeback::v1::Job& job,

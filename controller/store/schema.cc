@@ -91,9 +91,9 @@ ALTER TABLE mailboxes ADD COLUMN unconfirmed BLOB;
 ALTER TABLE mailboxes ADD COLUMN verify_read INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-// Version 3: the audit trail of Admin API calls that change something; the
+// Version 3: the audit trail of Admin API calls that change something (the
 // whole writeback.v1.AuditRecord as a BLOB plus the columns ListAudit
-// filters on.
+// filters on); a forest's pause (operator or failure-ratio guard).
 constexpr std::string_view kSchemaV3 = R"sql(
 CREATE TABLE admin_audit (
   id      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -102,6 +102,9 @@ CREATE TABLE admin_audit (
   record  BLOB    NOT NULL
 );
 CREATE INDEX admin_audit_by_time ON admin_audit (time_ms);
+ALTER TABLE forests ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE forests ADD COLUMN pause_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE forests ADD COLUMN paused_at_ms INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 static_assert(kStoreApplicationId == 2002938673, "kSchemaV1 spells the application id");

@@ -37,6 +37,18 @@ absl::Status MailboxNotRegistered(std::string_view cloud_id) {
   return absl::NotFoundError(absl::StrCat("mailbox ", std::string(cloud_id), " is not registered"));
 }
 
+// A forest from a row of (name, created_ms, scope dn, paused, pause_reason,
+// paused_at_ms); the scope OUs are gathered by the caller.
+ForestRecord ForestRow(const Statement& st) {
+  ForestRecord f;
+  f.name = st.Text(0);
+  f.created_ms = st.Int(1);
+  f.paused = st.Int(3) != 0;
+  f.pause_reason = st.Text(4);
+  f.paused_at_ms = st.Int(5);
+  return f;
+}
+
 absl::StatusOr<bool> ForestExists(SqliteDb& db, std::string_view name) {
   WB_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT 1 FROM forests WHERE name = ?1"));
   st.BindText(1, name);
@@ -219,14 +231,15 @@ absl::StatusOr<ForestRecord> SqliteStore::GetForest(std::string_view name) {
   std::vector<ForestRecord> found;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
     WB_ASSIGN_OR_RETURN(Statement st,
-                        db.Prepare("SELECT f.name, f.created_ms, s.dn FROM forests f "
+                        db.Prepare("SELECT f.name, f.created_ms, s.dn, f.paused, f.pause_reason, "
+                                   "f.paused_at_ms FROM forests f "
                                    "LEFT JOIN forest_scope_ous s ON s.forest = f.name "
                                    "WHERE f.name = ?1 ORDER BY s.position"));
     st.BindText(1, name);
     while (true) {
       WB_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) return absl::OkStatus();
-      if (found.empty()) found.push_back({st.Text(0), {}, st.Int(1)});
+      if (found.empty()) found.push_back(ForestRow(st));
       if (!st.IsNull(2)) found.back().scope_ous.push_back(st.Text(2));
     }
   }));
@@ -238,20 +251,34 @@ absl::StatusOr<std::vector<ForestRecord>> SqliteStore::ListForests() {
   std::vector<ForestRecord> forests;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
     WB_ASSIGN_OR_RETURN(Statement st,
-                        db.Prepare("SELECT f.name, f.created_ms, s.dn FROM forests f "
+                        db.Prepare("SELECT f.name, f.created_ms, s.dn, f.paused, f.pause_reason, "
+                                   "f.paused_at_ms FROM forests f "
                                    "LEFT JOIN forest_scope_ous s ON s.forest = f.name "
                                    "ORDER BY f.name, s.position"));
     while (true) {
       WB_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) return absl::OkStatus();
-      std::string name = st.Text(0);
-      if (forests.empty() || forests.back().name != name) {
-        forests.push_back({std::move(name), {}, st.Int(1)});
-      }
+      if (forests.empty() || forests.back().name != st.Text(0)) forests.push_back(ForestRow(st));
       if (!st.IsNull(2)) forests.back().scope_ous.push_back(st.Text(2));
     }
   }));
   return forests;
+}
+
+absl::Status SqliteStore::SetForestPause(std::string_view name, bool paused,
+                                         const std::string& reason, int64_t at_ms) {
+  return Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
+    WB_ASSIGN_OR_RETURN(Statement st,
+                        db.Prepare("UPDATE forests SET paused = ?2, pause_reason = ?3, "
+                                   "paused_at_ms = ?4 WHERE name = ?1"));
+    st.BindText(1, name);
+    st.BindInt(2, paused ? 1 : 0);
+    st.BindText(3, paused ? reason : "");
+    st.BindInt(4, paused ? at_ms : 0);
+    WB_RETURN_IF_ERROR(st.Run());
+    if (db.changes() == 0) return ForestNotRegistered(name);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status SqliteStore::UpsertAgent(const AgentRecord& agent) {

@@ -67,6 +67,8 @@ class SqliteStore : public Store {
   absl::Status AddForest(const ForestRecord& forest) override;
   absl::StatusOr<ForestRecord> GetForest(std::string_view name) override;
   absl::StatusOr<std::vector<ForestRecord>> ListForests() override;
+  absl::Status SetForestPause(std::string_view name, bool paused, const std::string& reason,
+                              int64_t at_ms) override;
 
   absl::Status UpsertAgent(const AgentRecord& agent) override;
   absl::StatusOr<std::vector<AgentRecord>> ListAgents(std::string_view forest) override;

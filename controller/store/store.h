@@ -32,6 +32,10 @@ struct ForestRecord {
   std::string name;                    // DNS name, lower case
   std::vector<std::string> scope_ous;  // OU DNs
   int64_t created_ms = 0;
+  // A paused forest gets no new work (SetForestPause).
+  bool paused = false;
+  std::string pause_reason;
+  int64_t paused_at_ms = 0;
 };
 
 struct AgentRecord {
@@ -102,6 +106,10 @@ class Store {
   // kNotFound names the forest.
   virtual absl::StatusOr<ForestRecord> GetForest(std::string_view name) = 0;
   virtual absl::StatusOr<std::vector<ForestRecord>> ListForests() = 0;
+  // Pauses (with `reason`, at `at_ms`) or resumes a forest. kNotFound names
+  // the forest.
+  virtual absl::Status SetForestPause(std::string_view name, bool paused,
+                                      const std::string& reason, int64_t at_ms) = 0;
 
   // Agents as last seen (informational).
   virtual absl::Status UpsertAgent(const AgentRecord& agent) = 0;

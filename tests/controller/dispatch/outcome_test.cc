@@ -128,6 +128,35 @@ TEST(OutcomeTest, LifecycleFailuresGetTheirNamedPermanentStates) {
   EXPECT_EQ(f.mailbox.status, v1::QUARANTINED);
 }
 
+TEST(OutcomeTest, RetryNowReleasesFailedMailboxesAndRereadsLifecycleOnes) {
+  Fixture q;
+  q.mailbox.status = v1::QUARANTINED;
+  q.mailbox.attempts = 10;
+  q.mailbox.last_error = "quarantined after 10 attempts";
+  auto retried = RetryNow(&q.mailbox);
+  ASSERT_OK(retried);
+  EXPECT_TRUE(*retried);
+  EXPECT_EQ(q.mailbox.status, v1::PENDING);
+  EXPECT_EQ(q.mailbox.attempts, 0u);
+  EXPECT_EQ(q.mailbox.last_error, "");
+  EXPECT_TRUE(q.mailbox.last_known.has_value()) << "a quarantined mailbox goes on from what is known";
+
+  Fixture deleted;
+  deleted.mailbox.status = v1::OBJECT_DELETED;
+  ASSERT_OK(RetryNow(&deleted.mailbox));
+  EXPECT_EQ(deleted.mailbox.status, v1::PENDING);
+  EXPECT_FALSE(deleted.mailbox.last_known.has_value()) << "read again: it may have been restored";
+
+  Fixture in_flight;  // IN_FLIGHT in the fixture
+  EXPECT_THAT(RetryNow(&in_flight.mailbox), StatusIs(absl::StatusCode::kFailedPrecondition));
+  Fixture in_sync;
+  in_sync.mailbox.status = v1::IN_SYNC;
+  auto nothing = RetryNow(&in_sync.mailbox);
+  ASSERT_OK(nothing);
+  EXPECT_FALSE(*nothing);
+  EXPECT_EQ(in_sync.mailbox.status, v1::IN_SYNC);
+}
+
 TEST(OutcomeTest, RepeatedFailuresQuarantine) {
   Fixture f;
   RetryPolicy policy;

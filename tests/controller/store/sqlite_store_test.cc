@@ -478,6 +478,23 @@ TEST_F(SqliteStoreTest, RemoveMailboxDeletesItAndLogsInOneTransaction) {
   EXPECT_THAT(store_->RemoveMailbox("m1", log), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(SqliteStoreTest, ForestPauseIsKeptWithItsReasonAndCleared) {
+  ASSERT_OK(store_->SetForestPause("corp.example.com", true, "failing: LDAP 50", 777));
+  Reopen();
+  auto f = store_->GetForest("corp.example.com");
+  ASSERT_OK(f);
+  EXPECT_TRUE(f->paused);
+  EXPECT_EQ(f->pause_reason, "failing: LDAP 50");
+  EXPECT_EQ(f->paused_at_ms, 777);
+  EXPECT_TRUE((*store_->ListForests())[0].paused);
+  ASSERT_OK(store_->SetForestPause("corp.example.com", false, "ignored", 888));
+  f = store_->GetForest("corp.example.com");
+  EXPECT_FALSE(f->paused);
+  EXPECT_EQ(f->pause_reason, "");
+  EXPECT_THAT(store_->SetForestPause("nope.example.com", true, "x", 1),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST_F(SqliteStoreTest, AuditTrailIsKeptAndFilteredNewestFirst) {
   auto add = [&](int64_t time_ms, const std::string& method) {
     writeback::v1::AuditRecord r;
