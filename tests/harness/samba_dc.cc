@@ -390,6 +390,10 @@ SambaDc::Search(const std::string& base, const std::string& filter,
 }
 
 absl::StatusOr<SambaDc::Account> SambaDc::AddAdminAccount(const std::string& name) {
+  return AddAccount(name, /*domain_admin=*/true);
+}
+
+absl::StatusOr<SambaDc::Account> SambaDc::AddAccount(const std::string& name, bool domain_admin) {
   // A throwaway password of a throwaway test domain, random so that it never
   // looks like a real secret; the suffix satisfies AD's complexity rules.
   std::random_device rd;
@@ -414,10 +418,12 @@ absl::StatusOr<SambaDc::Account> SambaDc::AddAdminAccount(const std::string& nam
                 {Mod::Op::kAdd, "userAccountControl", {"512"}}});
   int rc = ldap_add_ext_s(conn->get(), account.dn.c_str(), add.get(), nullptr, nullptr);
   if (rc != LDAP_SUCCESS) return LdapError(rc, "add " + account.dn, conn->get());
-  std::string group = absl::StrCat("CN=Domain Admins,CN=Users,", base_dn_);
-  ModArray member({{Mod::Op::kAdd, "member", {account.dn}}});
-  rc = ldap_modify_ext_s(conn->get(), group.c_str(), member.get(), nullptr, nullptr);
-  if (rc != LDAP_SUCCESS) return LdapError(rc, "add " + name + " to " + group, conn->get());
+  if (domain_admin) {
+    std::string group = absl::StrCat("CN=Domain Admins,CN=Users,", base_dn_);
+    ModArray member({{Mod::Op::kAdd, "member", {account.dn}}});
+    rc = ldap_modify_ext_s(conn->get(), group.c_str(), member.get(), nullptr, nullptr);
+    if (rc != LDAP_SUCCESS) return LdapError(rc, "add " + name + " to " + group, conn->get());
+  }
   WB_ASSIGN_OR_RETURN(auto found, SearchOn(*conn, account.dn, LDAP_SCOPE_BASE, "(objectClass=*)",
                                            {"objectSid"}));
   if (found.empty() || found.begin()->second["objectSid"].empty()) {

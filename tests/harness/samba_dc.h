@@ -130,6 +130,9 @@ class SambaDc {
   // password, in Domain Admins: a bind identity of its own for an agent, so
   // that the audit log tells that agent's writes apart (user_sid).
   absl::StatusOr<Account> AddAdminAccount(const std::string& name);
+  // The same, in Domain Admins only when `domain_admin`: otherwise an
+  // ordinary user, who may read the directory but not write other objects.
+  absl::StatusOr<Account> AddAccount(const std::string& name, bool domain_admin);
 
   // Subtree search under `base` (a DN): DN -> attributes as Read returns
   // them, for every entry matching `filter`. One search, no paging (Samba
