@@ -16,6 +16,7 @@
 #include "controller/admin/admin_service.h"
 #include "controller/dispatch/dispatcher.h"
 #include "controller/gateway/gateway_service.h"
+#include "controller/retention/retention.h"
 #include "controller/store/sqlite_store.h"
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/config.pb.h"
@@ -54,6 +55,8 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_pause_failure_percent(40);
   c.set_pause_min_attempts(20);
   c.set_pause_window_s(300);
+  c.set_provisioning_log_retention_days(30);
+  c.set_audit_log_retention_days(365);
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -146,6 +149,11 @@ absl::Status Run() {
                                                config.admin_listen()));
   }
   dispatcher.Start();
+  RetentionPruner::Options retention;
+  retention.provisioning_log = absl::Hours(24) * config.provisioning_log_retention_days();
+  retention.audit_log = absl::Hours(24) * config.audit_log_retention_days();
+  RetentionPruner pruner(store.get(), Clock::Real(), retention);
+  pruner.Start();
   if (!config.ports_file().empty()) {
     WB_RETURN_IF_ERROR(WriteFileAtomically(
         config.ports_file(), absl::StrCat("agent=", agent_port, "\nadmin=", admin_port, "\n")));
@@ -159,6 +167,7 @@ absl::Status Run() {
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   admin_server->Shutdown(deadline);
   agent_server->Shutdown(deadline);
+  pruner.Stop();
   dispatcher.Stop();
   return absl::OkStatus();
 }

@@ -367,6 +367,7 @@ grpc::Status AdminService::ListAuditLog(grpc::ServerContext*,
 grpc::Status AdminService::ListProvisioningLog(
     grpc::ServerContext*, const writeback::v1::ListProvisioningLogRequest* request,
     writeback::v1::ListProvisioningLogResponse* response) {
+  if (grpc::Status s = CheckLogFilter(*request); !s.ok()) return s;
   auto records = store_->ListLog(*request);
   if (!records.ok()) return ToGrpcStatus(records.status());
   for (auto& r : *records) *response->add_records() = std::move(r);

@@ -47,6 +47,12 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ListProvisioningLog(grpc::ServerContext*,
                                    const writeback::v1::ListProvisioningLogRequest* request,
                                    writeback::v1::ListProvisioningLogResponse* response) override;
+  // In log_calls.cc: every matching record, oldest first, read in pages of
+  // kExportPageSize.
+  grpc::Status ExportProvisioningLog(
+      grpc::ServerContext* context, const writeback::v1::ListProvisioningLogRequest* request,
+      grpc::ServerWriter<writeback::v1::ProvisioningRecord>* writer) override;
+  static constexpr size_t kExportPageSize = 500;
 
  private:
   // The mutating calls proper; the public ones wrap them with Audit.
@@ -81,6 +87,11 @@ class AdminService : public writeback::v1::AdminService::Service {
   Store* const store_;
   Dispatcher* const dispatcher_;
 };
+
+// INVALID_ARGUMENT naming the field when a log query's filter cannot match
+// anything meaningful (an unknown kind, an inverted time range); in
+// log_calls.cc.
+grpc::Status CheckLogFilter(const writeback::v1::ListProvisioningLogRequest& filter);
 
 // The Admin API view of a stored mailbox.
 writeback::v1::Mailbox ToProto(const MailboxRecord& record);

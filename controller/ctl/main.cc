@@ -18,6 +18,7 @@
 #include "common/identity/anchor.h"
 #include "common/protocol.h"
 #include "controller/ctl/edit_syntax.h"
+#include "controller/ctl/log_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/admin.grpc.pb.h"
@@ -33,6 +34,11 @@ ABSL_FLAG(int, limit, 0, "list, log: at most this many rows.");
 ABSL_FLAG(int, timeout_s, 120, "mailbox wait: give up after this many seconds.");
 ABSL_FLAG(std::string, reason, "", "agent drain, forest pause: the reason, told and logged.");
 ABSL_FLAG(std::string, method, "", "audit: only calls of this Admin API method.");
+ABSL_FLAG(std::string, outcome, "", "log: only this outcome (APPLIED, CONFLICT, ...).");
+ABSL_FLAG(std::string, kind, "", "log: only this record kind (job, read, lost, removed).");
+ABSL_FLAG(std::string, since, "", "log: records at or after this time (RFC 3339 or Unix ms).");
+ABSL_FLAG(std::string, until, "", "log: records before this time (RFC 3339 or Unix ms).");
+ABSL_FLAG(std::string, output, "", "log export: write to this file instead of stdout.");
 
 namespace writeback::ctl {
 namespace {
@@ -63,7 +69,10 @@ Commands:
   mailbox retry CLOUD_ID...        put quarantined/failed mailboxes back in line now
   agent list [--forest=NAME]
   agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
-  log [--mailbox=ID] [--forest=NAME] [--agent=ID] [--limit=N]
+  log [FILTERS] [--limit=N]        the provisioning log, newest first (default 100)
+  log export [FILTERS] [--limit=N] [--output=FILE]   all matching, oldest first, JSON lines
+      FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed
+               --since=TIME --until=TIME   (TIME: RFC 3339, e.g. 2026-11-30T08:00:00Z, or Unix ms)
   audit [--method=NAME] [--limit=N]      Admin API calls that changed something
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.)";
@@ -315,35 +324,13 @@ int Agent(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   return Usage("agent: expected 'agent list' or 'agent drain AGENT_ID'");
 }
 
-int Log(v1::AdminService::Stub& stub) {
-  v1::ListProvisioningLogRequest request;
-  request.set_mailbox_id(absl::GetFlag(FLAGS_mailbox));
-  request.set_forest(absl::GetFlag(FLAGS_forest));
-  request.set_agent_id(absl::GetFlag(FLAGS_agent));
-  request.set_limit(absl::GetFlag(FLAGS_limit));
-  v1::ListProvisioningLogResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  if (auto s = stub.ListProvisioningLog(&context, request, &response); !s.ok()) return Report(s);
-  if (absl::GetFlag(FLAGS_json)) {  // JSON lines, one record each
-    for (const auto& r : response.records()) PrintJson(r);
-    return kExitOk;
-  }
-  for (const auto& r : response.records()) {
-    std::cout << absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(r.time_ms()),
-                                  absl::UTCTimeZone())
-              << "  " << r.kind() << " " << r.job_id() << "  mailbox=" << r.mailbox_id()
-              << "  agent=" << r.agent_id() << "  gen=" << r.generation();
-    if (r.outcome() != v1::OUTCOME_UNSPECIFIED) std::cout << "  " << v1::Outcome_Name(r.outcome());
-    if (r.ldap_code() != 0) std::cout << "  ldap=" << r.ldap_code();
-    if (!r.diagnostic().empty()) std::cout << "  " << r.diagnostic();
-    std::cout << "\n";
-    for (const auto& p : r.modified()) {
-      std::cout << "    " << p.name() << ": [" << absl::StrJoin(p.old_values(), "; ") << "] -> ["
-                << absl::StrJoin(p.new_values(), "; ") << "]\n";
-    }
-  }
-  return kExitOk;
+int Log(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
+  LogFlags flags{absl::GetFlag(FLAGS_mailbox), absl::GetFlag(FLAGS_forest),
+                 absl::GetFlag(FLAGS_agent),   absl::GetFlag(FLAGS_outcome),
+                 absl::GetFlag(FLAGS_kind),    absl::GetFlag(FLAGS_since),
+                 absl::GetFlag(FLAGS_until),   absl::GetFlag(FLAGS_output),
+                 absl::GetFlag(FLAGS_limit),   absl::GetFlag(FLAGS_json)};
+  return RunLogCommand(stub, args, flags, {Usage, Report});
 }
 
 int Audit(v1::AdminService::Stub& stub) {
@@ -374,7 +361,7 @@ int Main(const std::vector<std::string>& args) {
   if (args[0] == "forest") return Forest(*stub, args);
   if (args[0] == "mailbox") return Mailbox(*stub, args);
   if (args[0] == "agent") return Agent(*stub, args);
-  if (args[0] == "log" && args.size() == 1) return Log(*stub);
+  if (args[0] == "log") return Log(*stub, args);
   if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }

@@ -1,10 +1,13 @@
 #include "controller/store/schema.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 #include "common/base/status_macros.h"
+#include "writeback/v1/admin.pb.h"
 
 namespace writeback::controller {
 namespace {
@@ -94,6 +97,10 @@ ALTER TABLE mailboxes ADD COLUMN verify_read INTEGER NOT NULL DEFAULT 0;
 // Version 3: the audit trail of Admin API calls that change something (the
 // whole writeback.v1.AuditRecord as a BLOB plus the columns ListAudit
 // filters on); a forest's pause (operator or failure-ratio guard).
+//
+// Also the provisioning log's `kind` ("job", "read", "lost", "removed") as a
+// column ListLog filters on; rows written before version 3 get it from their
+// record (BackfillLogKind).
 constexpr std::string_view kSchemaV3 = R"sql(
 CREATE TABLE admin_audit (
   id      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -105,14 +112,54 @@ CREATE INDEX admin_audit_by_time ON admin_audit (time_ms);
 ALTER TABLE forests ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE forests ADD COLUMN pause_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE forests ADD COLUMN paused_at_ms INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE provisioning_log ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+CREATE INDEX log_by_kind ON provisioning_log (kind, time_ms);
 )sql";
+
+// Fills provisioning_log.kind from each older row's serialized record, a
+// thousand rows per statement pair (the migration is one transaction).
+absl::Status BackfillLogKind(SqliteDb& db) {
+  constexpr int64_t kBatch = 1000;
+  int64_t after = 0;
+  while (true) {
+    std::vector<std::pair<int64_t, std::string>> kinds;
+    {
+      WB_ASSIGN_OR_RETURN(Statement st,
+                          db.Prepare("SELECT id, record FROM provisioning_log WHERE id > ?1 "
+                                     "ORDER BY id LIMIT ?2"));
+      st.BindInt(1, after);
+      st.BindInt(2, kBatch);
+      while (true) {
+        WB_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        after = st.Int(0);
+        writeback::v1::ProvisioningRecord record;
+        if (!record.ParseFromString(st.Blob(1))) {
+          return absl::DataLossError(absl::StrCat("provisioning log record ", after,
+                                                  " does not parse; restore the store from a "
+                                                  "backup"));
+        }
+        kinds.emplace_back(after, record.kind());
+      }
+    }
+    for (const auto& [id, kind] : kinds) {
+      WB_ASSIGN_OR_RETURN(Statement st,
+                          db.Prepare("UPDATE provisioning_log SET kind = ?2 WHERE id = ?1"));
+      st.BindInt(1, id);
+      st.BindText(2, kind);
+      WB_RETURN_IF_ERROR(st.Run());
+    }
+    if (static_cast<int64_t>(kinds.size()) < kBatch) return absl::OkStatus();
+  }
+}
 
 static_assert(kStoreApplicationId == 2002938673, "kSchemaV1 spells the application id");
 
 constexpr SchemaMigration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
-    {3, kSchemaV3},
+    {3, kSchemaV3, BackfillLogKind},
 };
 
 absl::StatusOr<int64_t> ReadPragma(SqliteDb& db, const std::string& sql) {
@@ -152,6 +199,7 @@ absl::Status MigrateLocked(SqliteDb& db, absl::Span<const SchemaMigration> migra
   }
   for (int v = static_cast<int>(version) + 1; v <= latest; ++v) {
     WB_RETURN_IF_ERROR(db.Exec(migrations[v - 1].sql));
+    if (migrations[v - 1].backfill != nullptr) WB_RETURN_IF_ERROR(migrations[v - 1].backfill(db));
     WB_RETURN_IF_ERROR(db.Exec(absl::StrCat("PRAGMA user_version = ", v)));
   }
   if (version < latest) {

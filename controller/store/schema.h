@@ -25,6 +25,9 @@ namespace writeback::controller {
 struct SchemaMigration {
   int version;           // the version this step produces; 1, 2, ... in order
   std::string_view sql;  // one or more statements
+  // Runs after `sql` in the same transaction, for data SQL alone cannot
+  // derive (for example a column filled from a serialized record). Optional.
+  absl::Status (*backfill)(SqliteDb& db) = nullptr;
 };
 
 // Written to PRAGMA application_id with step 1, so the store can tell its own

@@ -111,8 +111,8 @@ absl::StatusOr<int64_t> InsertLog(SqliteDb& db, const ProvisioningRecord& record
   stored.SerializeToString(&bytes);
   WB_ASSIGN_OR_RETURN(Statement st,
                       db.Prepare("INSERT INTO provisioning_log "
-                                 "(time_ms, mailbox_id, forest, agent_id, outcome, job_id, record) "
-                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+                                 "(time_ms, mailbox_id, forest, agent_id, outcome, job_id, record, "
+                                 "kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   st.BindInt(1, record.time_ms());
   st.BindText(2, record.mailbox_id());
   st.BindText(3, record.forest());
@@ -120,6 +120,7 @@ absl::StatusOr<int64_t> InsertLog(SqliteDb& db, const ProvisioningRecord& record
   st.BindInt(5, record.outcome());
   st.BindText(6, record.job_id());
   st.BindBlob(7, bytes);
+  st.BindText(8, record.kind());
   WB_RETURN_IF_ERROR(st.Run());
   return db.last_insert_rowid();
 }

@@ -559,46 +559,120 @@ absl::Status SqliteStore::AppendLog(ProvisioningRecord* record) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The WHERE conditions of a log query with their parameters numbered from 1;
+// the few shapes this yields are cached like any other statement.
+class LogQuery {
+ public:
+  explicit LogQuery(const ListProvisioningLogRequest& filter) {
+    AddText("mailbox_id", filter.mailbox_id());
+    AddText("forest", filter.forest());
+    AddText("agent_id", filter.agent_id());
+    AddText("kind", filter.kind());
+    AddInt("outcome =", filter.outcome());
+    AddInt("time_ms >=", filter.since_ms());
+    AddInt("time_ms <", filter.until_ms());
+  }
+  void AddInt(const char* condition, int64_t value) {
+    if (value == 0) return;
+    conditions_.push_back(absl::StrCat(condition, " ?", conditions_.size() + 1));
+    binders_.push_back([value](Statement& st, int i) { st.BindInt(i, value); });
+  }
+  // "SELECT id, record FROM provisioning_log WHERE ... <order> LIMIT ?N".
+  std::string Sql(const char* order) const {
+    std::string sql = "SELECT id, record FROM provisioning_log ";
+    if (!conditions_.empty()) {
+      absl::StrAppend(&sql, "WHERE ", absl::StrJoin(conditions_, " AND "));
+    }
+    absl::StrAppend(&sql, " ORDER BY ", order, " LIMIT ?", conditions_.size() + 1);
+    return sql;
+  }
+  // Binds the conditions' parameters and the limit.
+  void Bind(Statement& st, int64_t limit) const {
+    for (size_t i = 0; i < binders_.size(); ++i) binders_[i](st, static_cast<int>(i) + 1);
+    st.BindInt(static_cast<int>(binders_.size()) + 1, limit);
+  }
+
+ private:
+  void AddText(const char* column, const std::string& value) {
+    if (value.empty()) return;
+    conditions_.push_back(absl::StrCat(column, " = ?", conditions_.size() + 1));
+    binders_.push_back([&value](Statement& st, int i) { st.BindText(i, value); });
+  }
+
+  std::vector<std::string> conditions_;
+  std::vector<std::function<void(Statement&, int)>> binders_;
+};
+
+absl::Status ReadLogRows(Statement& st, std::vector<ProvisioningRecord>* records) {
+  while (true) {
+    WB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::OkStatus();
+    WB_ASSIGN_OR_RETURN(ProvisioningRecord record, rows::ReadLog(st));
+    records->push_back(std::move(record));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<ProvisioningRecord>> SqliteStore::ListLog(
     const ListProvisioningLogRequest& filter) {
-  // Each filter adds one condition with the next parameter number; the few
-  // shapes this yields are cached like any other statement.
-  std::vector<std::string> conditions;
-  std::vector<std::function<void(Statement&, int)>> binders;
-  auto add_text = [&](const char* column, const std::string& value) {
-    if (value.empty()) return;
-    conditions.push_back(absl::StrCat(column, " = ?", conditions.size() + 1));
-    binders.push_back([&value](Statement& st, int i) { st.BindText(i, value); });
-  };
-  auto add_int = [&](const char* condition, int64_t value) {
-    if (value == 0) return;
-    conditions.push_back(absl::StrCat(condition, " ?", conditions.size() + 1));
-    binders.push_back([value](Statement& st, int i) { st.BindInt(i, value); });
-  };
-  add_text("mailbox_id", filter.mailbox_id());
-  add_text("forest", filter.forest());
-  add_text("agent_id", filter.agent_id());
-  add_int("outcome =", filter.outcome());
-  add_int("time_ms >=", filter.since_ms());
-  add_int("time_ms <", filter.until_ms());
-  std::string sql = "SELECT id, record FROM provisioning_log ";
-  if (!conditions.empty()) absl::StrAppend(&sql, "WHERE ", absl::StrJoin(conditions, " AND "));
-  absl::StrAppend(&sql, " ORDER BY time_ms DESC, id DESC LIMIT ?", conditions.size() + 1);
+  LogQuery query(filter);
+  const std::string sql = query.Sql("time_ms DESC, id DESC");
   const int64_t limit = filter.limit() == 0 ? kDefaultLogLimit : filter.limit();
-
   std::vector<ProvisioningRecord> records;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
     WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
-    for (size_t i = 0; i < binders.size(); ++i) binders[i](st, static_cast<int>(i) + 1);
-    st.BindInt(static_cast<int>(binders.size()) + 1, limit);
-    while (true) {
-      WB_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return absl::OkStatus();
-      WB_ASSIGN_OR_RETURN(ProvisioningRecord record, rows::ReadLog(st));
-      records.push_back(std::move(record));
-    }
+    query.Bind(st, limit);
+    return ReadLogRows(st, &records);
   }));
   return records;
+}
+
+absl::StatusOr<std::vector<ProvisioningRecord>> SqliteStore::ListLogAfter(
+    const ListProvisioningLogRequest& filter, int64_t after_id, size_t page_size) {
+  if (page_size == 0) return absl::InvalidArgumentError("ListLogAfter: page_size is 0");
+  LogQuery query(filter);
+  query.AddInt("id >", after_id);
+  const std::string sql = query.Sql("id");
+  std::vector<ProvisioningRecord> records;
+  WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
+    WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+    query.Bind(st, static_cast<int64_t>(page_size));
+    return ReadLogRows(st, &records);
+  }));
+  return records;
+}
+
+absl::StatusOr<int64_t> SqliteStore::PruneLog(int64_t before_ms) {
+  return PruneTable("provisioning_log", before_ms);
+}
+
+absl::StatusOr<int64_t> SqliteStore::PruneAudit(int64_t before_ms) {
+  return PruneTable("admin_audit", before_ms);
+}
+
+absl::StatusOr<int64_t> SqliteStore::PruneTable(const char* table, int64_t before_ms) {
+  // The oldest kPruneBatch rows per transaction (by the time index), so a
+  // large prune never holds the write lock for long.
+  const std::string sql =
+      absl::StrCat("DELETE FROM ", table, " WHERE id IN (SELECT id FROM ", table,
+                   " WHERE time_ms < ?1 ORDER BY time_ms LIMIT ?2)");
+  int64_t deleted = 0;
+  while (true) {
+    int64_t batch = 0;
+    WB_RETURN_IF_ERROR(Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
+      WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+      st.BindInt(1, before_ms);
+      st.BindInt(2, kPruneBatch);
+      WB_RETURN_IF_ERROR(st.Run());
+      batch = db.changes();
+      return absl::OkStatus();
+    }));
+    deleted += batch;
+    if (batch < kPruneBatch) return deleted;
+  }
 }
 
 }  // namespace writeback::controller

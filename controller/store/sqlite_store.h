@@ -24,7 +24,9 @@
 //   batch's MailboxUpdate::log values are copied per transaction (mutate
 //   sees and may annotate the copy); the caller's are not changed.
 // - Limits: ListMailboxes and DueMailboxes treat 0 as "no limit"; ListLog
-//   treats 0 as 100. ListLog's time range is [since_ms, until_ms).
+//   treats 0 as 100. ListLog's time range is [since_ms, until_ms); so is
+//   ListLogAfter's. PruneLog and PruneAudit delete kPruneBatch rows per
+//   transaction.
 // - Errors: kNotFound / kAlreadyExists / kInvalidArgument as store.h says,
 //   with messages an operator can act on; SQLite failures become kUnavailable
 //   (busy, disk full, I/O: retry later), kDataLoss (corrupt file) or
@@ -54,6 +56,9 @@ namespace writeback::controller {
 
 class SqliteStore : public Store {
  public:
+  // Rows PruneLog / PruneAudit delete per transaction.
+  static constexpr int64_t kPruneBatch = 1000;
+
   // Opens or creates the store at `path`. kFailedPrecondition when the
   // directory does not exist, the file is not a writeback store, or its
   // schema is newer than this binary; kUnavailable / kDataLoss for SQLite
@@ -96,6 +101,11 @@ class SqliteStore : public Store {
   absl::Status AppendLog(writeback::v1::ProvisioningRecord* record) override;
   absl::StatusOr<std::vector<writeback::v1::ProvisioningRecord>> ListLog(
       const writeback::v1::ListProvisioningLogRequest& filter) override;
+  absl::StatusOr<std::vector<writeback::v1::ProvisioningRecord>> ListLogAfter(
+      const writeback::v1::ListProvisioningLogRequest& filter, int64_t after_id,
+      size_t page_size) override;
+  absl::StatusOr<int64_t> PruneLog(int64_t before_ms) override;
+  absl::StatusOr<int64_t> PruneAudit(int64_t before_ms) override;
 
  private:
   using Body = std::function<absl::Status(SqliteDb&)>;
@@ -105,6 +115,8 @@ class SqliteStore : public Store {
   // Runs `body` in one transaction under the mutex; commits when it returns
   // OK, rolls back otherwise.
   absl::Status Transact(SqliteDb::TransactionMode mode, const Body& body) ABSL_LOCKS_EXCLUDED(mu_);
+  // PruneLog / PruneAudit on `table` (which has id and time_ms columns).
+  absl::StatusOr<int64_t> PruneTable(const char* table, int64_t before_ms);
 
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);

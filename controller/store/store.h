@@ -162,6 +162,19 @@ class Store {
   // Newest first, filtered as the request says; limit 0 means 100.
   virtual absl::StatusOr<std::vector<writeback::v1::ProvisioningRecord>> ListLog(
       const writeback::v1::ListProvisioningLogRequest& filter) = 0;
+  // Oldest first (by id): at most `page_size` records with id > `after_id`
+  // matching the filter (its limit is ignored). Pages through the whole log
+  // without holding it in memory: pass the last id of one page to get the
+  // next; a page shorter than `page_size` is the last.
+  virtual absl::StatusOr<std::vector<writeback::v1::ProvisioningRecord>> ListLogAfter(
+      const writeback::v1::ListProvisioningLogRequest& filter, int64_t after_id,
+      size_t page_size) = 0;
+  // Retention: deletes provisioning log / audit records older than
+  // `before_ms` (time_ms < before_ms), in bounded batches, each its own
+  // transaction, so that writers wait at most one batch. Returns how many
+  // were deleted.
+  virtual absl::StatusOr<int64_t> PruneLog(int64_t before_ms) = 0;
+  virtual absl::StatusOr<int64_t> PruneAudit(int64_t before_ms) = 0;
 };
 
 }  // namespace writeback::controller

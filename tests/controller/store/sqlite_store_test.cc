@@ -564,6 +564,7 @@ TEST_F(SqliteStoreTest, ListLogFiltersNewestFirst) {
       Log("j4", 400, "m3", "lab.example.com", "b1", FAILED_RETRYABLE),
       Log("j5", 400, "m1", "corp.example.com", "a1", APPLIED),
   };
+  for (auto& r : records) r.set_kind(r.job_id() == "j3" ? "read" : "job");
   for (auto& r : records) ASSERT_OK(store_->AppendLog(&r));
 
   auto list = [&](auto fill) {
@@ -579,6 +580,11 @@ TEST_F(SqliteStoreTest, ListLogFiltersNewestFirst) {
   EXPECT_THAT(list([](auto& f) { f.set_forest("lab.example.com"); }), ElementsAre("j4"));
   EXPECT_THAT(list([](auto& f) { f.set_agent_id("a1"); }), ElementsAre("j5", "j3", "j1"));
   EXPECT_THAT(list([](auto& f) { f.set_outcome(CONFLICT); }), ElementsAre("j2"));
+  EXPECT_THAT(list([](auto& f) { f.set_kind("read"); }), ElementsAre("j3"));
+  EXPECT_THAT(list([](auto& f) { f.set_kind("job"); }), ElementsAre("j5", "j4", "j2", "j1"));
+  EXPECT_THAT(list([](auto& f) { f.set_kind("lost"); }), ElementsAre());
+  EXPECT_THAT(list([](auto& f) { f.set_since_ms(400); }), ElementsAre("j5", "j4"));
+  EXPECT_THAT(list([](auto& f) { f.set_until_ms(300); }), ElementsAre("j2", "j1"));
   EXPECT_THAT(list([](auto& f) {
                 f.set_since_ms(200);
                 f.set_until_ms(400);
@@ -589,6 +595,7 @@ TEST_F(SqliteStoreTest, ListLogFiltersNewestFirst) {
                 f.set_mailbox_id("m1");
                 f.set_agent_id("a1");
                 f.set_outcome(APPLIED);
+                f.set_kind("job");
                 f.set_since_ms(100);
               }),
               ElementsAre("j5", "j1"));
