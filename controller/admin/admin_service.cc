@@ -294,65 +294,49 @@ void AdminService::Audit(const grpc::ServerContext* context, const char* method,
 grpc::Status AdminService::AddForest(grpc::ServerContext* context,
                                  const writeback::v1::AddForestRequest* request,
                                  writeback::v1::Forest* response) {
-  grpc::Status status = AddForestUnaudited(context, request, response);
-  Audit(context, "AddForest", *request, status);
-  return status;
+  return Audited(context, "AddForest", request, response, &AdminService::AddForestUnaudited);
 }
 
 grpc::Status AdminService::AddMailbox(grpc::ServerContext* context,
                                  const writeback::v1::AddMailboxRequest* request,
                                  writeback::v1::Mailbox* response) {
-  grpc::Status status = AddMailboxUnaudited(context, request, response);
-  Audit(context, "AddMailbox", *request, status);
-  return status;
+  return Audited(context, "AddMailbox", request, response, &AdminService::AddMailboxUnaudited);
 }
 
 grpc::Status AdminService::UpdateMailbox(grpc::ServerContext* context,
                                  const writeback::v1::UpdateMailboxRequest* request,
                                  writeback::v1::Mailbox* response) {
-  grpc::Status status = UpdateMailboxUnaudited(context, request, response);
-  Audit(context, "UpdateMailbox", *request, status);
-  return status;
+  return Audited(context, "UpdateMailbox", request, response, &AdminService::UpdateMailboxUnaudited);
 }
 
 grpc::Status AdminService::RemoveMailbox(grpc::ServerContext* context,
                                  const writeback::v1::RemoveMailboxRequest* request,
                                  writeback::v1::Mailbox* response) {
-  grpc::Status status = RemoveMailboxUnaudited(context, request, response);
-  Audit(context, "RemoveMailbox", *request, status);
-  return status;
+  return Audited(context, "RemoveMailbox", request, response, &AdminService::RemoveMailboxUnaudited);
 }
 
 grpc::Status AdminService::DrainAgent(grpc::ServerContext* context,
                                  const writeback::v1::DrainAgentRequest* request,
                                  writeback::v1::Agent* response) {
-  grpc::Status status = DrainAgentUnaudited(context, request, response);
-  Audit(context, "DrainAgent", *request, status);
-  return status;
+  return Audited(context, "DrainAgent", request, response, &AdminService::DrainAgentUnaudited);
 }
 
 grpc::Status AdminService::RetryMailbox(grpc::ServerContext* context,
                                  const writeback::v1::RetryMailboxRequest* request,
                                  writeback::v1::Mailbox* response) {
-  grpc::Status status = RetryMailboxUnaudited(context, request, response);
-  Audit(context, "RetryMailbox", *request, status);
-  return status;
+  return Audited(context, "RetryMailbox", request, response, &AdminService::RetryMailboxUnaudited);
 }
 
 grpc::Status AdminService::PauseForest(grpc::ServerContext* context,
                                  const writeback::v1::PauseForestRequest* request,
                                  writeback::v1::Forest* response) {
-  grpc::Status status = PauseForestUnaudited(context, request, response);
-  Audit(context, "PauseForest", *request, status);
-  return status;
+  return Audited(context, "PauseForest", request, response, &AdminService::PauseForestUnaudited);
 }
 
 grpc::Status AdminService::ResumeForest(grpc::ServerContext* context,
                                  const writeback::v1::ResumeForestRequest* request,
                                  writeback::v1::Forest* response) {
-  grpc::Status status = ResumeForestUnaudited(context, request, response);
-  Audit(context, "ResumeForest", *request, status);
-  return status;
+  return Audited(context, "ResumeForest", request, response, &AdminService::ResumeForestUnaudited);
 }
 
 grpc::Status AdminService::ListAuditLog(grpc::ServerContext*,

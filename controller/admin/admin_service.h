@@ -79,6 +79,16 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status SetPause(const std::string& name, bool paused, const std::string& reason,
                         writeback::v1::Forest* response);
   writeback::v1::Forest ForestProto(const ForestRecord& forest) const;
+  // Runs `call` and records it in the audit trail.
+  template <typename Request, typename Response>
+  grpc::Status Audited(grpc::ServerContext* context, const char* method, const Request* request,
+                       Response* response,
+                       grpc::Status (AdminService::*call)(grpc::ServerContext*, const Request*,
+                                                          Response*)) {
+    grpc::Status status = (this->*call)(context, request, response);
+    Audit(context, method, *request, status);
+    return status;
+  }
   // Records the call in the audit trail (after it answered; a failure to
   // record is logged, the call's answer stands).
   void Audit(const grpc::ServerContext* context, const char* method,
