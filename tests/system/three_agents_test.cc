@@ -29,16 +29,18 @@ constexpr int kMailboxes = 3000;
 constexpr int kAgents = 3;
 constexpr int kKilled = 2;
 // The kill comes once this many jobs were acknowledged: some but not all.
-constexpr int kKillAfterApplied = 1000;
+constexpr int kKillAfterApplied = 600;
 constexpr char kControllerConfig[] =
     "lease_ms: 3000\nldap_timeout_ms: 3000\nheartbeat_interval_ms: 1000\n";
-// Each agent's pace is capped below a third of what the DC takes, so that an
-// agent's share of acknowledgements shows whether the controller kept it
-// supplied with work, not the DC's unevenness: Samba serves LDAP connections
-// from four prefork workers, and uncapped, an agent alone on its worker went
-// up to 1.26x the pace of two sharing one (failing the check in 1 run of 4).
-// Placement itself (rendezvous owners) is printed.
-constexpr char kAgentConfig[] = "max_writes_per_second: 80\n";
+// Each agent's pace is capped below a third of what the DC takes even while
+// other tests load the machine, so that an agent's share of acknowledgements
+// shows whether the controller kept it supplied with work, not the DC's
+// unevenness: Samba serves LDAP connections from four prefork workers, and an
+// agent alone on its worker outruns two sharing one (uncapped: 1.26x in 1 run
+// of 4; capped at 80/s, under a parallel test's load the DC made only about
+// 125 writes/s in all and one agent reached 1.3x). Placement itself
+// (rendezvous owners) is printed.
+constexpr char kAgentConfig[] = "max_writes_per_second: 30\n";
 
 std::string Value(int i) { return absl::StrCat("three-", i, "-gen-1"); }
 
