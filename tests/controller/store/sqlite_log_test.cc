@@ -147,6 +147,46 @@ TEST_F(SqliteLogTest, PruneLogCrossesBatchBoundaries) {
   EXPECT_THAT(JobIds(*store_->ListLog({})), ElementsAre("kept"));
 }
 
+TEST_F(SqliteLogTest, AuditTrailIsKeptAndFilteredNewestFirst) {
+  auto add = [&](int64_t time_ms, const std::string& method) {
+    writeback::v1::AuditRecord r;
+    r.set_time_ms(time_ms);
+    r.set_method(method);
+    r.set_caller("peer");
+    r.set_result("OK");
+    ASSERT_OK(store_->AppendAudit(&r));
+    EXPECT_GT(r.id(), 0);
+  };
+  add(100, "AddForest");
+  add(200, "UpdateMailbox");
+  add(300, "UpdateMailbox");
+  store_.reset();  // reopened: the trail is durable
+  SetUp();
+  auto all = store_->ListAudit({});
+  ASSERT_OK(all);
+  ASSERT_THAT(*all, SizeIs(3));
+  EXPECT_EQ((*all)[0].time_ms(), 300);
+  EXPECT_EQ((*all)[2].method(), "AddForest");
+  writeback::v1::ListAuditLogRequest filter;
+  filter.set_method("UpdateMailbox");
+  filter.set_since_ms(150);
+  filter.set_until_ms(300);
+  auto some = store_->ListAudit(filter);
+  ASSERT_OK(some);
+  ASSERT_THAT(*some, SizeIs(1));
+  EXPECT_EQ((*some)[0].time_ms(), 200);
+}
+
+TEST_F(SqliteLogTest, ListLogReturnsAHundredWhenNoLimitIsGiven) {
+  for (int i = 0; i < 120; ++i) {
+    ProvisioningRecord r;
+    r.set_time_ms(i);
+    r.set_kind("job");
+    ASSERT_OK(store_->AppendLog(&r));
+  }
+  EXPECT_THAT(*store_->ListLog({}), SizeIs(100));
+}
+
 TEST_F(SqliteLogTest, PruneAuditDeletesOnlyOlderRecords) {
   AppendAudit(100);
   AppendAudit(200);

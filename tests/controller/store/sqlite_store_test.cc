@@ -495,35 +495,6 @@ TEST_F(SqliteStoreTest, ForestPauseIsKeptWithItsReasonAndCleared) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(SqliteStoreTest, AuditTrailIsKeptAndFilteredNewestFirst) {
-  auto add = [&](int64_t time_ms, const std::string& method) {
-    writeback::v1::AuditRecord r;
-    r.set_time_ms(time_ms);
-    r.set_method(method);
-    r.set_caller("peer");
-    r.set_result("OK");
-    ASSERT_OK(store_->AppendAudit(&r));
-    EXPECT_GT(r.id(), 0);
-  };
-  add(100, "AddForest");
-  add(200, "UpdateMailbox");
-  add(300, "UpdateMailbox");
-  Reopen();
-  auto all = store_->ListAudit({});
-  ASSERT_OK(all);
-  ASSERT_THAT(*all, SizeIs(3));
-  EXPECT_EQ((*all)[0].time_ms(), 300);
-  EXPECT_EQ((*all)[2].method(), "AddForest");
-  writeback::v1::ListAuditLogRequest filter;
-  filter.set_method("UpdateMailbox");
-  filter.set_since_ms(150);
-  filter.set_until_ms(300);
-  auto some = store_->ListAudit(filter);
-  ASSERT_OK(some);
-  ASSERT_THAT(*some, SizeIs(1));
-  EXPECT_EQ((*some)[0].time_ms(), 200);
-}
-
 TEST_F(SqliteStoreTest, CountByStatusCountsPerForestOrAll) {
   AddMailbox("m1", 1, writeback::v1::PENDING, 0);
   AddMailbox("m2", 2, writeback::v1::PENDING, 0);
@@ -599,14 +570,6 @@ TEST_F(SqliteStoreTest, ListLogFiltersNewestFirst) {
                 f.set_since_ms(100);
               }),
               ElementsAre("j5", "j1"));
-}
-
-TEST_F(SqliteStoreTest, ListLogReturnsAHundredWhenNoLimitIsGiven) {
-  for (int i = 0; i < 120; ++i) {
-    ProvisioningRecord r = Log("j", i, "m1", "corp.example.com", "a", writeback::v1::APPLIED);
-    ASSERT_OK(store_->AppendLog(&r));
-  }
-  EXPECT_THAT(*store_->ListLog({}), SizeIs(100));
 }
 
 TEST_F(SqliteStoreTest, ConcurrentUpdatesAreSerialized) {
