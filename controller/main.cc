@@ -1,6 +1,7 @@
 // writeback-controller: holds the desired Exchange attributes of cloud-managed
 // mailboxes, streams jobs to agents, serves the Admin API.
 // Only this file reads flags and files; everything else gets options.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -51,6 +52,8 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_lease_ms(3000);
   c.set_ldap_timeout_ms(3000);
   c.set_retry_base_ms(1000);
+  c.set_retry_max_ms(300000);
+  c.set_retry_max_attempts(10);
   c.set_answer_timeout_ms(120000);
   c.set_pause_failure_percent(40);
   c.set_pause_min_attempts(20);
@@ -107,6 +110,8 @@ absl::Status Run() {
   options.lease = absl::Milliseconds(config.lease_ms());
   options.ldap_timeout = absl::Milliseconds(config.ldap_timeout_ms());
   options.retry.base = absl::Milliseconds(config.retry_base_ms());
+  options.retry.max = absl::Milliseconds(config.retry_max_ms());
+  options.retry.max_attempts = std::max<uint32_t>(1, config.retry_max_attempts());
   options.answer_timeout = absl::Milliseconds(config.answer_timeout_ms());
   options.pause.failure_ratio = config.pause_failure_percent() / 100.0;
   options.pause.min_attempts = static_cast<int>(config.pause_min_attempts());
