@@ -14,7 +14,7 @@ Scanner::~Scanner() { Stop(); }
 bool Scanner::running() const {
   absl::MutexLock lock(&mu_);
   for (const auto& run : runs_) {
-    if (!run->done && !run->cancelled) return true;
+    if (!run->done && !run->cancelled && !run->over) return true;
   }
   return false;
 }
@@ -31,7 +31,7 @@ void Scanner::Start(const v1::ScanRequest& request, Session session) {
         finished.push_back(std::move(*it));
         it = runs_.erase(it);
       } else {
-        busy = busy || !(*it)->cancelled;
+        busy = busy || (!(*it)->cancelled && !(*it)->over);
         ++it;
       }
     }
@@ -86,6 +86,11 @@ bool Scanner::SendPage(Run* run, const Session& session, v1::ScanPage page) {
     if (Cancelled(run) || !session.current()) return false;
   }
   if (Cancelled(run) || !session.current()) return false;
+  if (page.last()) {
+    // The controller may ask for the next scan as soon as it has this page.
+    absl::MutexLock lock(&mu_);
+    run->over = true;
+  }
   v1::AgentMessage message;
   *message.mutable_scan_page() = std::move(page);
   session.stream->Send(std::move(message));

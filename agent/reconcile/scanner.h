@@ -84,6 +84,7 @@ class Scanner {
   struct Run {
     std::thread thread;
     bool cancelled = false;
+    bool over = false;  // its last page is out: no longer blocks a new scan
     bool done = false;
     Directory* directory = nullptr;  // while open, for Abandon's Close()
   };

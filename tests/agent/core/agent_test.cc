@@ -272,7 +272,9 @@ TEST(AgentScanTest, ScansOfTheWelcomedSessionRunAndEndWithIt) {
   constexpr char kScope[] = "OU=Mailboxes,DC=corp,DC=example,DC=test";
   FakeClock clock(absl::FromUnixSeconds(1000));
   FakeDirectory directory;
-  JobApplier applier(&directory, LocalPolicy{{}, {kScope}});
+  LocalPolicy policy;
+  policy.scope_ous = {kScope};
+  JobApplier applier(&directory, policy);
   testing::ScanFakeDirectory scan_directory;
   for (int i = 1; i <= 3; ++i) {
     scan_directory.AddUser(absl::StrCat("CN=s", i, ",", kScope), i,
@@ -306,7 +308,8 @@ TEST(AgentScanTest, ScansOfTheWelcomedSessionRunAndEndWithIt) {
   agent.OnMessage(ScanRequest("s2"));
   ASSERT_TRUE(scan_directory.WaitForSearches(2));
   agent.OnStreamEnded(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gone"));
-  EXPECT_EQ(scan_directory.close_calls(), 1);  // the scan's own connection is cut
+  // The scan's own connection is cut (s1's too if it had not wound down yet).
+  EXPECT_GE(scan_directory.close_calls(), 1);
   scan_directory.Release();
   scanner.Stop();  // the abandoned scan has finished
   EXPECT_EQ(outbound->WaitFor(0).size(), 1u) << "a page of an ended session went out";

@@ -121,6 +121,12 @@ TEST_F(ScannerTest, RunsAScanOnItsOwnDirectoryAndSendsItsPages) {
   EXPECT_EQ(pages[2].marks_size(), 1);
   EXPECT_EQ(opened_.load(), 1);
   EXPECT_EQ(stream_->max_queued(), 4u);  // flow control asked before sending
+  // The controller may ask again as soon as it has the last page, even
+  // before the scan's thread has wound down.
+  scanner_->Start(Request("b"), Session());
+  std::vector<v1::ScanPage> b = stream_->WaitForLast("b");
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[2].failure(), v1::OUTCOME_UNSPECIFIED) << b[2].diagnostic();
 }
 
 TEST_F(ScannerTest, SecondScanWhileOneRunsIsRefusedRetryable) {
