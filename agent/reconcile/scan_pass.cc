@@ -107,8 +107,10 @@ class Pass {
             }
             object.set_source_anchor(SourceAnchorOf(entry));
             object.set_dc(page.dc);
+            pending_bytes_ += object.ByteSizeLong();
             *pending_.add_objects() = std::move(object);
-            if (static_cast<uint32_t>(pending_.objects_size()) >= page_size_ &&
+            if ((static_cast<uint32_t>(pending_.objects_size()) >= page_size_ ||
+                 pending_bytes_ >= kMaxScanPageBytes) &&
                 !Send(TakePage())) {
               return Abandoned();
             }
@@ -127,6 +129,7 @@ class Pass {
   v1::ScanPage TakePage() {
     v1::ScanPage page = std::move(pending_);
     pending_ = v1::ScanPage();
+    pending_bytes_ = 0;
     page.set_scan_id(request_.scan_id());
     return page;
   }
@@ -149,6 +152,7 @@ class Pass {
   uint32_t page_size_ = kDefaultScanPageSize;
   std::vector<std::string> attributes_;
   v1::ScanPage pending_;
+  size_t pending_bytes_ = 0;  // of the objects in pending_
   std::set<std::string> seen_;  // objectGUIDs sent
   ScanSummary summary_;
 };

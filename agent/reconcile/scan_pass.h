@@ -22,7 +22,8 @@
 //     source_anchor = mS-DS-ConsistencyGuid else objectGUID; dc = the DC
 //     that answered); an object seen under two overlapping scope OUs is sent
 //     once. A page goes out per `page_size` objects (request.page_size, 0:
-//     500, at most 5,000); the rest goes with the last page.
+//     500, at most 5,000) or per 2 MiB of objects, whichever comes
+//     first; the rest goes with the last page.
 //  4. The last page has last=true and one mark per DC read (the lowest usn
 //     read from it), or, when the pass failed (DC state unreadable, search
 //     error, the DC changed between reading its state and the search),
@@ -33,6 +34,7 @@
 #ifndef WRITEBACK_AGENT_RECONCILE_SCAN_PASS_H_
 #define WRITEBACK_AGENT_RECONCILE_SCAN_PASS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -46,6 +48,9 @@ namespace writeback::agent {
 
 inline constexpr uint32_t kDefaultScanPageSize = 500;
 inline constexpr uint32_t kMaxScanPageSize = 5000;
+// A page is also cut once its objects reach this many bytes, well below
+// gRPC's default 4 MiB message limit, whatever the page size.
+inline constexpr size_t kMaxScanPageBytes = 2 << 20;
 
 // Statistics of a pass, for logs and tests.
 struct ScanSummary {

@@ -98,6 +98,19 @@ TEST_F(ScanPassTest, FullPassSendsOnePagePerPageSizeAndMarksLast) {
   EXPECT_EQ(summary_.full_reads, 1);
 }
 
+TEST_F(ScanPassTest, LargeObjectsCutPagesByBytesToo) {
+  const std::string big(300 << 10, 'x');  // 300 KiB each
+  for (int i = 1; i <= 10; ++i) {
+    dir_.AddUser(Dn(i), i, {{"objectGUID", {Guid(i)}}, {"extensionAttribute1", {big}}});
+  }
+  std::vector<v1::ScanPage> pages = Scan(Request(500));
+  ASSERT_EQ(pages.size(), 2u);
+  EXPECT_EQ(pages[0].objects_size(), 7);  // 7 x 300 KiB passes 2 MiB
+  EXPECT_LT(pages[0].ByteSizeLong(), size_t{4} << 20);  // gRPC's default limit
+  EXPECT_EQ(pages[1].objects_size(), 3);
+  EXPECT_TRUE(pages[1].last());
+}
+
 TEST_F(ScanPassTest, ObjectsCarryAnchorsEveryAllowlistedAttributeAndUsn) {
   dir_.AddUser(Dn(1), 11, {{"objectGUID", {Guid(1)}}, {"mail", {"a@x.test"}},
                            {"whenChanged", {"20250101000000.0Z"}}});
