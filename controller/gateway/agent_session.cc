@@ -73,6 +73,7 @@ void AgentSession::Handle(const AgentMessage& message) {
     case AgentMessage::kHeartbeat:
       dispatcher_->OnHeartbeat(session_id_, message.heartbeat().sequence());
       return;
+    case AgentMessage::kScanPage:  // reconciliation (protocol 3): not served here yet
     case AgentMessage::BODY_NOT_SET:
       return;  // a newer agent's message kind: ignore
   }
