@@ -25,16 +25,12 @@ void AddStep(v1::ProvisionNowResponse* r, const std::string& name, const std::st
 }
 
 std::string MatchFailure(const v1::ObservedObject& o) {
-  switch (o.reason()) {
-    case v1::REASON_OBJECT_NOT_FOUND:
-      return absl::StrCat("object not found: ", o.diagnostic());
-    case v1::REASON_OBJECT_DELETED:
-      return absl::StrCat("object deleted: ", o.diagnostic());
-    case v1::REASON_AMBIGUOUS_MATCH:
-      return absl::StrCat("several objects match: ", o.diagnostic());
-    default:
-      return absl::StrCat(v1::Outcome_Name(o.failure()), ": ", o.diagnostic());
+  // The agent's diagnostic already says what is missing ("not found: no
+  // object under ... has ms-DS-ConsistencyGuid or objectGUID ...").
+  if (o.reason() != v1::FAILURE_REASON_UNSPECIFIED) {
+    return absl::StrCat(o.diagnostic(), " (", v1::FailureReason_Name(o.reason()), ")");
   }
+  return absl::StrCat(v1::Outcome_Name(o.failure()), ": ", o.diagnostic());
 }
 
 }  // namespace
@@ -289,6 +285,12 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
     // 2. The owner's next free slot, then the fresh read, marked in flight
     //    as normal work is.
     WB_ASSIGN_OR_RETURN(session_id, ClaimSlot(m.forest, m.source_anchor, deadline));
+    if (auto f = store_->GetForest(m.forest); f.ok() && f->paused) {  // paused meanwhile
+      absl::MutexLock lock(&mu_);
+      if (auto it = sessions_.find(session_id); it != sessions_.end()) it->second.reserved--;
+      wake_ = true;
+      return CheckProvisionable(*f, m);
+    }
     read_id = NewId("r-");
     auto marked = store_->UpdateMailbox(cloud_id, [&](MailboxRecord& r) -> absl::Status {
       if (WorkPending(r, absl::ToUnixMillis(clock_->Now()))) {

@@ -18,6 +18,7 @@ namespace {
 namespace v1 = writeback::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::writeback::testing::StatusIs;
 
 constexpr char kForest[] = "corp.example.test";
 constexpr char kTarget[] = "target";
@@ -38,7 +39,10 @@ class ProvisionNowTest : public ::testing::Test {
     auto store = SqliteStore::Open(dir_ + "/state.db");
     ASSERT_OK(store);
     store_ = std::move(*store);
-    ASSERT_OK(store_->AddForest({kForest, {"OU=Mailboxes,DC=corp"}, 0}));
+    ForestRecord forest;
+    forest.name = kForest;
+    forest.scope_ous = {"OU=Mailboxes,DC=corp"};
+    ASSERT_OK(store_->AddForest(forest));
     Dispatcher::Options options;
     options.tick = absl::Milliseconds(10);
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), Clock::Real(), options);
@@ -217,7 +221,8 @@ TEST_F(ProvisionNowTest, MissingObjectIsAMatchFailureAndNothingIsWritten) {
   ASSERT_OK(r);
   EXPECT_THAT(StepsOf(*r), ElementsAre("import=success", "match=failure", "scope=skipped",
                                        "export=skipped"));
-  EXPECT_THAT(r->steps(1).detail(), HasSubstr("object not found: no object under DC=corp"));
+  EXPECT_THAT(r->steps(1).detail(), HasSubstr("not found: no object under DC=corp"));
+  EXPECT_THAT(r->steps(1).detail(), HasSubstr("REASON_OBJECT_NOT_FOUND"));
   EXPECT_THAT(r->steps(3).detail(), HasSubstr("nothing written"));
   EXPECT_EQ(r->outcome(), v1::FAILED_PERMANENT);
   EXPECT_EQ(r->status(), v1::OBJECT_NOT_FOUND);
