@@ -3,6 +3,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -77,7 +78,8 @@ int RunProvisionCommand(v1::AdminService::Stub& stub, const std::vector<std::str
   grpc::Status s = stub.ProvisionNow(&context, request, &response);
   if (!s.ok()) {
     std::cerr << "writebackctl: provision on demand of mailbox " << args[id_at] << " failed ("
-              << s.error_code() << "): " << s.error_message() << std::endl;
+              << absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()))
+              << "): " << s.error_message() << std::endl;
     return 1;
   }
   if (flags.json) {
