@@ -117,6 +117,11 @@ class ProvisionNowTest : public ::testing::Test {
   std::unique_ptr<Dispatcher> dispatcher_;
 };
 
+// The freed slot goes to the on-demand read although 50 mailboxes are due
+// before it. (The waiter's reservation also closes the narrow race where the
+// placement thread runs between the answer and the waiter's wake-up; a naive
+// waiter without it passes this test too, since absl::Mutex wakes it on the
+// answering thread's unlock.)
 TEST_F(ProvisionNowTest, ReadThenJobGoOutOnTheNextFreeSlotAheadOfALongQueue) {
   for (int i = 0; i < 50; ++i) AddMailbox("q" + std::to_string(i), static_cast<char>(i + 1), "x");
   AddMailbox(kTarget, 'T', "new", "old", v1::IN_SYNC);
