@@ -53,6 +53,12 @@ class AdminService : public writeback::v1::AdminService::Service {
       grpc::ServerContext* context, const writeback::v1::ListProvisioningLogRequest* request,
       grpc::ServerWriter<writeback::v1::ProvisioningRecord>* writer) override;
   static constexpr size_t kExportPageSize = 500;
+  // In provision_calls.cc: provision on demand (Dispatcher::ProvisionNow),
+  // audited; timeout_ms 0 means 30 s, at most kMaxProvisionTimeoutMs.
+  grpc::Status ProvisionNow(grpc::ServerContext* context,
+                            const writeback::v1::ProvisionNowRequest* request,
+                            writeback::v1::ProvisionNowResponse* response) override;
+  static constexpr uint32_t kMaxProvisionTimeoutMs = 600000;
 
  private:
   // The mutating calls proper; the public ones wrap them with Audit.
@@ -76,6 +82,9 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ResumeForestUnaudited(grpc::ServerContext*,
                                      const writeback::v1::ResumeForestRequest*,
                                      writeback::v1::Forest*);
+  grpc::Status ProvisionNowUnaudited(grpc::ServerContext*,
+                                     const writeback::v1::ProvisionNowRequest*,
+                                     writeback::v1::ProvisionNowResponse*);
   grpc::Status SetPause(const std::string& name, bool paused, const std::string& reason,
                         writeback::v1::Forest* response);
   writeback::v1::Forest ForestProto(const ForestRecord& forest) const;

@@ -19,6 +19,7 @@
 #include "common/protocol.h"
 #include "controller/ctl/edit_syntax.h"
 #include "controller/ctl/log_commands.h"
+#include "controller/ctl/provision_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/admin.grpc.pb.h"
@@ -39,6 +40,8 @@ ABSL_FLAG(std::string, kind, "", "log: only this record kind (job, read, lost, r
 ABSL_FLAG(std::string, since, "", "log: records at or after this time (RFC 3339 or Unix ms).");
 ABSL_FLAG(std::string, until, "", "log: records before this time (RFC 3339 or Unix ms).");
 ABSL_FLAG(std::string, output, "", "log export: write to this file instead of stdout.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
+          "mailbox provision: how long to wait for the answer (e.g. 30s, 2m).");
 
 namespace writeback::ctl {
 namespace {
@@ -67,6 +70,8 @@ Commands:
   mailbox wait CLOUD_ID... [--timeout_s=120]   wait until AD holds the desired state
   mailbox remove CLOUD_ID          the mailbox stopped being cloud-managed: leave AD as it is
   mailbox retry CLOUD_ID...        put quarantined/failed mailboxes back in line now
+  mailbox provision CLOUD_ID [--timeout=30s]   write it now, ahead of the queue, and print
+                                   the steps and modified properties (alias: provision-now)
   agent list [--forest=NAME]
   agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
   log [FILTERS] [--limit=N]        the provisioning log, newest first (default 100)
@@ -75,7 +80,8 @@ Commands:
                --since=TIME --until=TIME   (TIME: RFC 3339, e.g. 2026-11-30T08:00:00Z, or Unix ms)
   audit [--method=NAME] [--limit=N]      Admin API calls that changed something
 
-Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.)";
+Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.
+mailbox provision: 0 when the export succeeded or was not needed, 1 otherwise.)";
 
 int Usage(const std::string& why) {
   std::cerr << "writebackctl: " << why << "\n\n" << kUsage << std::endl;
@@ -214,9 +220,17 @@ int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string
   return kExitOk;
 }
 
+int Provision(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
+  return RunProvisionCommand(stub, args, {absl::GetFlag(FLAGS_timeout), absl::GetFlag(FLAGS_json)},
+                             Usage);
+}
+
 int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
-  if (args.size() < 2) return Usage("mailbox: expected add, set, get, list, wait, retry or remove");
+  if (args.size() < 2) {
+    return Usage("mailbox: expected add, set, get, list, wait, retry, provision or remove");
+  }
   const std::string& verb = args[1];
+  if (verb == "provision") return Provision(stub, args);
   bool json = absl::GetFlag(FLAGS_json);
   grpc::ClientContext context;
   SetDeadline(&context);
@@ -362,6 +376,7 @@ int Main(const std::vector<std::string>& args) {
   if (args[0] == "mailbox") return Mailbox(*stub, args);
   if (args[0] == "agent") return Agent(*stub, args);
   if (args[0] == "log") return Log(*stub, args);
+  if (args[0] == "provision-now") return Provision(*stub, args);
   if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }

@@ -117,6 +117,7 @@ void Dispatcher::Detach(const std::string& session_id) {
     sessions_.erase(it);
     wake_ = true;
   }
+  AbandonOnDemand(session_id);
   absl::Time now = clock_->Now();
   absl::Time not_before = Fence(gone.info, now);
   std::vector<MailboxUpdate> updates;
@@ -179,7 +180,8 @@ std::vector<LiveSession> Dispatcher::Sessions() const {
   std::vector<LiveSession> out;
   absl::MutexLock lock(&mu_);
   for (const auto& [id, s] : sessions_) {
-    out.push_back({id, s.info, s.draining, s.outstanding.size()});
+    out.push_back({id, s.info, s.draining, s.outstanding.size(),
+                   slot_waiters_.count(id) > 0 ? slot_waiters_.at(id).size() : 0});
   }
   std::sort(out.begin(), out.end(), [](const LiveSession& a, const LiveSession& b) {
     return a.info.agent_id != b.info.agent_id ? a.info.agent_id < b.info.agent_id
@@ -267,6 +269,7 @@ void Dispatcher::OnResults(const std::string& session_id,
     wake_ = true;
   }
   CommitAnswers(session_id, std::move(updates));
+  CompleteOnDemand(session_id, results);
   if (pause.has_value()) {
     WB_LOG(WARNING) << "forest " << pause->first << " " << pause->second;
     absl::Status paused =
@@ -295,6 +298,7 @@ void Dispatcher::OnObserved(const std::string& session_id,
         continue;
       }
       s.outstanding.erase(out);
+      if (TakeOnDemandReadLocked(session_id, key, object)) continue;  // provision on demand
       RetryPolicy retry = options_.retry;
       writeback::v1::ProvisioningRecord log =
           MakeReadLogRecord(key, object, s.info.agent_id, s.info.forest, now);
@@ -418,6 +422,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   {
     absl::MutexLock lock(&mu_);
     for (const MailboxRecord& m : *due) {
+      if (on_demand_mailboxes_.count(m.cloud_id) > 0) continue;  // provision on demand has it
       Session* owner = nullptr;
       std::string owner_id;
       uint64_t best = 0;

@@ -16,13 +16,16 @@
 #ifndef WRITEBACK_CONTROLLER_DISPATCH_DISPATCHER_H_
 #define WRITEBACK_CONTROLLER_DISPATCH_DISPATCHER_H_
 
+#include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
@@ -30,6 +33,7 @@
 #include "controller/dispatch/outcome.h"
 #include "controller/dispatch/session_sink.h"
 #include "controller/store/store.h"
+#include "writeback/v1/admin.pb.h"
 #include "writeback/v1/agent.pb.h"
 
 namespace writeback::controller {
@@ -51,6 +55,8 @@ struct LiveSession {
   SessionInfo info;
   bool draining = false;
   size_t outstanding = 0;
+  // Provision on demand calls queued for this session's next free slot.
+  size_t on_demand_waiting = 0;
 };
 
 class Dispatcher {
@@ -111,6 +117,16 @@ class Dispatcher {
 
   int ConnectedAgents(const std::string& forest) const;
 
+  // Provision on demand (provision_now.h, in provision_now.cc): a fresh read
+  // and, if anything differs, a job for one mailbox, sent at once on the
+  // owner's next free credit slot ahead of the queue; answers with the
+  // steps once recorded. Blocks up to `timeout` (kDeadlineExceeded naming
+  // the steps so far; the work continues as normal work). Refusals, writing
+  // nothing: kNotFound, kFailedPrecondition (paused forest, HELD,
+  // CONFLICT_HOLD), kUnavailable (no agent of the forest).
+  absl::StatusOr<writeback::v1::ProvisionNowResponse> ProvisionNow(const std::string& cloud_id,
+                                                                   absl::Duration timeout);
+
  private:
   struct Outstanding {
     std::string cloud_id;
@@ -129,6 +145,7 @@ class Dispatcher {
     bool draining = false;  // takes no new work
   };
   struct Placement;  // defined in the .cc
+  struct OnDemand;   // a waiting ProvisionNow call; provision_now.cc
 
   void Run();
   void Heartbeat(absl::Time now);
@@ -137,6 +154,19 @@ class Dispatcher {
   // When a session lost at `now` can no longer be writing: lease + LDAP timeout.
   absl::Time Fence(const SessionInfo& info, absl::Time now) const;
   void CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates);
+  // Provision on demand's hooks (provision_now.cc): an answered read of a
+  // waiting call goes to it (true; it records the read itself and keeps the
+  // slot for its job); job answers are handed over once recorded; calls of
+  // an ended session are told.
+  bool TakeOnDemandReadLocked(const std::string& session_id, const std::string& read_id,
+                              const writeback::v1::ObservedObject& object)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CompleteOnDemand(const std::string& session_id, const writeback::v1::JobResults& results);
+  void AbandonOnDemand(const std::string& session_id);
+  // Reserves the next free credit slot of the rendezvous owner of `anchor`
+  // (ahead of the placement thread); returns its session id.
+  absl::StatusOr<std::string> ClaimSlot(const std::string& forest, const std::string& anchor,
+                                        absl::Time deadline);
 
   Store* const store_;
   Clock* const clock_;
@@ -149,6 +179,13 @@ class Dispatcher {
   FailureWatch watch_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  // Provision on demand: calls waiting for an answer, by read or job id;
+  // calls queued for a credit slot, by session id.
+  std::map<std::string, std::shared_ptr<OnDemand>> on_demand_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::deque<uint64_t>> slot_waiters_ ABSL_GUARDED_BY(mu_);
+  // Mailboxes a ProvisionNow call is working on: the placement thread
+  // leaves them alone.
+  std::set<std::string> on_demand_mailboxes_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
