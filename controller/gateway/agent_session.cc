@@ -70,6 +70,9 @@ void AgentSession::Handle(const AgentMessage& message) {
     case AgentMessage::kObserved:
       dispatcher_->OnObserved(session_id_, message.observed());
       return;
+    case AgentMessage::kScanPage:
+      dispatcher_->OnScanPage(session_id_, message.scan_page());
+      return;
     case AgentMessage::kHeartbeat:
       dispatcher_->OnHeartbeat(session_id_, message.heartbeat().sequence());
       return;
