@@ -53,6 +53,12 @@ class AdminService : public writeback::v1::AdminService::Service {
       grpc::ServerContext* context, const writeback::v1::ListProvisioningLogRequest* request,
       grpc::ServerWriter<writeback::v1::ProvisioningRecord>* writer) override;
   static constexpr size_t kExportPageSize = 500;
+  // In drift_calls.cc: reconciliation on demand and the drift records.
+  grpc::Status ReconcileForest(grpc::ServerContext* context,
+                               const writeback::v1::ReconcileForestRequest* request,
+                               writeback::v1::ReconcileForestResponse* response) override;
+  grpc::Status ListDrift(grpc::ServerContext*, const writeback::v1::ListDriftRequest* request,
+                         writeback::v1::ListDriftResponse* response) override;
 
  private:
   // The mutating calls proper; the public ones wrap them with Audit.
@@ -76,6 +82,9 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ResumeForestUnaudited(grpc::ServerContext*,
                                      const writeback::v1::ResumeForestRequest*,
                                      writeback::v1::Forest*);
+  grpc::Status ReconcileForestUnaudited(grpc::ServerContext*,
+                                        const writeback::v1::ReconcileForestRequest*,
+                                        writeback::v1::ReconcileForestResponse*);
   grpc::Status SetPause(const std::string& name, bool paused, const std::string& reason,
                         writeback::v1::Forest* response);
   writeback::v1::Forest ForestProto(const ForestRecord& forest) const;
