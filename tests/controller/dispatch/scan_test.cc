@@ -30,7 +30,10 @@ class ScanTest : public ::testing::Test {
     auto store = SqliteStore::Open(dir_ + "/state.db");
     ASSERT_OK(store);
     store_ = std::move(*store);
-    ASSERT_OK(store_->AddForest({kForest, {"OU=Mailboxes,DC=corp"}, 0}));
+    ForestRecord forest;
+    forest.name = kForest;
+    forest.scope_ous = {"OU=Mailboxes,DC=corp"};
+    ASSERT_OK(store_->AddForest(forest));
   }
   void StartDispatcher(uint32_t conflict_corrections = 3) {
     Dispatcher::Options options;

@@ -22,13 +22,21 @@ namespace v1 = writeback::v1;
 
 constexpr char kForest[] = "corp.example.test";
 
+ForestRecord Forest(const std::string& name, const std::string& ou) {
+  ForestRecord f;
+  f.name = name;
+  f.scope_ous = {ou};
+  f.created_ms = 1;
+  return f;
+}
+
 class SqliteDriftTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto store = SqliteStore::Open(dir_.File("state.db"));
     ASSERT_OK(store);
     store_ = std::move(*store);
-    ASSERT_OK(store_->AddForest({kForest, {"OU=Mailboxes,DC=corp"}, 1}));
+    ASSERT_OK(store_->AddForest(Forest(kForest, "OU=Mailboxes,DC=corp")));
     ASSERT_OK(store_->AddMailbox(NewMailbox("m1", kForest, Anchor(1))));
     ASSERT_OK(store_->AddMailbox(NewMailbox("m2", kForest, Anchor(2))));
   }
@@ -175,7 +183,7 @@ TEST_F(SqliteDriftTest, PruneDriftDeletesOldRecords) {
 }
 
 TEST_F(SqliteDriftTest, FindsMailboxesByAnchorWithinTheForest) {
-  ASSERT_OK(store_->AddForest({"other.test", {"OU=X,DC=other"}, 1}));
+  ASSERT_OK(store_->AddForest(Forest("other.test", "OU=X,DC=other")));
   ASSERT_OK(store_->AddMailbox(NewMailbox("o1", "other.test", Anchor(3))));
   auto found = store_->FindMailboxesByAnchor(kForest, {Anchor(2), Anchor(3), Anchor(9)});
   ASSERT_OK(found);
