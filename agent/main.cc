@@ -10,8 +10,9 @@
 #include "absl/strings/str_split.h"
 #include "agent/apply/job_applier.h"
 #include "agent/core/agent.h"
-#include "agent/directory/forest_directory.h"
+#include "agent/directory/directory_set.h"
 #include "agent/directory/ldap_directory.h"
+#include "agent/reconcile/scanner.h"
 #include "agent/directory/secret_file.h"
 #include "agent/uplink/uplink.h"
 #include "common/base/files.h"
@@ -126,37 +127,16 @@ absl::Status Run() {
   ldap.base_dn = config.ldap().base_dn();
   // One domain: the DCs of ldap.urls. Several: a Global Catalog for
   // matching and the DCs of each domain for reads and writes.
-  std::unique_ptr<LdapDirectory> global_catalog;
-  std::vector<std::unique_ptr<LdapDirectory>> domain_dcs;
-  std::unique_ptr<ForestDirectory> forest;
-  Directory* directory = nullptr;
-  if (config.domains().empty()) {
-    WB_ASSIGN_OR_RETURN(global_catalog, LdapDirectory::Connect(ldap));
-    directory = global_catalog.get();
-  } else {
-    if (config.global_catalog_urls().empty()) {
-      return absl::InvalidArgumentError(
-          "global_catalog_urls: required with domains (e.g. ldaps://gc1.corp.example.com:3269)");
-    }
-    LdapOptions gc = ldap;
-    gc.urls = {config.global_catalog_urls().begin(), config.global_catalog_urls().end()};
-    WB_ASSIGN_OR_RETURN(global_catalog, LdapDirectory::Connect(gc));
-    std::vector<ForestDirectory::Domain> domains;
-    for (const auto& d : config.domains()) {
-      if (d.dn().empty() || d.urls().empty()) {
-        return absl::InvalidArgumentError("domains: each needs dn and at least one url");
-      }
-      LdapOptions options = ldap;
-      options.urls = {d.urls().begin(), d.urls().end()};
-      options.base_dn = d.dn();
-      WB_ASSIGN_OR_RETURN(std::unique_ptr<LdapDirectory> dc, LdapDirectory::Connect(options));
-      domains.push_back({d.dn(), dc.get()});
-      domain_dcs.push_back(std::move(dc));
-    }
-    forest = std::make_unique<ForestDirectory>(global_catalog.get(), global_catalog->BaseDn(),
-                                               std::move(domains));
-    directory = forest.get();
+  DirectoryConfig directory_config;
+  directory_config.ldap = ldap;
+  directory_config.global_catalog_urls = {config.global_catalog_urls().begin(),
+                                          config.global_catalog_urls().end()};
+  for (const auto& d : config.domains()) {
+    directory_config.domains.push_back({d.dn(), {d.urls().begin(), d.urls().end()}});
   }
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<DirectorySet> directories,
+                      OpenDirectory(directory_config));
+  Directory* directory = directories->directory();
 
   LocalPolicy policy;
   policy.allowed_attributes = {config.allowed_attributes().begin(),
@@ -182,10 +162,16 @@ absl::Status Run() {
   WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
   if (policy.dry_run) WB_LOG(WARNING) << "dry_run is set: no job writes to the directory";
   JobApplier applier(directory, policy);
+  // Reconciliation scans read on connections of their own (DESIGN §6).
+  Scanner::Options scan_options;
+  scan_options.policy = policy;
+  scan_options.open_directory = [directory_config] { return OpenDirectory(directory_config); };
+  Scanner scanner(std::move(scan_options));
 
   Agent::Options agent_options;
   agent_options.pipeline.window = config.pipeline_window();
   agent_options.on_drained = [] { RequestTermination(); };
+  agent_options.scanner = &scanner;
   Agent agent(&applier, directory, Clock::Real(), agent_options);
   Uplink::Options uplink;
   uplink.controller = config.controller();

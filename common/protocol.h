@@ -7,7 +7,7 @@
 namespace writeback {
 
 // The agent stream's protocol version this build speaks (proto/writeback/v1/agent.proto).
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 // The oldest agent protocol version the controller still serves.
 inline constexpr uint32_t kMinProtocolVersion = 1;
 

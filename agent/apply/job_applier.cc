@@ -6,10 +6,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/apply/modify_ldif.h"
+#include "agent/apply/observation.h"
 #include "agent/directory/ldap_errors.h"
 #include "common/attributes/validation.h"
 #include "common/base/log.h"
@@ -468,17 +468,7 @@ v1::ObservedObject JobApplier::Read(const v1::ReadTarget& target) {
                                          absl::StrJoin(policy_.scope_ous, "; "), ")"));
     return observed;
   }
-  for (const AttributeSpec* spec : checker_.allowed()) {
-    SetValues(S(spec->name), Values(entry, spec->name),
-              observed.mutable_attributes());
-  }
-  const std::vector<std::string>& usn = Values(entry, "uSNChanged");
-  int64_t usn_changed = 0;
-  if (!usn.empty() && absl::SimpleAtoi(usn[0], &usn_changed)) {
-    observed.set_usn_changed(usn_changed);
-  }
-  const std::vector<std::string>& when = Values(entry, "whenChanged");
-  if (!when.empty()) observed.set_when_changed(when[0]);
+  FillObservation(checker_, entry, &observed);
   return observed;
 }
 

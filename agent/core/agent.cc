@@ -36,6 +36,7 @@ void Agent::Stop() {
   }
   if (worker_.joinable()) worker_.join();
   if (ticker_.joinable()) ticker_.join();
+  if (options_.scanner != nullptr) options_.scanner->Stop();  // its threads call back here
 }
 
 void Agent::OnStreamStarted(std::shared_ptr<Outbound> stream) {
@@ -116,6 +117,7 @@ std::shared_ptr<Outbound> Agent::EndSessionLocked(const std::string& why) {
   welcomed_ = false;
   session_id_.clear();
   directory_->Close();  // no write of this session may reach the directory later
+  if (options_.scanner != nullptr) options_.scanner->Abandon();  // nor a page of its scan
   return stream_;
 }
 
@@ -180,6 +182,26 @@ void Agent::HandleLocked(const ControllerMessage& message) {
         queue_.push_back(std::move(w));
       }
       return;
+    case ControllerMessage::kScan: {
+      if (!welcomed_) {
+        RefuseUnwelcomedWorkLocked();
+        return;
+      }
+      const uint64_t epoch = epoch_;
+      Scanner::Session session{stream_, [this, epoch] {
+                                 absl::MutexLock lock(&mu_);
+                                 return epoch == epoch_ && LeaseValidLocked();
+                               }};
+      if (options_.scanner != nullptr) {
+        options_.scanner->Start(message.scan(), std::move(session));
+      } else {
+        AgentMessage refused;
+        *refused.mutable_scan_page() = FailedScanPage(
+            message.scan().scan_id(), v1::FAILED_PERMANENT, "this agent runs no scans");
+        stream_->Send(std::move(refused));
+      }
+      return;
+    }
     case ControllerMessage::kDrain:
       WB_LOG(INFO) << "controller asked to drain (" << message.drain().reason()
                    << "): finishing " << queue_.size()

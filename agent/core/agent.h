@@ -17,6 +17,10 @@
 // connections and cuts the stream; the Uplink reconnects and a new session
 // starts empty-handed.
 //
+// Scans (DESIGN §6, protocol 3): a ScanRequest of the welcomed session goes
+// to Options::scanner, which reads on its own thread and connection; the
+// scan is abandoned when the session ends or its lease runs out.
+//
 // Drain (DESIGN §4): told to drain, the agent takes nothing new (the
 // controller sends nothing more), answers all it holds, closes the stream
 // gracefully and calls Options::on_drained; it never starts another session.
@@ -36,6 +40,7 @@
 #include "agent/apply/pipelined_applier.h"
 #include "agent/directory/directory.h"
 #include "agent/core/outbound.h"
+#include "agent/reconcile/scanner.h"
 #include "agent/uplink/uplink.h"
 #include "common/base/clock.h"
 
@@ -52,6 +57,9 @@ class Agent : public Uplink::Listener {
     // Called once, on a gRPC or worker thread, when a drain has finished and
     // the stream ended; the program should then stop (writeback-agent exits).
     std::function<void()> on_drained;
+    // Runs reconciliation scans (ScanRequest) on connections of its own; not
+    // owned, must outlive the Agent. Null: scans are refused.
+    Scanner* scanner = nullptr;
   };
 
   Agent(JobApplier* applier, Directory* directory, Clock* clock, Options options);

@@ -3,6 +3,9 @@
 #ifndef WRITEBACK_AGENT_CORE_OUTBOUND_H_
 #define WRITEBACK_AGENT_CORE_OUTBOUND_H_
 
+#include <cstddef>
+
+#include "absl/time/time.h"
 #include "writeback/v1/agent.pb.h"
 
 namespace writeback::agent {
@@ -18,6 +21,15 @@ class Outbound {
   // agent's side is closed (the controller then ends the call). Later Sends
   // are dropped. Thread-safe, idempotent.
   virtual void Close() = 0;
+  // Flow control for bulk senders (reconciliation scans): waits up to
+  // `timeout` until at most `max_queued` messages wait to be written.
+  // Returns false on timeout; true when there is room or the stream has
+  // ended (Send is then a no-op, so nothing piles up). Thread-safe. The
+  // default (fakes) has room at once.
+  virtual bool WaitForRoom(size_t max_queued, absl::Duration timeout) {
+    (void)max_queued, (void)timeout;
+    return true;
+  }
 };
 
 }  // namespace writeback::agent

@@ -12,6 +12,8 @@
 #ifndef WRITEBACK_AGENT_DIRECTORY_DIRECTORY_H_
 #define WRITEBACK_AGENT_DIRECTORY_DIRECTORY_H_
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,6 +46,25 @@ struct LdapResult {
   int code = 0;
   std::string diagnostic;
   std::string matched_dn;
+};
+
+// One page of a paged search (Directory::SearchPaged).
+struct SearchPage {
+  // The DC that answered (the same for every page of one search).
+  std::string dc;
+  std::vector<DirectoryEntry> entries;
+};
+
+// Where a DC's database stands (Directory::ReadDcState), for the high-water
+// marks of reconciliation passes (DESIGN §6).
+struct DcState {
+  // The DC's LDAP URL, as CurrentDc() names it.
+  std::string dc;
+  // The invocationId of the DC's NTDS Settings object, as a lower-case GUID
+  // string; it changes when the DC's database is restored.
+  std::string invocation_id;
+  // The rootDSE's highestCommittedUSN.
+  int64_t highest_committed_usn = 0;
 };
 
 // Used from one thread at a time, except Close(), which any thread may call at
@@ -112,6 +133,40 @@ class Directory {
       const std::vector<std::string>& attributes, int size_limit) {
     (void)base, (void)filter, (void)attributes, (void)size_limit;
     return std::vector<DirectoryEntry>();
+  }
+
+  // Paged subtree search (RFC 2696 simple paged results, critical): calls
+  // `sink` once per page the server returns, in order, at least once (an
+  // empty result is one empty page), with at most about `page_size`
+  // entries. A sink that returns non-OK stops the search and its status is
+  // returned. The whole search runs on one connection to one DC (a paged
+  // search cannot move); a failure mid-way fails it (errors as Search).
+  // The sink must not use this directory. The default runs one Search and
+  // cuts its result into pages (for fakes).
+  using PageSink = std::function<absl::Status(SearchPage page)>;
+  virtual absl::Status SearchPaged(const std::string& base, const std::string& filter,
+                                   const std::vector<std::string>& attributes,
+                                   int page_size, const PageSink& sink) {
+    absl::StatusOr<std::vector<DirectoryEntry>> all = Search(base, filter, attributes, 0);
+    if (!all.ok()) return all.status();
+    const size_t size = page_size > 0 ? static_cast<size_t>(page_size) : all->size() + 1;
+    size_t i = 0;
+    do {
+      SearchPage page{CurrentDc(), {}};
+      for (; i < all->size() && page.entries.size() < size; ++i) {
+        page.entries.push_back(std::move((*all)[i]));
+      }
+      if (absl::Status s = sink(std::move(page)); !s.ok()) return s;
+    } while (i < all->size());
+    return absl::OkStatus();
+  }
+
+  // The state of the DC that answers searches under `base`: its
+  // invocationId (rootDSE dsServiceName -> that object's invocationId) and
+  // highestCommittedUSN. Errors as Search. The default: kUnimplemented.
+  virtual absl::StatusOr<DcState> ReadDcState(const std::string& base) {
+    (void)base;
+    return absl::UnimplementedError("this directory cannot report its DC's state");
   }
 };
 

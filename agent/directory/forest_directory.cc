@@ -114,6 +114,28 @@ absl::StatusOr<std::vector<DirectoryEntry>> ForestDirectory::SearchDeleted(
   return out;
 }
 
+absl::Status ForestDirectory::SearchPaged(const std::string& base, const std::string& filter,
+                                          const std::vector<std::string>& attributes,
+                                          int page_size, const PageSink& sink) {
+  absl::StatusOr<const Domain*> domain = WriteDomain(base);
+  if (!domain.ok()) return domain.status();
+  const Domain* d = *domain;
+  return d->directory->SearchPaged(base, filter, attributes, page_size,
+                                   [&](SearchPage page) {
+                                     SearchPage own{std::move(page.dc), {}};
+                                     for (DirectoryEntry& e : page.entries) {
+                                       if (DomainOf(e.dn) == d) own.entries.push_back(std::move(e));
+                                     }
+                                     return sink(std::move(own));
+                                   });
+}
+
+absl::StatusOr<DcState> ForestDirectory::ReadDcState(const std::string& base) {
+  absl::StatusOr<const Domain*> domain = WriteDomain(base);
+  if (!domain.ok()) return domain.status();
+  return (*domain)->directory->ReadDcState(base);
+}
+
 absl::StatusOr<LdapResult> ForestDirectory::Modify(const std::string& dn,
                                                    const std::vector<Modification>& mods) {
   absl::StatusOr<const Domain*> domain = WriteDomain(dn);

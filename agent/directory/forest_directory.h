@@ -53,6 +53,13 @@ class ForestDirectory : public Directory {
   absl::StatusOr<std::vector<DirectoryEntry>> SearchDeleted(
       const std::string& base, const std::string& filter,
       const std::vector<std::string>& attributes, int size_limit) override;
+  // Paged searches and DC states go to the DC of the domain that holds
+  // `base` (its own objects only; child domains' objects are left to their
+  // own DCs). A base in no configured domain: kFailedPrecondition.
+  absl::Status SearchPaged(const std::string& base, const std::string& filter,
+                           const std::vector<std::string>& attributes, int page_size,
+                           const PageSink& sink) override;
+  absl::StatusOr<DcState> ReadDcState(const std::string& base) override;
   std::string BaseDn() const override { return forest_root_dn_; }
   // The DC of the domain written last (the GC before any write).
   std::string CurrentDc() const override;

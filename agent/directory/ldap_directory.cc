@@ -2,8 +2,6 @@
 
 #include <ldap.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
 
 #include <memory>
@@ -26,39 +24,7 @@
 namespace writeback::agent {
 namespace {
 
-// Blocks SIGPIPE on the calling thread for the scope's lifetime and discards
-// any SIGPIPE raised meanwhile (libldap writes to sockets that a peer or
-// Close() may have shut down; such writes must fail with EPIPE, not kill the
-// process).
-class ScopedSigpipeBlock {
- public:
-  ScopedSigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    blocked_here_ = pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0 &&
-                    sigismember(&old_, SIGPIPE) == 0;
-  }
-  ~ScopedSigpipeBlock() {
-    if (!blocked_here_) return;
-    if (!was_pending_) {
-      struct timespec zero = {0, 0};
-      while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
-  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
-
- private:
-  sigset_t pipe_;
-  sigset_t old_;
-  bool was_pending_ = false;
-  bool blocked_here_ = false;
-};
+using internal::ScopedSigpipeBlock;
 
 void Unbind(LDAP* ld) {
   if (ld != nullptr) ldap_unbind_ext(ld, nullptr, nullptr);

@@ -114,6 +114,13 @@ class LdapDirectory : public Directory {
   std::string BaseDn() const override { return base_dn_; }
   std::string CurrentDc() const override;
   void Close() override;
+  // Defined in ldap_paged.cc. SearchPaged keeps one connection for the
+  // whole search; a sink that fails drops that connection (the server's
+  // paging state goes with it).
+  absl::Status SearchPaged(const std::string& base, const std::string& filter,
+                           const std::vector<std::string>& attributes, int page_size,
+                           const PageSink& sink) override;
+  absl::StatusOr<DcState> ReadDcState(const std::string& base) override;
   // Defined in ldap_deleted.cc.
   absl::StatusOr<std::vector<DirectoryEntry>> SearchDeleted(
       const std::string& base, const std::string& filter,

@@ -65,10 +65,15 @@ std::string Diagnostic(LDAP* ld) {
   return TakeString(msg);
 }
 
-absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
+namespace {
+
+// One search with `controls` (may be null); the response controls of its
+// result go to *response_controls when asked for (free them with
+// ldap_controls_free).
+absl::StatusOr<std::vector<DirectoryEntry>> RunSearch(
     LDAP* ld, const std::string& base, int scope, const std::string& filter,
-    const std::vector<std::string>& attributes, int size_limit,
-    absl::Duration timeout) {
+    const std::vector<std::string>& attributes, int size_limit, LDAPControl** controls,
+    absl::Duration timeout, LDAPControl*** response_controls) {
   const std::string what = absl::StrCat("LDAP search under '", base, "' failed");
   std::vector<char*> attrs;
   for (const std::string& a : attributes) attrs.push_back(const_cast<char*>(a.c_str()));
@@ -76,7 +81,7 @@ absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
   struct timeval tv = absl::ToTimeval(timeout);
   int msgid = 0;
   int rc = ldap_search_ext(ld, base.c_str(), scope, filter.c_str(), attrs.data(),
-                           0, nullptr, nullptr, &tv, size_limit, &msgid);
+                           0, controls, nullptr, &tv, size_limit, &msgid);
   if (rc != LDAP_SUCCESS) return LdapStatus(rc, what, Diagnostic(ld));
   LDAPMessage* raw = nullptr;
   rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &raw);
@@ -99,7 +104,7 @@ absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
       case LDAP_RES_SEARCH_RESULT: {
         char* diag = nullptr;
         int prc = ldap_parse_result(ld, m, &code, nullptr, &diag, nullptr,
-                                    nullptr, 0);
+                                    response_controls, 0);
         diagnostic = TakeString(diag);
         if (prc != LDAP_SUCCESS) code = prc;
         break;
@@ -111,6 +116,53 @@ absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
   // A size-limited search returns what it got; the caller asked for a limit.
   if (code != LDAP_SUCCESS && code != LDAP_SIZELIMIT_EXCEEDED) {
     return LdapStatus(code, what, diagnostic);
+  }
+  return entries;
+}
+
+struct ControlsFree {
+  void operator()(LDAPControl** c) const { ldap_controls_free(c); }
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
+    LDAP* ld, const std::string& base, int scope, const std::string& filter,
+    const std::vector<std::string>& attributes, int size_limit,
+    absl::Duration timeout) {
+  return RunSearch(ld, base, scope, filter, attributes, size_limit, nullptr, timeout, nullptr);
+}
+
+absl::StatusOr<std::vector<DirectoryEntry>> SearchPageOn(
+    LDAP* ld, const std::string& base, const std::string& filter,
+    const std::vector<std::string>& attributes, int page_size, std::string* cookie,
+    absl::Duration timeout) {
+  struct berval in = {static_cast<ber_len_t>(cookie->size()), cookie->data()};
+  LDAPControl* page = nullptr;
+  // Critical: a DC that cannot page refuses rather than answering at once.
+  int rc = ldap_create_page_control(ld, page_size, cookie->empty() ? nullptr : &in, 1, &page);
+  if (rc != LDAP_SUCCESS) return LdapStatus(rc, "LDAP: cannot build the paged results control");
+  LDAPControl* controls[] = {page, nullptr};
+  LDAPControl** raw_response = nullptr;
+  absl::StatusOr<std::vector<DirectoryEntry>> entries =
+      RunSearch(ld, base, LDAP_SCOPE_SUBTREE, filter, attributes, 0, controls, timeout,
+                &raw_response);
+  ldap_control_free(page);
+  std::unique_ptr<LDAPControl*, ControlsFree> response(raw_response);
+  if (!entries.ok()) return entries;
+  LDAPControl* answer = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, response.get(), nullptr);
+  cookie->clear();
+  if (answer == nullptr) return entries;  // no more pages
+  ber_int_t estimate = 0;
+  struct berval next = {0, nullptr};
+  rc = ldap_parse_pageresponse_control(ld, answer, &estimate, &next);
+  if (rc != LDAP_SUCCESS) {
+    return LdapStatus(rc, absl::StrCat("LDAP search under '", base,
+                                       "': unreadable paged results response"));
+  }
+  if (next.bv_val != nullptr) {
+    cookie->assign(next.bv_val, next.bv_len);
+    ber_memfree(next.bv_val);
   }
   return entries;
 }

@@ -6,6 +6,8 @@
 #define WRITEBACK_AGENT_DIRECTORY_LDAP_OPERATIONS_H_
 
 #include <ldap.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <string>
 #include <vector>
@@ -16,6 +18,40 @@
 
 namespace writeback::agent::internal {
 
+// Blocks SIGPIPE on the calling thread for the scope's lifetime and discards
+// any SIGPIPE raised meanwhile (libldap writes to sockets that a peer or
+// Close() may have shut down; such writes must fail with EPIPE, not kill the
+// process).
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    blocked_here_ = pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0 &&
+                    sigismember(&old_, SIGPIPE) == 0;
+  }
+  ~ScopedSigpipeBlock() {
+    if (!blocked_here_) return;
+    if (!was_pending_) {
+      struct timespec zero = {0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool was_pending_ = false;
+  bool blocked_here_ = false;
+};
+
 // The handle's last diagnostic message ("" when none).
 std::string Diagnostic(LDAP* ld);
 
@@ -25,6 +61,14 @@ std::string Diagnostic(LDAP* ld);
 absl::StatusOr<std::vector<DirectoryEntry>> SearchOn(
     LDAP* ld, const std::string& base, int scope, const std::string& filter,
     const std::vector<std::string>& attributes, int size_limit,
+    absl::Duration timeout);
+
+// One page of a paged subtree search (RFC 2696, critical control): sends
+// `*cookie` (empty for the first page) and replaces it with the server's
+// cookie for the next page (empty: that was the last page).
+absl::StatusOr<std::vector<DirectoryEntry>> SearchPageOn(
+    LDAP* ld, const std::string& base, const std::string& filter,
+    const std::vector<std::string>& attributes, int page_size, std::string* cookie,
     absl::Duration timeout);
 
 // Sends one modify without waiting; returns its message id.

@@ -68,6 +68,14 @@ void AgentStream::Close() {
   RemoveHold();
 }
 
+bool AgentStream::WaitForRoom(size_t max_queued, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto room = [this, max_queued]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || queue_.size() <= max_queued;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&room), timeout);
+}
+
 void AgentStream::OnReadDone(bool ok) {
   if (!ok) {  // the controller ended the stream or it broke
     {

@@ -39,6 +39,7 @@ class AgentStream
   void Send(writeback::v1::AgentMessage message) override;
   void Cancel() override;
   void Close() override;
+  bool WaitForRoom(size_t max_queued, absl::Duration timeout) override;
   // Blocks until the stream has ended; returns the final status.
   grpc::Status Wait();
 

@@ -265,6 +265,9 @@ void TestController::OnAgentMessage(Stream* stream, const AgentMessage& message)
       heartbeats_received_++;
       stream->agent_heartbeat = std::max(stream->agent_heartbeat, message.heartbeat().sequence());
       return;
+    case AgentMessage::kScanPage:
+      scan_pages_.push_back(message.scan_page());
+      return;
     case AgentMessage::kHello:
     case AgentMessage::BODY_NOT_SET:
       return;
@@ -293,6 +296,12 @@ absl::StatusOr<TestController::Stream*> TestController::CurrentForSend(size_t cr
   }
   current_->outstanding += credit;
   return current_;
+}
+
+absl::Status TestController::SendOnCurrent(ControllerMessage message, size_t credit) {
+  WB_ASSIGN_OR_RETURN(Stream * stream, CurrentForSend(credit));
+  stream->Send(std::move(message));
+  return absl::OkStatus();
 }
 
 absl::Status TestController::SendJobs(const std::vector<v1::Job>& jobs) {

@@ -29,8 +29,8 @@
 //    Hello's max_in_flight on the current session unless
 //    Options::enforce_credit is false. A JobResult or ObservedObject returns
 //    one credit.
-//  - Every JobResult and Observed message received, from any session, is kept
-//    in arrival order until a Wait* call takes it.
+//  - Every JobResult, Observed and ScanPage message received, from any
+//    session, is kept in arrival order until a Wait* call takes it.
 //
 // Every Wait* call has a timeout (a hang guard) and fails with
 // kDeadlineExceeded, saying what did arrive, when it passes. The destructor
@@ -102,6 +102,16 @@ class TestController {
   absl::Status SendRead(const std::string& request_id,
                         const std::vector<writeback::v1::ReadTarget>& targets);
 
+  // Reconciliation scans (protocol 3; test_controller_scan.cc). Sends a
+  // ScanRequest to the current session (scans take no credit).
+  absl::Status SendScan(const writeback::v1::ScanRequest& request);
+  // Waits until the last page of `scan_id` arrived and takes every page of
+  // that scan, in arrival order.
+  absl::StatusOr<std::vector<writeback::v1::ScanPage>> WaitForScan(const std::string& scan_id,
+                                                                   absl::Duration timeout);
+  // ScanPages of `scan_id` received and not yet taken.
+  size_t ScanPagesReceived(const std::string& scan_id) const;
+
   // Takes the first `n` JobResults received (in arrival order) once that
   // many are there.
   absl::StatusOr<std::vector<writeback::v1::JobResult>> WaitForResults(size_t n,
@@ -143,6 +153,8 @@ class TestController {
   void OnWritten();
   // The current session's stream, if any, after reserving `credit` of it.
   absl::StatusOr<Stream*> CurrentForSend(size_t credit);
+  // Sends `message` to the current session after reserving `credit`.
+  absl::Status SendOnCurrent(writeback::v1::ControllerMessage message, size_t credit);
   Stream* NewStream(grpc::CallbackServerContext* context);
 
   const Options options_;
@@ -161,6 +173,7 @@ class TestController {
   int returned_sessions_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<writeback::v1::JobResult> results_ ABSL_GUARDED_BY(mu_);
   std::deque<writeback::v1::Observed> observed_ ABSL_GUARDED_BY(mu_);
+  std::vector<writeback::v1::ScanPage> scan_pages_ ABSL_GUARDED_BY(mu_);
   absl::Time last_send_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t heartbeats_received_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread heartbeat_thread_;

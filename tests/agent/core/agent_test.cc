@@ -3,12 +3,14 @@
 // drops the queue, fences the directory and cuts the stream.
 #include "agent/core/agent.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/identity/anchor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/apply/fake_directory.h"
+#include "tests/agent/reconcile/scan_fake_directory.h"
 
 namespace writeback::agent {
 namespace {
@@ -249,6 +251,69 @@ TEST_F(AgentTest, HeartbeatsFlowWhileTheLeaseHolds) {
     absl::SleepFor(absl::Milliseconds(250));    // the ticker runs every 100 ms
   }
   EXPECT_GE(outbound_->heartbeats(), 2);
+}
+
+}  // namespace
+}  // namespace writeback::agent
+
+namespace writeback::agent {
+namespace {
+
+v1::ControllerMessage ScanRequest(const std::string& id) {
+  v1::ControllerMessage m;
+  m.mutable_scan()->set_scan_id(id);
+  return m;
+}
+
+// A ScanRequest goes to the Scanner, which reads on a directory of its own
+// and answers on the session's stream; when the session ends, a scan still
+// running is abandoned and sends nothing more.
+TEST(AgentScanTest, ScansOfTheWelcomedSessionRunAndEndWithIt) {
+  constexpr char kScope[] = "OU=Mailboxes,DC=corp,DC=example,DC=test";
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  FakeDirectory directory;
+  LocalPolicy policy;
+  policy.scope_ous = {kScope};
+  JobApplier applier(&directory, policy);
+  testing::ScanFakeDirectory scan_directory;
+  for (int i = 1; i <= 3; ++i) {
+    scan_directory.AddUser(absl::StrCat("CN=s", i, ",", kScope), i,
+                           {{"objectGUID", {std::string(16, 'a' + i)}}});
+  }
+  Scanner::Options scan_options;
+  scan_options.policy.scope_ous = {kScope};
+  scan_options.open_directory = [&]() -> absl::StatusOr<std::unique_ptr<DirectorySet>> {
+    return std::make_unique<DirectorySet>(&scan_directory);
+  };
+  Scanner scanner(std::move(scan_options));
+  Agent::Options options;
+  options.scanner = &scanner;
+  Agent agent(&applier, &directory, &clock, options);
+  agent.Start();
+  auto outbound = std::make_shared<FakeOutbound>();
+  agent.OnStreamStarted(outbound);
+  agent.OnMessage(Welcome());
+
+  agent.OnMessage(ScanRequest("s1"));
+  auto sent = outbound->WaitFor(1);
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].has_scan_page());
+  EXPECT_EQ(sent[0].scan_page().scan_id(), "s1");
+  EXPECT_TRUE(sent[0].scan_page().last());
+  EXPECT_EQ(sent[0].scan_page().objects_size(), 3);
+  EXPECT_EQ(sent[0].scan_page().marks_size(), 1);
+  EXPECT_EQ(directory.search_calls(), 0);  // not on the worker's connection
+
+  scan_directory.Hold();
+  agent.OnMessage(ScanRequest("s2"));
+  ASSERT_TRUE(scan_directory.WaitForSearches(2));
+  agent.OnStreamEnded(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gone"));
+  // The scan's own connection is cut (s1's too if it had not wound down yet).
+  EXPECT_GE(scan_directory.close_calls(), 1);
+  scan_directory.Release();
+  scanner.Stop();  // the abandoned scan has finished
+  EXPECT_EQ(outbound->WaitFor(0).size(), 1u) << "a page of an ended session went out";
+  agent.Stop();
 }
 
 }  // namespace

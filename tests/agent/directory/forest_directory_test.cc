@@ -124,3 +124,52 @@ TEST_F(ForestDirectoryTest, CloseFencesEveryDirectory) {
 
 }  // namespace
 }  // namespace writeback::agent
+
+namespace writeback::agent {
+namespace {
+
+const std::string kBob2 =
+    "(objectGUID=\\02\\02\\02\\02\\02\\02\\02\\02\\02\\02\\02\\02\\02\\02\\02\\02)";
+
+// Scans page through each domain's own DC, never the Global Catalog, and
+// keep only that domain's objects.
+TEST_F(ForestDirectoryTest, PagedSearchGoesToTheDomainOfItsBaseOnly) {
+  std::vector<SearchPage> pages;
+  ASSERT_OK(forest_.SearchPaged("OU=Mailboxes," + kEmea, kBob2, {"extensionAttribute1"}, 10,
+                                [&](SearchPage p) {
+                                  pages.push_back(std::move(p));
+                                  return absl::OkStatus();
+                                }));
+  ASSERT_EQ(pages.size(), 1u);
+  ASSERT_EQ(pages[0].entries.size(), 1u);
+  EXPECT_EQ(pages[0].entries[0].dn, kEmeaUser);
+  EXPECT_THAT(pages[0].entries[0].attributes["extensionattribute1"], ElementsAre("new"));
+  EXPECT_EQ(pages[0].dc, emea_.CurrentDc());
+  EXPECT_EQ(gc_.search_calls(), 0);
+  EXPECT_EQ(root_.search_calls(), 0);
+  EXPECT_EQ(emea_.search_calls(), 1);
+}
+
+TEST_F(ForestDirectoryTest, PagedSearchOfAParentDomainLeavesChildObjectsOut) {
+  // A copy of a child-domain object answered by the root's DC (as a
+  // referral would point at): not the root domain's object.
+  root_.AddObject(kEmeaUser, {{"objectGUID", {Anchor(2)}}});
+  size_t entries = 0;
+  ASSERT_OK(forest_.SearchPaged(kRoot, kBob2, {}, 10, [&](SearchPage p) {
+    entries += p.entries.size();
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(entries, 0u);
+  EXPECT_EQ(root_.search_calls(), 1);
+}
+
+TEST_F(ForestDirectoryTest, PagedSearchAndDcStateOutsideEveryDomainFail) {
+  auto sink = [](SearchPage) { return absl::OkStatus(); };
+  EXPECT_THAT(forest_.SearchPaged("OU=x,DC=other,DC=org", kBob2, {}, 10, sink),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(forest_.ReadDcState("OU=x,DC=other,DC=org"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+}  // namespace
+}  // namespace writeback::agent
