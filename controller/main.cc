@@ -60,6 +60,10 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_pause_window_s(300);
   c.set_provisioning_log_retention_days(30);
   c.set_audit_log_retention_days(365);
+  c.set_reconcile_interval_s(900);
+  c.set_conflict_corrections(3);
+  c.set_conflict_window_s(3600);
+  c.set_scan_page_size(500);
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -77,6 +81,11 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
     return absl::InvalidArgumentError(
         "tls.cert_file, tls.key_file and tls.ca_file are required: the agent stream is "
         "mutual TLS only (see deploy/ for examples)");
+  }
+  if (c.conflict_corrections() > 0 && c.conflict_window_s() == 0) {
+    return absl::InvalidArgumentError(
+        "conflict_window_s must be positive when conflict_corrections is set (0 corrections "
+        "disables the dual-writer hold)");
   }
   if (c.heartbeat_interval_ms() * 2 > c.lease_ms()) {
     return absl::InvalidArgumentError("lease_ms must be at least twice heartbeat_interval_ms");
@@ -116,6 +125,10 @@ absl::Status Run() {
   options.pause.failure_ratio = config.pause_failure_percent() / 100.0;
   options.pause.min_attempts = static_cast<int>(config.pause_min_attempts());
   options.pause.window = absl::Seconds(config.pause_window_s());
+  options.reconcile.interval = absl::Seconds(config.reconcile_interval_s());
+  options.reconcile.page_size = config.scan_page_size();
+  options.retry.conflict.corrections = config.conflict_corrections();
+  options.retry.conflict.window = absl::Seconds(config.conflict_window_s());
   // Work that was out when the controller stopped is redelivered only once
   // any agent still holding it must have stopped writing (DESIGN §4).
   absl::Time fence = absl::Now() + options.lease + options.ldap_timeout;

@@ -59,6 +59,12 @@ class AdminService : public writeback::v1::AdminService::Service {
                             const writeback::v1::ProvisionNowRequest* request,
                             writeback::v1::ProvisionNowResponse* response) override;
   static constexpr uint32_t kMaxProvisionTimeoutMs = 600000;
+  // In drift_calls.cc: reconciliation on demand and the drift records.
+  grpc::Status ReconcileForest(grpc::ServerContext* context,
+                               const writeback::v1::ReconcileForestRequest* request,
+                               writeback::v1::ReconcileForestResponse* response) override;
+  grpc::Status ListDrift(grpc::ServerContext*, const writeback::v1::ListDriftRequest* request,
+                         writeback::v1::ListDriftResponse* response) override;
 
  private:
   // The mutating calls proper; the public ones wrap them with Audit.
@@ -85,6 +91,9 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ProvisionNowUnaudited(grpc::ServerContext*,
                                      const writeback::v1::ProvisionNowRequest*,
                                      writeback::v1::ProvisionNowResponse*);
+  grpc::Status ReconcileForestUnaudited(grpc::ServerContext*,
+                                        const writeback::v1::ReconcileForestRequest*,
+                                        writeback::v1::ReconcileForestResponse*);
   grpc::Status SetPause(const std::string& name, bool paused, const std::string& reason,
                         writeback::v1::Forest* response);
   writeback::v1::Forest ForestProto(const ForestRecord& forest) const;

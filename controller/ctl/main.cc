@@ -18,6 +18,7 @@
 #include "common/identity/anchor.h"
 #include "common/protocol.h"
 #include "controller/ctl/edit_syntax.h"
+#include "controller/ctl/drift_commands.h"
 #include "controller/ctl/log_commands.h"
 #include "controller/ctl/provision_commands.h"
 #include "google/protobuf/util/json_util.h"
@@ -36,12 +37,17 @@ ABSL_FLAG(int, timeout_s, 120, "mailbox wait: give up after this many seconds.")
 ABSL_FLAG(std::string, reason, "", "agent drain, forest pause: the reason, told and logged.");
 ABSL_FLAG(std::string, method, "", "audit: only calls of this Admin API method.");
 ABSL_FLAG(std::string, outcome, "", "log: only this outcome (APPLIED, CONFLICT, ...).");
-ABSL_FLAG(std::string, kind, "", "log: only this record kind (job, read, lost, removed).");
+ABSL_FLAG(std::string, kind, "", "log: only this record kind (job, read, lost, removed, scan).");
 ABSL_FLAG(std::string, since, "", "log: records at or after this time (RFC 3339 or Unix ms).");
 ABSL_FLAG(std::string, until, "", "log: records before this time (RFC 3339 or Unix ms).");
 ABSL_FLAG(std::string, output, "", "log export: write to this file instead of stdout.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "mailbox provision: how long to wait for the answer (e.g. 30s, 2m).");
+ABSL_FLAG(bool, full, false, "forest reconcile: read every object, ignoring the last marks.");
+ABSL_FLAG(bool, wait, false, "forest reconcile: wait for the pass to end and print its counts.");
+ABSL_FLAG(std::string, attribute, "", "drift: only this attribute.");
+ABSL_FLAG(std::string, action, "", "drift: only records with this action (corrected, conflict).");
+ABSL_FLAG(bool, summary, false, "drift: one row per mailbox and attribute.");
 
 namespace writeback::ctl {
 namespace {
@@ -62,6 +68,7 @@ Commands:
   forest list
   forest pause NAME [--reason=TEXT]      no new work for the forest until resumed
   forest resume NAME
+  forest reconcile NAME [--full] [--wait]  reconciliation pass now: AD drift is recorded and corrected
   mailbox add CLOUD_ID --forest=NAME --anchor=GUID|BASE64
   mailbox set CLOUD_ID EDIT...     EDIT: attr=value  attr=  attr!  attr+=value
                                          attr-=value  attr:=value (repeat for a set)
@@ -69,14 +76,17 @@ Commands:
   mailbox list [--forest=NAME] [--limit=N]
   mailbox wait CLOUD_ID... [--timeout_s=120]   wait until AD holds the desired state
   mailbox remove CLOUD_ID          the mailbox stopped being cloud-managed: leave AD as it is
-  mailbox retry CLOUD_ID...        put quarantined/failed mailboxes back in line now
+  mailbox retry CLOUD_ID...        put quarantined/failed/conflict-held mailboxes back in line now
   mailbox provision CLOUD_ID [--timeout=30s]   write it now, ahead of the queue, and print
                                    the steps and modified properties (alias: provision-now)
   agent list [--forest=NAME]
   agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
   log [FILTERS] [--limit=N]        the provisioning log, newest first (default 100)
   log export [FILTERS] [--limit=N] [--output=FILE]   all matching, oldest first, JSON lines
-      FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed
+  drift [--mailbox=ID] [--forest=NAME] [--attribute=A] [--action=corrected|conflict]
+        [--summary] [--limit=N]    what reconciliation found in AD, newest first;
+                                   --summary: per mailbox and attribute, with conflict holds
+      FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed|scan
                --since=TIME --until=TIME   (TIME: RFC 3339, e.g. 2026-11-30T08:00:00Z, or Unix ms)
   audit [--method=NAME] [--limit=N]      Admin API calls that changed something
 
@@ -138,6 +148,20 @@ void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
+DriftFlags CollectDriftFlags() {
+  DriftFlags flags;
+  flags.mailbox = absl::GetFlag(FLAGS_mailbox);
+  flags.forest = absl::GetFlag(FLAGS_forest);
+  flags.attribute = absl::GetFlag(FLAGS_attribute);
+  flags.action = absl::GetFlag(FLAGS_action);
+  flags.limit = absl::GetFlag(FLAGS_limit);
+  flags.summary = absl::GetFlag(FLAGS_summary);
+  flags.json = absl::GetFlag(FLAGS_json);
+  flags.full = absl::GetFlag(FLAGS_full);
+  flags.wait = absl::GetFlag(FLAGS_wait);
+  return flags;
+}
+
 int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   if (args.size() == 3 && args[1] == "add") {
     v1::AddForestRequest request;
@@ -187,8 +211,11 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
               << std::endl;
     return kExitOk;
   }
-  return Usage("forest: expected 'forest add NAME', 'forest list', 'forest pause NAME' or "
-               "'forest resume NAME'");
+  if (args.size() == 3 && args[1] == "reconcile") {
+    return RunReconcileCommand(stub, args[2], CollectDriftFlags(), {Usage, Report});
+  }
+  return Usage("forest: expected 'forest add NAME', 'forest list', 'forest pause NAME', "
+               "'forest resume NAME' or 'forest reconcile NAME'");
 }
 
 int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids) {
@@ -377,6 +404,7 @@ int Main(const std::vector<std::string>& args) {
   if (args[0] == "agent") return Agent(*stub, args);
   if (args[0] == "log") return Log(*stub, args);
   if (args[0] == "provision-now") return Provision(*stub, args);
+  if (args[0] == "drift") return RunDriftCommand(*stub, args, CollectDriftFlags(), {Usage, Report});
   if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }

@@ -53,7 +53,12 @@ Dispatcher::Dispatcher(Store* store, Clock* clock, Options options)
       clock_(clock),
       options_(options),
       id_prefix_(absl::StrFormat("%08x", std::random_device{}())),
-      watch_(options.pause) {}
+      watch_(options.pause),
+      reconciler_(store, clock, [&options] {
+        Reconciler::Options r = options.reconcile;
+        r.conflict = options.retry.conflict;
+        return r;
+      }()) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 
@@ -95,6 +100,7 @@ writeback::v1::Welcome Dispatcher::Attach(const SessionInfo& info,
     s.last_heard = clock_->Now();
     wake_ = true;
   }
+  reconciler_.OnAttach(info.forest);  // a pass is due (DESIGN §6: on connect)
   store_->UpsertAgent({info.agent_id, info.forest, info.agent_version, "connected",
                        absl::ToUnixMillis(clock_->Now())})
       .IgnoreError();
@@ -118,6 +124,7 @@ void Dispatcher::Detach(const std::string& session_id) {
     wake_ = true;
   }
   AbandonOnDemand(session_id);
+  reconciler_.OnSessionEnded(session_id);
   absl::Time now = clock_->Now();
   absl::Time not_before = Fence(gone.info, now);
   std::vector<MailboxUpdate> updates;
@@ -259,12 +266,13 @@ void Dispatcher::OnResults(const std::string& session_id,
       writeback::v1::ProvisioningRecord log =
           MakeJobLogRecord(job, result, s.info.agent_id, s.info.forest, now);
       log.set_session_id(session_id);
-      updates.push_back({job.mailbox_id(),
-                         [job, result, now, retry](MailboxRecord& m,
-                                                   writeback::v1::ProvisioningRecord* log) {
-                           return ApplyJobResult(job, result, now, retry, &m, log);
-                         },
-                         std::move(log)});
+      MailboxUpdate update{job.mailbox_id(), nullptr, std::move(log)};
+      update.mutate_drift = [job, result, now, retry](MailboxRecord& m,
+                                                      writeback::v1::ProvisioningRecord* log,
+                                                      std::vector<writeback::v1::DriftRecord>* drift) {
+        return ApplyJobResult(job, result, now, retry, &m, log, drift);
+      };
+      updates.push_back(std::move(update));
     }
     wake_ = true;
   }
@@ -315,6 +323,25 @@ void Dispatcher::OnObserved(const std::string& session_id,
   CommitAnswers(session_id, std::move(updates));
 }
 
+void Dispatcher::OnScanPage(const std::string& session_id, const writeback::v1::ScanPage& page) {
+  Touch(session_id);
+  if (reconciler_.OnPage(session_id, page)) Wake();
+}
+
+std::vector<Reconciler::Candidate> Dispatcher::ScanCandidates() const {
+  std::vector<Reconciler::Candidate> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, s] : sessions_) {
+    if (s.draining || s.info.protocol_version < 3) continue;
+    out.push_back({id, s.info.agent_id, s.info.forest, s.sink});
+  }
+  return out;
+}
+
+absl::StatusOr<Reconciler::Started> Dispatcher::Reconcile(const std::string& forest, bool full) {
+  return reconciler_.Start(forest, full, ScanCandidates());
+}
+
 void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates) {
   if (updates.empty()) return;
   auto written = store_->UpdateMailboxes(updates);
@@ -353,6 +380,7 @@ void Dispatcher::Run() {
     std::sort(forests.begin(), forests.end());
     forests.erase(std::unique(forests.begin(), forests.end()), forests.end());
     for (const auto& forest : forests) PlaceForest(forest, now);
+    reconciler_.StartDue(ScanCandidates());
   }
 }
 

@@ -32,6 +32,7 @@
 #include "controller/dispatch/failure_watch.h"
 #include "controller/dispatch/outcome.h"
 #include "controller/dispatch/session_sink.h"
+#include "controller/reconcile/reconciler.h"
 #include "controller/store/store.h"
 #include "writeback/v1/admin.pb.h"
 #include "writeback/v1/agent.pb.h"
@@ -78,6 +79,9 @@ class Dispatcher {
     absl::Duration answer_timeout = absl::Minutes(2);
     // The forest-wide failure guard (pauses a forest whose jobs keep failing).
     FailureWatch::Options pause;
+    // Reconciliation passes (DESIGN §6); their dual-writer rule is
+    // retry.conflict, the same as for jobs answered CONFLICT.
+    Reconciler::Options reconcile;
   };
 
   Dispatcher(Store* store, Clock* clock, Options options);
@@ -107,6 +111,12 @@ class Dispatcher {
 
   void OnResults(const std::string& session_id, const writeback::v1::JobResults& results);
   void OnObserved(const std::string& session_id, const writeback::v1::Observed& observed);
+  // A page of a reconciliation pass (protocol 3): renews the lease and hands
+  // the page to the Reconciler.
+  void OnScanPage(const std::string& session_id, const writeback::v1::ScanPage& page);
+  // Starts a reconciliation pass of `forest` now (Reconciler::Start) on one
+  // of its live, non-draining sessions of protocol 3 or later.
+  absl::StatusOr<Reconciler::Started> Reconcile(const std::string& forest, bool full);
   // Any message renews the session's lease.
   void Touch(const std::string& session_id);
   // An agent heartbeat: renews the lease and answers at once with a
@@ -167,6 +177,8 @@ class Dispatcher {
   // (ahead of the placement thread); returns its session id.
   absl::StatusOr<std::string> ClaimSlot(const std::string& forest, const std::string& anchor,
                                         absl::Time deadline);
+  // Live, non-draining sessions of protocol >= 3 (Reconciler candidates).
+  std::vector<Reconciler::Candidate> ScanCandidates() const;
 
   Store* const store_;
   Clock* const clock_;
@@ -186,6 +198,7 @@ class Dispatcher {
   // Mailboxes a ProvisionNow call is working on: the placement thread
   // leaves them alone.
   std::set<std::string> on_demand_mailboxes_ ABSL_GUARDED_BY(mu_);
+  Reconciler reconciler_;  // thread-safe on its own
   std::thread thread_;
 };
 

@@ -125,12 +125,14 @@ void AddStep(ProvisioningRecord* r, const std::string& name, const std::string& 
 }  // namespace
 
 absl::Status ApplyJobResult(const writeback::v1::Job& job, const JobResult& result, absl::Time now,
-                            const RetryPolicy& policy, MailboxRecord* m, ProvisioningRecord* log) {
+                            const RetryPolicy& policy, MailboxRecord* m, ProvisioningRecord* log,
+                            std::vector<writeback::v1::DriftRecord>* drift) {
   if (m->status != writeback::v1::IN_FLIGHT || m->inflight_id != job.job_id()) {
     return absl::FailedPreconditionError(
         absl::StrCat("mailbox ", m->cloud_id, " is not waiting for job ", job.job_id()));
   }
   ClearInFlight(m);
+  m->known_ms = Ms(now);
   if (!result.dn().empty()) m->dn = result.dn();
   if (!m->last_known.has_value()) m->last_known.emplace();
   auto& known = *m->last_known->mutable_attributes();
@@ -171,8 +173,32 @@ absl::Status ApplyJobResult(const writeback::v1::Job& job, const JobResult& resu
         }
         return absl::OkStatus();
       }
+      // A dual writer (DESIGN §5): one drift record per attribute that held
+      // other values than the job expected; the correction counts.
+      std::vector<AttributeDrift> drifted;
+      for (const auto& change : job.changes()) {
+        auto it = result.found().attributes().find(change.attribute());
+        std::vector<std::string> have;
+        if (it != result.found().attributes().end()) {
+          have.assign(it->second.values().begin(), it->second.values().end());
+        }
+        google::protobuf::RepeatedPtrField<std::string> found_values(have.begin(), have.end());
+        if (SameValues(change.attribute(), found_values, change.expected())) continue;
+        drifted.push_back({change.attribute(),
+                           {change.expected().begin(), change.expected().end()},
+                           std::move(have)});
+      }
+      std::string note;
+      if (!drifted.empty()) {
+        DriftContext where{"job", job.job_id(), result.dc(), result.dn(), "", 0};
+        if (ApplyDrift(drifted, where, now, policy.conflict, m, drift)) {
+          m->attempts++;
+          return absl::OkStatus();
+        }
+        note = absl::StrCat("; ", m->last_error);
+      }
       CountFailure(policy, absl::StrCat("conflict: AD held other values than expected; ",
-                                        result.diagnostic()),
+                                        result.diagnostic(), note),
                    m);
       return absl::OkStatus();
     }
@@ -199,6 +225,7 @@ absl::Status ApplyObservation(const std::string& read_id,
         absl::StrCat("mailbox ", m->cloud_id, " is not waiting for read ", read_id));
   }
   ClearInFlight(m);
+  m->known_ms = Ms(now);
   switch (observed.failure()) {
     case writeback::v1::OUTCOME_UNSPECIFIED:
       m->last_known = observed.attributes();
@@ -258,6 +285,7 @@ absl::StatusOr<bool> RetryNow(MailboxRecord* m) {
   m->attempts = 0;
   m->next_attempt_ms = 0;
   m->last_error.clear();
+  m->corrections_ms.clear();  // a released dual-writer hold is corrected again
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/reconcile/correction.h"
 #include "controller/store/store.h"
 #include "writeback/v1/admin.pb.h"
 #include "writeback/v1/agent.pb.h"
@@ -23,6 +24,9 @@ struct RetryPolicy {
   // Consecutive failed or conflicting attempts before a mailbox is
   // quarantined.
   uint32_t max_attempts = 10;
+  // The dual-writer rule for corrections (reconcile/correction.h): a job
+  // answered CONFLICT is a correction as much as drift found by a pass.
+  ConflictRule conflict;
 };
 
 // Applies `result` of `job` to `mailbox`. kFailedPrecondition (nothing to
@@ -32,7 +36,11 @@ struct RetryPolicy {
 //    applied_gen = job generation; IN_SYNC, or PENDING if the cloud changed
 //    the mailbox again meanwhile or a verification read is due.
 //  - CONFLICT: last_known takes the values found; PENDING, so the next plan
-//    expects what AD really holds (the cloud is authoritative). When the
+//    expects what AD really holds (the cloud is authoritative). Each
+//    attribute found holding other values than the job expected is a drift
+//    record (source "job", appended to `drift` when given) and the
+//    correction counts toward policy.conflict: a persistent dual writer's
+//    mailbox goes to CONFLICT_HOLD instead (ApplyDrift). When the
 //    values found are only ones that `unconfirmed` jobs wrote (a lost
 //    answer), it is no conflict: their generation counts as
 //    ALREADY_IN_STATE, no attempt is counted, and `log` (if any) says so.
@@ -43,7 +51,8 @@ struct RetryPolicy {
 // Conflicts and failures count attempts; past max_attempts: QUARANTINED.
 absl::Status ApplyJobResult(const writeback::v1::Job& job, const writeback::v1::JobResult& result,
                             absl::Time now, const RetryPolicy& policy, MailboxRecord* mailbox,
-                            writeback::v1::ProvisioningRecord* log = nullptr);
+                            writeback::v1::ProvisioningRecord* log = nullptr,
+                            std::vector<writeback::v1::DriftRecord>* drift = nullptr);
 
 // Applies an onboarding, verification or reconciliation read of `mailbox`:
 // last_known becomes what was read and nothing is left to verify; a
@@ -67,7 +76,8 @@ writeback::v1::ProvisioningRecord MakeLostLogRecord(const std::string& work_id,
                                                     const std::string& session_id, absl::Time now,
                                                     absl::Time not_before);
 
-// An operator's retry: clears attempts and error and puts the mailbox back
+// An operator's retry: clears attempts, error and the correction history
+// (so a CONFLICT_HOLD mailbox is corrected again) and puts the mailbox back
 // in line now. From a lifecycle state it is read again first (last_known
 // cleared: the object may have been restored or moved back). Returns false,
 // changing nothing, when there is nothing to retry (IN_SYNC, PENDING);

@@ -70,10 +70,12 @@ void AgentSession::Handle(const AgentMessage& message) {
     case AgentMessage::kObserved:
       dispatcher_->OnObserved(session_id_, message.observed());
       return;
+    case AgentMessage::kScanPage:
+      dispatcher_->OnScanPage(session_id_, message.scan_page());
+      return;
     case AgentMessage::kHeartbeat:
       dispatcher_->OnHeartbeat(session_id_, message.heartbeat().sequence());
       return;
-    case AgentMessage::kScanPage:  // reconciliation (protocol 3): not served here yet
     case AgentMessage::BODY_NOT_SET:
       return;  // a newer agent's message kind: ignore
   }

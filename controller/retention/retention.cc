@@ -18,13 +18,16 @@ absl::StatusOr<RetentionPruner::Pruned> RetentionPruner::RunOnce() {
   if (options_.provisioning_log > absl::ZeroDuration()) {
     WB_ASSIGN_OR_RETURN(pruned.provisioning_log,
                         store_->PruneLog(absl::ToUnixMillis(now - options_.provisioning_log)));
+    WB_ASSIGN_OR_RETURN(pruned.drift,
+                        store_->PruneDrift(absl::ToUnixMillis(now - options_.provisioning_log)));
   }
   if (options_.audit_log > absl::ZeroDuration()) {
     WB_ASSIGN_OR_RETURN(pruned.audit_log,
                         store_->PruneAudit(absl::ToUnixMillis(now - options_.audit_log)));
   }
-  if (pruned.provisioning_log > 0 || pruned.audit_log > 0) {
+  if (pruned.provisioning_log > 0 || pruned.audit_log > 0 || pruned.drift > 0) {
     WB_LOG(INFO) << "retention pruned provisioning_log_records=" << pruned.provisioning_log
+                 << " drift_records=" << pruned.drift
                  << " (older than " << absl::FormatDuration(options_.provisioning_log)
                  << ") audit_records=" << pruned.audit_log << " (older than "
                  << absl::FormatDuration(options_.audit_log) << ")";

@@ -35,7 +35,8 @@ namespace writeback::controller {
 class RetentionPruner {
  public:
   struct Options {
-    // Records older than this are deleted; zero keeps them forever.
+    // Records older than this are deleted; zero keeps them forever. Drift
+    // records (reconciliation) follow the provisioning log's retention.
     absl::Duration provisioning_log = absl::Hours(24 * 30);
     absl::Duration audit_log = absl::Hours(24 * 365);
     // Time between runs, by the injected clock.
@@ -46,6 +47,7 @@ class RetentionPruner {
   struct Pruned {
     int64_t provisioning_log = 0;
     int64_t audit_log = 0;
+    int64_t drift = 0;  // drift records, kept as long as the provisioning log
   };
 
   // `store` and `clock` must outlive the pruner.

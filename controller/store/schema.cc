@@ -101,6 +101,13 @@ ALTER TABLE mailboxes ADD COLUMN verify_read INTEGER NOT NULL DEFAULT 0;
 // Also the provisioning log's `kind` ("job", "read", "lost", "removed") as a
 // column ListLog filters on; rows written before version 3 get it from their
 // record (BackfillLogKind).
+//
+// Reconciliation (DESIGN §6): drift records (the whole writeback.v1.DriftRecord
+// plus the columns ListDrift filters on); each mailbox's known_ms (when an
+// answer last told what AD holds) and its recent corrections (Unix ms,
+// comma-separated) for the dual-writer rule; the high-water marks of each
+// forest's last complete pass per DC invocation id. The anchor lookup uses
+// the UNIQUE (forest, source_anchor) index of version 1.
 constexpr std::string_view kSchemaV3 = R"sql(
 CREATE TABLE admin_audit (
   id      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -115,6 +122,31 @@ ALTER TABLE forests ADD COLUMN paused_at_ms INTEGER NOT NULL DEFAULT 0;
 
 ALTER TABLE provisioning_log ADD COLUMN kind TEXT NOT NULL DEFAULT '';
 CREATE INDEX log_by_kind ON provisioning_log (kind, time_ms);
+
+ALTER TABLE mailboxes ADD COLUMN known_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN corrections TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE drift (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms    INTEGER NOT NULL,
+  mailbox_id TEXT    NOT NULL,
+  forest     TEXT    NOT NULL,
+  attribute  TEXT    NOT NULL,
+  action     TEXT    NOT NULL,
+  record     BLOB    NOT NULL
+);
+CREATE INDEX drift_by_time ON drift (time_ms);
+CREATE INDEX drift_by_mailbox ON drift (mailbox_id, attribute, time_ms);
+CREATE INDEX drift_by_forest ON drift (forest, time_ms);
+
+CREATE TABLE scan_marks (
+  forest        TEXT    NOT NULL,
+  invocation_id TEXT    NOT NULL,
+  dc            TEXT    NOT NULL,
+  usn           INTEGER NOT NULL,
+  time_ms       INTEGER NOT NULL,
+  PRIMARY KEY (forest, invocation_id)
+) WITHOUT ROWID;
 )sql";
 
 // Fills provisioning_log.kind from each older row's serialized record, a

@@ -3,7 +3,10 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/base/status_macros.h"
 
 namespace writeback::controller::rows {
@@ -63,6 +66,8 @@ void BindMailbox(Statement& st, const MailboxRecord& m) {
     st.BindBlob(18, m.unconfirmed.SerializeAsString());
   }
   st.BindInt(19, m.verify_read ? 1 : 0);
+  st.BindInt(20, m.known_ms);
+  st.BindText(21, absl::StrJoin(m.corrections_ms, ","));
 }
 
 absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
@@ -101,6 +106,16 @@ absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
                                             "the store from a backup"));
   }
   m.verify_read = st.Int(18) != 0;
+  m.known_ms = st.Int(19);
+  for (absl::string_view t : absl::StrSplit(st.Text(20), ',', absl::SkipEmpty())) {
+    int64_t ms = 0;
+    if (!absl::SimpleAtoi(t, &ms)) {
+      return absl::DataLossError(absl::StrCat("mailbox ", m.cloud_id,
+                                              ": stored corrections do not parse; restore the "
+                                              "store from a backup"));
+    }
+    m.corrections_ms.push_back(ms);
+  }
   return m;
 }
 

@@ -19,8 +19,8 @@ namespace writeback::controller::rows {
 inline constexpr char kMailboxColumns[] =
     "cloud_id, forest, source_anchor, desired, last_known, desired_gen, applied_gen, status, "
     "attempts, next_attempt_ms, last_error, dn, inflight_id, inflight_session, inflight_gen, "
-    "updated_ms, inflight_job, unconfirmed, verify_read";
-inline constexpr int kMailboxColumnCount = 19;
+    "updated_ms, inflight_job, unconfirmed, verify_read, known_ms, corrections";
+inline constexpr int kMailboxColumnCount = 21;
 
 // Binds every field of `mailbox` to parameters 1..19 in kMailboxColumns order
 // (so ?1 is the cloud id).
@@ -35,6 +35,9 @@ absl::StatusOr<writeback::v1::ProvisioningRecord> ReadLog(const Statement& st);
 
 // "source anchor <hex>" for messages.
 std::string DescribeAnchor(const std::string& anchor);
+
+// In sqlite_drift.cc: appends one drift record; returns its id.
+absl::StatusOr<int64_t> InsertDrift(SqliteDb& db, const writeback::v1::DriftRecord& record);
 
 }  // namespace writeback::controller::rows
 

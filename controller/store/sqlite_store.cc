@@ -103,12 +103,13 @@ absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox
       new_mailbox
           ? absl::StrCat("INSERT INTO mailboxes (", rows::kMailboxColumns,
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                         "?14, ?15, ?16, ?17, ?18, ?19)")
+                         "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)")
           : "UPDATE mailboxes SET forest = ?2, source_anchor = ?3, desired = ?4, "
             "last_known = ?5, desired_gen = ?6, applied_gen = ?7, status = ?8, "
             "attempts = ?9, next_attempt_ms = ?10, last_error = ?11, dn = ?12, "
             "inflight_id = ?13, inflight_session = ?14, inflight_gen = ?15, updated_ms = ?16, "
-            "inflight_job = ?17, unconfirmed = ?18, verify_read = ?19 WHERE cloud_id = ?1";
+            "inflight_job = ?17, unconfirmed = ?18, verify_read = ?19, known_ms = ?20, "
+            "corrections = ?21 WHERE cloud_id = ?1";
   int rc;
   absl::Status status;
   {
@@ -387,8 +388,14 @@ absl::StatusOr<std::vector<absl::StatusOr<MailboxRecord>>> SqliteStore::UpdateMa
     for (const MailboxUpdate& update : updates) {
       absl::StatusOr<MailboxRecord> result;
       std::optional<ProvisioningRecord> log = update.log;
+      std::vector<writeback::v1::DriftRecord> drift;
       std::function<absl::Status(MailboxRecord&)> mutate;
-      if (update.mutate) {
+      if (update.mutate_drift) {
+        mutate = [&update, &log, &drift](MailboxRecord& m) {
+          drift.clear();
+          return update.mutate_drift(m, log.has_value() ? &*log : nullptr, &drift);
+        };
+      } else if (update.mutate) {
         mutate = [&update, &log](MailboxRecord& m) {
           return update.mutate(m, log.has_value() ? &*log : nullptr);
         };
@@ -398,6 +405,13 @@ absl::StatusOr<std::vector<absl::StatusOr<MailboxRecord>>> SqliteStore::UpdateMa
         if (log->mailbox_id().empty()) log->set_mailbox_id(result->cloud_id);
         if (log->forest().empty()) log->set_forest(result->forest);
         WB_RETURN_IF_ERROR(rows::InsertLog(db, *log).status());
+      }
+      if (result.ok()) {
+        for (writeback::v1::DriftRecord& d : drift) {
+          if (d.mailbox_id().empty()) d.set_mailbox_id(result->cloud_id);
+          if (d.forest().empty()) d.set_forest(result->forest);
+          WB_RETURN_IF_ERROR(rows::InsertDrift(db, d).status());
+        }
       }
       results.push_back(std::move(result));
     }

@@ -23,6 +23,10 @@
 //   accompanies. Its id is assigned in the database (ListLog returns it); the
 //   batch's MailboxUpdate::log values are copied per transaction (mutate
 //   sees and may annotate the copy); the caller's are not changed.
+// - Drift records and scan marks (sqlite_drift.cc): MailboxUpdate's drift
+//   records are inserted after its mailbox in the same transaction. ListDrift
+//   treats limit 0 as 100, SummarizeDrift as 1000; PruneDrift deletes
+//   kPruneBatch rows per transaction.
 // - Limits: ListMailboxes and DueMailboxes treat 0 as "no limit"; ListLog
 //   treats 0 as 100. ListLog's time range is [since_ms, until_ms); so is
 //   ListLogAfter's. PruneLog and PruneAudit delete kPruneBatch rows per
@@ -106,6 +110,17 @@ class SqliteStore : public Store {
       size_t page_size) override;
   absl::StatusOr<int64_t> PruneLog(int64_t before_ms) override;
   absl::StatusOr<int64_t> PruneAudit(int64_t before_ms) override;
+
+  // In sqlite_drift.cc.
+  absl::StatusOr<std::vector<MailboxRecord>> FindMailboxesByAnchor(
+      std::string_view forest, const std::vector<std::string>& anchors) override;
+  absl::StatusOr<std::vector<writeback::v1::DriftRecord>> ListDrift(
+      const writeback::v1::ListDriftRequest& filter) override;
+  absl::StatusOr<std::vector<writeback::v1::DriftSummary>> SummarizeDrift(
+      const writeback::v1::ListDriftRequest& filter) override;
+  absl::StatusOr<int64_t> PruneDrift(int64_t before_ms) override;
+  absl::StatusOr<std::vector<ScanMark>> ListScanMarks(std::string_view forest) override;
+  absl::Status SaveScanMarks(std::string_view forest, const std::vector<ScanMark>& marks) override;
 
  private:
   using Body = std::function<absl::Status(SqliteDb&)>;

@@ -76,6 +76,13 @@ struct MailboxRecord {
   writeback::v1::JobBatch unconfirmed;
   // A read is due to verify the object once the redelivered work is done.
   bool verify_read = false;
+  // When the controller last learned what AD holds (an answer to a job or a
+  // read), Unix ms: a reconciliation observation read before then is stale
+  // (DESIGN §6: observations never override newer knowledge).
+  int64_t known_ms = 0;
+  // Unix ms of this mailbox's recent corrections (drift found and written
+  // again), oldest first, for the dual-writer rule (reconcile/correction.h).
+  std::vector<int64_t> corrections_ms;
 };
 
 // The fence rule for work whose answer will never come (DESIGN §4): the
@@ -95,6 +102,21 @@ struct MailboxUpdate {
   // Appended to the provisioning log in the same transaction when set and
   // `mutate` succeeded. Its id is assigned by the store.
   std::optional<writeback::v1::ProvisioningRecord> log;
+  // Used instead of `mutate` when set: the same, and it may also append
+  // drift records to `drift`, written in the same transaction when it
+  // succeeds (their empty mailbox_id / forest are filled from the mailbox;
+  // ids are assigned by the store).
+  std::function<absl::Status(MailboxRecord&, writeback::v1::ProvisioningRecord* log,
+                             std::vector<writeback::v1::DriftRecord>* drift)>
+      mutate_drift = nullptr;
+};
+
+// Where a reconciliation pass got to on one DC (agent.proto UsnMark).
+struct ScanMark {
+  std::string invocation_id;
+  std::string dc;
+  int64_t usn = 0;
+  int64_t time_ms = 0;  // when the pass that read it completed
 };
 
 class Store {
@@ -175,6 +197,28 @@ class Store {
   // were deleted.
   virtual absl::StatusOr<int64_t> PruneLog(int64_t before_ms) = 0;
   virtual absl::StatusOr<int64_t> PruneAudit(int64_t before_ms) = 0;
+
+  // Reconciliation (DESIGN §6).
+  // The mailboxes of `forest` whose source anchor is one of `anchors` (an
+  // indexed lookup; anchors without a mailbox are simply absent).
+  virtual absl::StatusOr<std::vector<MailboxRecord>> FindMailboxesByAnchor(
+      std::string_view forest, const std::vector<std::string>& anchors) = 0;
+  // Drift records, newest first, filtered as the request says (its summary
+  // flag is ignored; limit 0 means 100).
+  virtual absl::StatusOr<std::vector<writeback::v1::DriftRecord>> ListDrift(
+      const writeback::v1::ListDriftRequest& filter) = 0;
+  // One row per mailbox and attribute of the matching drift records, the
+  // most recently drifted first (limit 0 means 1000).
+  virtual absl::StatusOr<std::vector<writeback::v1::DriftSummary>> SummarizeDrift(
+      const writeback::v1::ListDriftRequest& filter) = 0;
+  // Retention of drift records, as PruneLog.
+  virtual absl::StatusOr<int64_t> PruneDrift(int64_t before_ms) = 0;
+  // The high-water marks of the forest's last complete pass, one per DC
+  // invocation id; SaveScanMarks replaces them all (only when a pass
+  // completed).
+  virtual absl::StatusOr<std::vector<ScanMark>> ListScanMarks(std::string_view forest) = 0;
+  virtual absl::Status SaveScanMarks(std::string_view forest,
+                                     const std::vector<ScanMark>& marks) = 0;
 };
 
 }  // namespace writeback::controller

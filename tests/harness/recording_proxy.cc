@@ -49,6 +49,9 @@ class RecordingProxy::Call {
   }
 
   void CancelUpstream() { upstream_.Cancel(); }
+  // Held agent messages (under owner_->mu_) and sending them on (not).
+  std::vector<std::string> HeldBytes() const;
+  void ReleaseHeld();
 
   // Under owner_->mu_.
   bool done() const { return upstream_done_ && downstream_done_; }
@@ -240,11 +243,33 @@ class RecordingProxy::Call {
   StreamRecord record_;
   bool upstream_done_ = false;
   bool downstream_done_ = false;
+  std::vector<grpc::ByteBuffer> held_;  // Options::hold_from_agent
 };
 
 void RecordingProxy::Call::FromAgent(const grpc::ByteBuffer& buffer) {
   Record(Direction::kAgentToController, buffer);
+  if (owner_->options_.hold_from_agent &&
+      owner_->options_.hold_from_agent(FromByteBuffer(buffer))) {
+    absl::MutexLock lock(&owner_->mu_);
+    held_.push_back(buffer);
+    return;
+  }
   upstream_.Send(buffer);
+}
+
+std::vector<std::string> RecordingProxy::Call::HeldBytes() const {
+  std::vector<std::string> out;
+  for (const auto& b : held_) out.push_back(FromByteBuffer(b));
+  return out;
+}
+
+void RecordingProxy::Call::ReleaseHeld() {
+  std::vector<grpc::ByteBuffer> held;
+  {
+    absl::MutexLock lock(&owner_->mu_);
+    held.swap(held_);
+  }
+  for (auto& b : held) upstream_.Send(std::move(b));
 }
 
 void RecordingProxy::Call::FromController(const grpc::ByteBuffer& buffer) {
@@ -367,6 +392,24 @@ RecordingProxy::~RecordingProxy() {
 }
 
 std::string RecordingProxy::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+std::vector<std::string> RecordingProxy::Held() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& call : calls_) {
+    for (auto& b : call->HeldBytes()) out.push_back(std::move(b));
+  }
+  return out;
+}
+
+void RecordingProxy::ReleaseHeld() {
+  std::vector<Call*> calls;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& call : calls_) calls.push_back(call.get());
+  }
+  for (Call* call : calls) call->ReleaseHeld();
+}
 
 std::vector<RecordingProxy::StreamRecord> RecordingProxy::Streams() const {
   absl::MutexLock lock(&mu_);

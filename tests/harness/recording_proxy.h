@@ -30,6 +30,7 @@
 #ifndef WRITEBACK_TESTS_HARNESS_RECORDING_PROXY_H_
 #define WRITEBACK_TESTS_HARNESS_RECORDING_PROXY_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,10 @@ class RecordingProxy {
     std::string upstream;
     // The certificate presented to the controller for every stream.
     std::string upstream_agent = "agent-1";
+    // Optional: agent messages (their bytes) for which this returns true are
+    // recorded but held back, while later ones go on, until ReleaseHeld():
+    // a test's way to deliver a message late (a stale observation).
+    std::function<bool(const std::string& bytes)> hold_from_agent;
   };
 
   // What one agent stream carried.
@@ -78,6 +83,10 @@ class RecordingProxy {
 
   // A copy of every stream's record so far.
   std::vector<StreamRecord> Streams() const;
+  // Agent messages held back (Options::hold_from_agent) and not yet released.
+  std::vector<std::string> Held() const;
+  // Sends the held messages on, in the order they arrived.
+  void ReleaseHeld();
   // Waits until at least one stream was opened and every stream has ended on
   // both sides; kDeadlineExceeded (a hang guard) says how many are open.
   absl::Status WaitForStreamsDone(absl::Duration timeout) const;

@@ -112,7 +112,9 @@ absl::Status WritebackEnv::StartAgent(int n, const AgentOptions& options) {
   const std::string password_file =
       options.password_file.empty() ? dc_->admin_password_file() : options.password_file;
   std::string config = absl::StrCat(
-      "controller: \"127.0.0.1:", agent_port_, "\"\n",
+      "controller: \"",
+      options.controller.empty() ? absl::StrCat("127.0.0.1:", agent_port_) : options.controller,
+      "\"\n",
       "tls { cert_file: \"", cert_dir_, "/agent-", n, ".pem\" key_file: \"", cert_dir_, "/agent-",
       n, ".key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n",
       "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"", bind_dn,

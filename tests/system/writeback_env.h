@@ -61,6 +61,9 @@ class WritebackEnv {
     // Administrator.
     std::string bind_dn;
     std::string password_file;
+    // host:port the agent dials; empty: the controller's agent port (set it
+    // to put a RecordingProxy in between).
+    std::string controller;
   };
   // Starts agent-N (certificate agent-N of the test PKI; make_certs.sh makes
   // agent-1..agent-3) bound to the DC. Starting N again after it ended

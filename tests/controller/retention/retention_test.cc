@@ -142,3 +142,42 @@ TEST_F(RetentionPrunerTest, StopReturnsPromptlyAndTwice) {
 
 }  // namespace
 }  // namespace writeback::controller
+
+namespace writeback::controller {
+namespace {
+
+// Drift records (reconciliation) follow the provisioning log's retention.
+TEST_F(RetentionPrunerTest, DriftRecordsAreKeptAsLongAsTheProvisioningLog) {
+  ForestRecord forest;
+  forest.name = "corp.example.test";
+  forest.scope_ous = {"OU=Mailboxes,DC=corp"};
+  ASSERT_OK(store_->AddForest(forest));
+  ASSERT_OK(store_->AddMailbox(testing::NewMailbox("m1", forest.name, testing::Anchor(1))));
+  MailboxUpdate update;
+  update.cloud_id = "m1";
+  update.mutate_drift = [this](MailboxRecord&, writeback::v1::ProvisioningRecord*,
+                               std::vector<writeback::v1::DriftRecord>* drift) {
+    for (auto [name, age] : {std::pair<const char*, absl::Duration>{"old", 31 * kDay},
+                             {"recent", 29 * kDay}}) {
+      writeback::v1::DriftRecord d;
+      d.set_attribute(name);
+      d.set_time_ms(absl::ToUnixMillis(clock_.Now() - age));
+      drift->push_back(d);
+    }
+    return absl::OkStatus();
+  };
+  ASSERT_OK(store_->UpdateMailboxes({update}));
+  RetentionPruner::Options options;
+  options.provisioning_log = 30 * kDay;
+  RetentionPruner pruner(store_.get(), &clock_, options);
+  auto pruned = pruner.RunOnce();
+  ASSERT_OK(pruned);
+  EXPECT_EQ(pruned->drift, 1);
+  auto left = store_->ListDrift({});
+  ASSERT_OK(left);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].attribute(), "recent");
+}
+
+}  // namespace
+}  // namespace writeback::controller
