@@ -57,6 +57,8 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_pause_window_s(300);
   c.set_provisioning_log_retention_days(30);
   c.set_audit_log_retention_days(365);
+  c.set_mass_change_threshold(500);
+  c.set_mass_change_window_s(3600);
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -111,6 +113,8 @@ absl::Status Run() {
   options.pause.failure_ratio = config.pause_failure_percent() / 100.0;
   options.pause.min_attempts = static_cast<int>(config.pause_min_attempts());
   options.pause.window = absl::Seconds(config.pause_window_s());
+  options.guard.threshold = config.mass_change_threshold();
+  options.guard.window = absl::Seconds(config.mass_change_window_s());
   // Work that was out when the controller stopped is redelivered only once
   // any agent still holding it must have stopped writing (DESIGN §4).
   absl::Time fence = absl::Now() + options.lease + options.ldap_timeout;

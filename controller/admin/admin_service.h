@@ -54,6 +54,19 @@ class AdminService : public writeback::v1::AdminService::Service {
       grpc::ServerWriter<writeback::v1::ProvisioningRecord>* writer) override;
   static constexpr size_t kExportPageSize = 500;
 
+  // In hold_calls.cc: the mass-change guard's holds and a forest's policy.
+  grpc::Status ListHolds(grpc::ServerContext*, const writeback::v1::ListHoldsRequest* request,
+                         writeback::v1::ListHoldsResponse* response) override;
+  grpc::Status ApproveHold(grpc::ServerContext* context,
+                           const writeback::v1::ApproveHoldRequest* request,
+                           writeback::v1::Hold* response) override;
+  grpc::Status RejectHold(grpc::ServerContext* context,
+                          const writeback::v1::RejectHoldRequest* request,
+                          writeback::v1::Hold* response) override;
+  grpc::Status SetForestPolicy(grpc::ServerContext* context,
+                               const writeback::v1::SetForestPolicyRequest* request,
+                               writeback::v1::Forest* response) override;
+
  private:
   // The mutating calls proper; the public ones wrap them with Audit.
   grpc::Status AddForestUnaudited(grpc::ServerContext*, const writeback::v1::AddForestRequest*,
@@ -76,6 +89,16 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ResumeForestUnaudited(grpc::ServerContext*,
                                      const writeback::v1::ResumeForestRequest*,
                                      writeback::v1::Forest*);
+  grpc::Status ApproveHoldUnaudited(grpc::ServerContext*, const writeback::v1::ApproveHoldRequest*,
+                                    writeback::v1::Hold*);
+  grpc::Status RejectHoldUnaudited(grpc::ServerContext*, const writeback::v1::RejectHoldRequest*,
+                                   writeback::v1::Hold*);
+  grpc::Status SetForestPolicyUnaudited(grpc::ServerContext*,
+                                        const writeback::v1::SetForestPolicyRequest*,
+                                        writeback::v1::Forest*);
+  // Approves or rejects hold `hold_id` (hold_calls.cc).
+  grpc::Status DecideHold(grpc::ServerContext* context, int64_t hold_id, bool approve,
+                          writeback::v1::Hold* response);
   grpc::Status SetPause(const std::string& name, bool paused, const std::string& reason,
                         writeback::v1::Forest* response);
   writeback::v1::Forest ForestProto(const ForestRecord& forest) const;
@@ -102,6 +125,9 @@ class AdminService : public writeback::v1::AdminService::Service {
 // anything meaningful (an unknown kind, an inverted time range); in
 // log_calls.cc.
 grpc::Status CheckLogFilter(const writeback::v1::ListProvisioningLogRequest& filter);
+
+// The Admin API view of a mass-change hold (hold_calls.cc).
+writeback::v1::Hold ToProto(const HoldRecord& record);
 
 // The Admin API view of a stored mailbox.
 writeback::v1::Mailbox ToProto(const MailboxRecord& record);

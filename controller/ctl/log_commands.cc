@@ -155,9 +155,11 @@ absl::StatusOr<v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags& fl
   }
   if (!flags.kind.empty()) {
     const std::string kind = absl::AsciiStrToLower(flags.kind);
-    if (kind != "job" && kind != "read" && kind != "lost" && kind != "removed") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--kind: \"", flags.kind, "\" is not a record kind; use job, read, lost or removed"));
+    if (kind != "job" && kind != "read" && kind != "lost" && kind != "removed" &&
+        kind != "held" && kind != "rejected") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--kind: \"", flags.kind,
+                       "\" is not a record kind; use job, read, lost, removed, held or rejected"));
     }
     request.set_kind(kind);
   }

@@ -18,6 +18,7 @@
 #include "common/identity/anchor.h"
 #include "common/protocol.h"
 #include "controller/ctl/edit_syntax.h"
+#include "controller/ctl/hold_commands.h"
 #include "controller/ctl/log_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -39,6 +40,10 @@ ABSL_FLAG(std::string, kind, "", "log: only this record kind (job, read, lost, r
 ABSL_FLAG(std::string, since, "", "log: records at or after this time (RFC 3339 or Unix ms).");
 ABSL_FLAG(std::string, until, "", "log: records before this time (RFC 3339 or Unix ms).");
 ABSL_FLAG(std::string, output, "", "log export: write to this file instead of stdout.");
+ABSL_FLAG(std::string, mass_change_threshold, "",
+          "forest set: most mailboxes changed per window without approval (0 disables).");
+ABSL_FLAG(std::string, mass_change_window, "", "forest set: the window, e.g. 30m, 1h, 3600s.");
+ABSL_FLAG(bool, use_defaults, false, "forest set: back to the controller's defaults.");
 
 namespace writeback::ctl {
 namespace {
@@ -59,6 +64,9 @@ Commands:
   forest list
   forest pause NAME [--reason=TEXT]      no new work for the forest until resumed
   forest resume NAME
+  forest set NAME [--mass_change_threshold=N] [--mass_change_window=30m] [--use_defaults]
+                                   the mass-change guard: at most N mailboxes changed per window
+                                   without approval (0 disables)
   mailbox add CLOUD_ID --forest=NAME --anchor=GUID|BASE64
   mailbox set CLOUD_ID EDIT...     EDIT: attr=value  attr=  attr!  attr+=value
                                          attr-=value  attr:=value (repeat for a set)
@@ -71,9 +79,12 @@ Commands:
   agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
   log [FILTERS] [--limit=N]        the provisioning log, newest first (default 100)
   log export [FILTERS] [--limit=N] [--output=FILE]   all matching, oldest first, JSON lines
-      FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed
+      FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed|held|rejected
                --since=TIME --until=TIME   (TIME: RFC 3339, e.g. 2026-11-30T08:00:00Z, or Unix ms)
   audit [--method=NAME] [--limit=N]      Admin API calls that changed something
+  hold list [--forest=NAME]        mass-change holds, newest first
+  hold approve ID                  the held changes go out now (their latest values)
+  hold reject ID                   drop the held changes: desired reverts to what AD holds
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.)";
 
@@ -132,6 +143,12 @@ void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
+HoldFlags HoldFlagsFromCommandLine() {
+  return {absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_mass_change_threshold),
+          absl::GetFlag(FLAGS_mass_change_window), absl::GetFlag(FLAGS_use_defaults),
+          absl::GetFlag(FLAGS_json)};
+}
+
 int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   if (args.size() == 3 && args[1] == "add") {
     v1::AddForestRequest request;
@@ -157,6 +174,10 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
       std::cout << f.name() << "  agents=" << f.connected_agents() << "  scope="
                 << absl::StrJoin(f.scope_ous(), ";") << (f.paused() ? "  PAUSED" : "") << "\n";
       if (f.paused()) std::cout << "    " << f.pause_reason() << "\n";
+      if (f.open_hold_id() != 0) {
+        std::cout << "    mass-change hold " << f.open_hold_id() << " holds " << f.held_mailboxes()
+                  << " mailbox(es): writebackctl hold approve|reject " << f.open_hold_id() << "\n";
+      }
     }
     return kExitOk;
   }
@@ -181,8 +202,11 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
               << std::endl;
     return kExitOk;
   }
-  return Usage("forest: expected 'forest add NAME', 'forest list', 'forest pause NAME' or "
-               "'forest resume NAME'");
+  if (args.size() >= 2 && args[1] == "set") {
+    return RunForestSetCommand(stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
+  }
+  return Usage("forest: expected 'forest add NAME', 'forest list', 'forest pause NAME', "
+               "'forest resume NAME' or 'forest set NAME'");
 }
 
 int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids) {
@@ -198,7 +222,11 @@ int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string
       if (m.status() == v1::IN_SYNC && m.applied_gen() >= m.desired_gen()) break;
       if (m.status() >= v1::CONFLICT_HOLD) {  // needs an operator; waiting will not help
         std::cerr << "writebackctl: mailbox " << id << " is " << v1::MailboxStatus_Name(m.status())
-                  << ": " << m.last_error() << std::endl;
+                  << ": "
+                  << (m.status() == v1::HELD
+                          ? "held by a mass-change hold; see writebackctl hold list"
+                          : m.last_error())
+                  << std::endl;
         return kExitFailed;
       }
       if (absl::Now() > deadline) {
@@ -363,6 +391,7 @@ int Main(const std::vector<std::string>& args) {
   if (args[0] == "agent") return Agent(*stub, args);
   if (args[0] == "log") return Log(*stub, args);
   if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
+  if (args[0] == "hold") return RunHoldCommand(*stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }
 

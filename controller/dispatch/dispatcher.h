@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "controller/dispatch/failure_watch.h"
+#include "controller/dispatch/mass_change_guard.h"
 #include "controller/dispatch/outcome.h"
 #include "controller/dispatch/session_sink.h"
 #include "controller/store/store.h"
@@ -72,6 +73,8 @@ class Dispatcher {
     absl::Duration answer_timeout = absl::Minutes(2);
     // The forest-wide failure guard (pauses a forest whose jobs keep failing).
     FailureWatch::Options pause;
+    // The mass-change guard's defaults (forests may override them).
+    GuardPolicy guard;
   };
 
   Dispatcher(Store* store, Clock* clock, Options options);

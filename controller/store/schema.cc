@@ -101,6 +101,11 @@ ALTER TABLE mailboxes ADD COLUMN verify_read INTEGER NOT NULL DEFAULT 0;
 // Also the provisioning log's `kind` ("job", "read", "lost", "removed") as a
 // column ListLog filters on; rows written before version 3 get it from their
 // record (BackfillLogKind).
+//
+// And the mass-change guard (controller/dispatch/mass_change_guard.h): a
+// forest's threshold and window overrides (NULL: the controller's defaults),
+// each mailbox's guard marks (hold_id, guard_gen, guard_counted_ms indexed by
+// forest for the window count, guard_approved) and the holds table.
 constexpr std::string_view kSchemaV3 = R"sql(
 CREATE TABLE admin_audit (
   id      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -115,6 +120,26 @@ ALTER TABLE forests ADD COLUMN paused_at_ms INTEGER NOT NULL DEFAULT 0;
 
 ALTER TABLE provisioning_log ADD COLUMN kind TEXT NOT NULL DEFAULT '';
 CREATE INDEX log_by_kind ON provisioning_log (kind, time_ms);
+
+ALTER TABLE forests ADD COLUMN mass_change_threshold INTEGER;
+ALTER TABLE forests ADD COLUMN mass_change_window_s INTEGER;
+ALTER TABLE mailboxes ADD COLUMN hold_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN guard_gen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN guard_counted_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN guard_approved INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX mailboxes_guard_window ON mailboxes (forest, guard_counted_ms);
+CREATE INDEX mailboxes_by_hold ON mailboxes (hold_id) WHERE hold_id != 0;
+CREATE TABLE holds (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  forest     TEXT    NOT NULL,
+  opened_ms  INTEGER NOT NULL,
+  reason     TEXT    NOT NULL,
+  state      TEXT    NOT NULL,
+  decided_ms INTEGER NOT NULL DEFAULT 0,
+  decided_by TEXT    NOT NULL DEFAULT '',
+  mailboxes  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX holds_by_forest ON holds (forest, state, id);
 )sql";
 
 // Fills provisioning_log.kind from each older row's serialized record, a

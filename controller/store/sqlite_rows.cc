@@ -63,6 +63,10 @@ void BindMailbox(Statement& st, const MailboxRecord& m) {
     st.BindBlob(18, m.unconfirmed.SerializeAsString());
   }
   st.BindInt(19, m.verify_read ? 1 : 0);
+  st.BindInt(20, m.hold_id);
+  st.BindInt(21, static_cast<int64_t>(m.guard_gen));
+  st.BindInt(22, m.guard_counted_ms);
+  st.BindInt(23, m.guard_approved ? 1 : 0);
 }
 
 absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
@@ -101,6 +105,10 @@ absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
                                             "the store from a backup"));
   }
   m.verify_read = st.Int(18) != 0;
+  m.hold_id = st.Int(19);
+  m.guard_gen = static_cast<uint64_t>(st.Int(20));
+  m.guard_counted_ms = st.Int(21);
+  m.guard_approved = st.Int(22) != 0;
   return m;
 }
 
