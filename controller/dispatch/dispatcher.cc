@@ -449,8 +449,9 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   auto guard = MassChangeRound::Start(store_, *f, options_.guard, now);
   std::vector<const MailboxRecord*> candidates;
   for (const Placement& p : placements) candidates.push_back(p.record);
-  absl::StatusOr<std::vector<MassChangeRound::Verdict>> verdicts = guard.status();
-  if (guard.ok()) verdicts = guard->Prepare(store_, forest, candidates);
+  absl::StatusOr<std::vector<MassChangeRound::Verdict>> verdicts =
+      guard.ok() ? guard->Prepare(store_, forest, candidates)
+                 : absl::StatusOr<std::vector<MassChangeRound::Verdict>>(guard.status());
   if (!verdicts.ok()) {
     WB_LOG(ERROR) << "mass-change guard of forest " << forest << " failed: " << verdicts.status();
     absl::MutexLock lock(&mu_);

@@ -27,7 +27,10 @@ bool IsNewWrite(const MailboxRecord& m) {
 }
 
 MassChangeRound::MassChangeRound(GuardPolicy policy, GuardWindowState window, absl::Time now)
-    : policy_(policy), window_(window), now_ms_(absl::ToUnixMillis(now)) {}
+    : policy_(policy),
+      window_(window),
+      hold_was_open_(window.open_hold_id != 0),
+      now_ms_(absl::ToUnixMillis(now)) {}
 
 absl::StatusOr<MassChangeRound> MassChangeRound::Start(Store* store, const ForestRecord& forest,
                                                        const GuardPolicy& defaults,
@@ -49,13 +52,13 @@ bool MassChangeRound::Counts(const MailboxRecord& m) const {
 
 MassChangeRound::Verdict MassChangeRound::Judge(const MailboxRecord& m) const {
   if (!enabled() || !Counts(m)) return kPlace;
-  if (window_.open_hold_id != 0) return kHold;  // an open hold captures every new change
+  if (hold_was_open_) return kHold;  // an open hold captures every new change
   return window_.counted + 1 > static_cast<int64_t>(policy_.threshold) ? kHold : kPlace;
 }
 
 void MassChangeRound::Admit(MailboxRecord* m) {
   const bool counts = Counts(*m);
-  if (IsNewWrite(*m)) m->guard_gen = std::max(m->guard_gen, m->desired_gen);
+  m->guard_gen = std::max(m->guard_gen, m->desired_gen);  // let through from now on
   if (counts) {
     m->guard_counted_ms = now_ms_;
     window_.counted++;
@@ -140,7 +143,7 @@ absl::StatusOr<std::vector<MassChangeRound::Verdict>> MassChangeRound::Prepare(
   if (hold && hold_id() == 0) {
     WB_ASSIGN_OR_RETURN(HoldRecord opened,
                         store->OpenHold(forest, trial.HoldReason(), now_ms_));
-    set_hold_id(opened.id);
+    window_.open_hold_id = opened.id;
     WB_LOG(WARNING) << "forest " << forest << ": mass-change hold " << opened.id
                     << " opened: " << opened.reason;
   }

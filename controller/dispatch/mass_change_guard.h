@@ -100,13 +100,17 @@ class MassChangeRound {
   std::string HoldReason() const;
 
   int64_t counted() const { return window_.counted; }
+  // The hold to hold mailboxes in: open at the start of the round, or
+  // opened by Prepare() for this round's crossing.
   int64_t hold_id() const { return window_.open_hold_id; }
-  void set_hold_id(int64_t id) { window_.open_hold_id = id; }
   bool enabled() const { return policy_.threshold > 0; }
 
  private:
   GuardPolicy policy_;
   GuardWindowState window_;
+  // A hold was open when the round began: it captures every new change. A
+  // hold Prepare() opens does not change the verdicts it predicted.
+  bool hold_was_open_;
   int64_t now_ms_;
 };
 

@@ -38,8 +38,8 @@ struct ForestRecord {
   int64_t paused_at_ms = 0;
   // Mass-change guard overrides (SetForestGuardPolicy); unset: the
   // controller's defaults. A threshold of 0 disables the guard.
-  std::optional<uint32_t> mass_change_threshold;
-  std::optional<uint32_t> mass_change_window_s;
+  std::optional<uint32_t> mass_change_threshold = std::nullopt;
+  std::optional<uint32_t> mass_change_window_s = std::nullopt;
 };
 
 // A hold of the mass-change guard (controller/dispatch/mass_change_guard.h).

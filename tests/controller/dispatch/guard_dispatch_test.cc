@@ -29,7 +29,10 @@ class GuardDispatchTest : public ::testing::Test {
     auto store = SqliteStore::Open(dir_ + "/state.db");
     ASSERT_OK(store);
     store_ = std::move(*store);
-    ASSERT_OK(store_->AddForest({kForest, {"OU=Mailboxes,DC=corp"}, 0}));
+    ForestRecord forest;
+    forest.name = kForest;
+    forest.scope_ous = {"OU=Mailboxes,DC=corp"};
+    ASSERT_OK(store_->AddForest(forest));
     Dispatcher::Options options;
     options.tick = absl::Milliseconds(10);
     options.guard.threshold = 2;
@@ -55,7 +58,10 @@ class GuardDispatchTest : public ::testing::Test {
   }
   std::vector<MailboxRecord> WithStatus(v1::MailboxStatus status) {
     std::vector<MailboxRecord> out;
-    for (auto& m : store_->ListMailboxes(kForest, 0).value()) {
+    auto all = store_->ListMailboxes(kForest, 0);
+    EXPECT_OK(all);
+    if (!all.ok()) return out;
+    for (const MailboxRecord& m : *all) {
       if (m.status == status) out.push_back(m);
     }
     return out;

@@ -28,8 +28,12 @@ class SqliteHoldsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Open();
-    ASSERT_OK(store_->AddForest({kForest, {"OU=Mailboxes,DC=corp"}, 1}));
-    ASSERT_OK(store_->AddForest({"other.example.com", {"OU=Mailboxes,DC=other"}, 1}));
+    for (const char* name : {kForest, "other.example.com"}) {
+      ForestRecord f;
+      f.name = name;
+      f.scope_ous = {"OU=Mailboxes,DC=x"};
+      ASSERT_OK(store_->AddForest(f));
+    }
   }
   void Open() {
     store_.reset();
@@ -196,7 +200,9 @@ TEST_F(SqliteHoldsTest, ForestOverridesAreStoredAndCleared) {
   EXPECT_FALSE((*forests)[0].mass_change_threshold.has_value());
   EXPECT_THAT(store_->SetForestGuardPolicy("nowhere.example.com", 1u, 1u),
               StatusIs(absl::StatusCode::kNotFound));
-  ForestRecord added{"new.example.com", {"OU=A,DC=new"}, 1};
+  ForestRecord added;
+  added.name = "new.example.com";
+  added.scope_ous = {"OU=A,DC=new"};
   added.mass_change_threshold = 25;
   ASSERT_OK(store_->AddForest(added));
   EXPECT_EQ(store_->GetForest("new.example.com")->mass_change_threshold, 25u);
