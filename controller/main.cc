@@ -64,6 +64,8 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_conflict_corrections(3);
   c.set_conflict_window_s(3600);
   c.set_scan_page_size(500);
+  c.set_mass_change_threshold(500);
+  c.set_mass_change_window_s(3600);
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -129,6 +131,8 @@ absl::Status Run() {
   options.reconcile.page_size = config.scan_page_size();
   options.retry.conflict.corrections = config.conflict_corrections();
   options.retry.conflict.window = absl::Seconds(config.conflict_window_s());
+  options.guard.threshold = config.mass_change_threshold();
+  options.guard.window = absl::Seconds(config.mass_change_window_s());
   // Work that was out when the controller stopped is redelivered only once
   // any agent still holding it must have stopped writing (DESIGN §4).
   absl::Time fence = absl::Now() + options.lease + options.ldap_timeout;

@@ -76,10 +76,18 @@ grpc::Status AdminService::AddForestUnaudited(grpc::ServerContext*,
     }
     forest.scope_ous.push_back(ou);
   }
+  if (request->forest().has_mass_change_threshold()) {
+    forest.mass_change_threshold = request->forest().mass_change_threshold();
+  }
+  if (request->forest().has_mass_change_window_s()) {
+    if (request->forest().mass_change_window_s() == 0) {
+      return Invalid("forest.mass_change_window_s: must be at least 1 second");
+    }
+    forest.mass_change_window_s = request->forest().mass_change_window_s();
+  }
   forest.created_ms = absl::ToUnixMillis(absl::Now());
   if (absl::Status s = store_->AddForest(forest); !s.ok()) return ToGrpcStatus(s);
-  response->set_name(forest.name);
-  *response->mutable_scope_ous() = request->forest().scope_ous();
+  *response = ForestProto(forest);
   WB_LOG(INFO) << "forest added name=" << forest.name;
   return grpc::Status::OK;
 }
@@ -101,6 +109,13 @@ writeback::v1::Forest AdminService::ForestProto(const ForestRecord& f) const {
   out.set_paused(f.paused);
   out.set_pause_reason(f.pause_reason);
   out.set_paused_at_ms(f.paused_at_ms);
+  if (f.mass_change_threshold.has_value()) out.set_mass_change_threshold(*f.mass_change_threshold);
+  if (f.mass_change_window_s.has_value()) out.set_mass_change_window_s(*f.mass_change_window_s);
+  auto open = store_->ListHolds(f.name, "open");
+  if (open.ok() && !open->empty()) {
+    out.set_open_hold_id(open->front().id);
+    out.set_held_mailboxes(static_cast<uint32_t>(open->front().mailboxes));
+  }
   return out;
 }
 

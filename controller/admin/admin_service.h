@@ -66,6 +66,19 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ListDrift(grpc::ServerContext*, const writeback::v1::ListDriftRequest* request,
                          writeback::v1::ListDriftResponse* response) override;
 
+  // In hold_calls.cc: the mass-change guard's holds and a forest's policy.
+  grpc::Status ListHolds(grpc::ServerContext*, const writeback::v1::ListHoldsRequest* request,
+                         writeback::v1::ListHoldsResponse* response) override;
+  grpc::Status ApproveHold(grpc::ServerContext* context,
+                           const writeback::v1::ApproveHoldRequest* request,
+                           writeback::v1::Hold* response) override;
+  grpc::Status RejectHold(grpc::ServerContext* context,
+                          const writeback::v1::RejectHoldRequest* request,
+                          writeback::v1::Hold* response) override;
+  grpc::Status SetForestPolicy(grpc::ServerContext* context,
+                               const writeback::v1::SetForestPolicyRequest* request,
+                               writeback::v1::Forest* response) override;
+
  private:
   // The mutating calls proper; the public ones wrap them with Audit.
   grpc::Status AddForestUnaudited(grpc::ServerContext*, const writeback::v1::AddForestRequest*,
@@ -94,6 +107,16 @@ class AdminService : public writeback::v1::AdminService::Service {
   grpc::Status ReconcileForestUnaudited(grpc::ServerContext*,
                                         const writeback::v1::ReconcileForestRequest*,
                                         writeback::v1::ReconcileForestResponse*);
+  grpc::Status ApproveHoldUnaudited(grpc::ServerContext*, const writeback::v1::ApproveHoldRequest*,
+                                    writeback::v1::Hold*);
+  grpc::Status RejectHoldUnaudited(grpc::ServerContext*, const writeback::v1::RejectHoldRequest*,
+                                   writeback::v1::Hold*);
+  grpc::Status SetForestPolicyUnaudited(grpc::ServerContext*,
+                                        const writeback::v1::SetForestPolicyRequest*,
+                                        writeback::v1::Forest*);
+  // Approves or rejects hold `hold_id` (hold_calls.cc).
+  grpc::Status DecideHold(grpc::ServerContext* context, int64_t hold_id, bool approve,
+                          writeback::v1::Hold* response);
   grpc::Status SetPause(const std::string& name, bool paused, const std::string& reason,
                         writeback::v1::Forest* response);
   writeback::v1::Forest ForestProto(const ForestRecord& forest) const;
@@ -120,6 +143,9 @@ class AdminService : public writeback::v1::AdminService::Service {
 // anything meaningful (an unknown kind, an inverted time range); in
 // log_calls.cc.
 grpc::Status CheckLogFilter(const writeback::v1::ListProvisioningLogRequest& filter);
+
+// The Admin API view of a mass-change hold (hold_calls.cc).
+writeback::v1::Hold ToProto(const HoldRecord& record);
 
 // The Admin API view of a stored mailbox.
 writeback::v1::Mailbox ToProto(const MailboxRecord& record);

@@ -12,11 +12,11 @@ namespace writeback::controller {
 grpc::Status CheckLogFilter(const writeback::v1::ListProvisioningLogRequest& filter) {
   const std::string& kind = filter.kind();
   if (!kind.empty() && kind != "job" && kind != "read" && kind != "lost" && kind != "removed" &&
-      kind != "scan") {
+      kind != "scan" && kind != "held" && kind != "rejected") {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("kind: \"", kind,
-                                     "\" is not a record kind; use job, read, lost, removed or "
-                                     "scan"));
+                                     "\" is not a record kind; use job, read, lost, removed, "
+                                     "scan, held or rejected"));
   }
   if (filter.since_ms() < 0 || filter.until_ms() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

@@ -155,10 +155,11 @@ absl::StatusOr<v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags& fl
   }
   if (!flags.kind.empty()) {
     const std::string kind = absl::AsciiStrToLower(flags.kind);
-    if (kind != "job" && kind != "read" && kind != "lost" && kind != "removed" && kind != "scan") {
-      return absl::InvalidArgumentError(absl::StrCat("--kind: \"", flags.kind,
-                                                     "\" is not a record kind; use job, read, "
-                                                     "lost, removed or scan"));
+    if (kind != "job" && kind != "read" && kind != "lost" && kind != "removed" &&
+        kind != "scan" && kind != "held" && kind != "rejected") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--kind: \"", flags.kind,
+                       "\" is not a record kind; use job, read, lost, removed, scan, held or rejected"));
     }
     request.set_kind(kind);
   }

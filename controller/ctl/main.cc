@@ -19,6 +19,7 @@
 #include "common/protocol.h"
 #include "controller/ctl/edit_syntax.h"
 #include "controller/ctl/drift_commands.h"
+#include "controller/ctl/hold_commands.h"
 #include "controller/ctl/log_commands.h"
 #include "controller/ctl/provision_commands.h"
 #include "google/protobuf/util/json_util.h"
@@ -48,6 +49,10 @@ ABSL_FLAG(bool, wait, false, "forest reconcile: wait for the pass to end and pri
 ABSL_FLAG(std::string, attribute, "", "drift: only this attribute.");
 ABSL_FLAG(std::string, action, "", "drift: only records with this action (corrected, conflict).");
 ABSL_FLAG(bool, summary, false, "drift: one row per mailbox and attribute.");
+ABSL_FLAG(std::string, mass_change_threshold, "",
+          "forest set: most mailboxes changed per window without approval (0 disables).");
+ABSL_FLAG(std::string, mass_change_window, "", "forest set: the window, e.g. 30m, 1h, 3600s.");
+ABSL_FLAG(bool, use_defaults, false, "forest set: back to the controller's defaults.");
 
 namespace writeback::ctl {
 namespace {
@@ -69,6 +74,9 @@ Commands:
   forest pause NAME [--reason=TEXT]      no new work for the forest until resumed
   forest resume NAME
   forest reconcile NAME [--full] [--wait]  reconciliation pass now: AD drift is recorded and corrected
+  forest set NAME [--mass_change_threshold=N] [--mass_change_window=30m] [--use_defaults]
+                                   the mass-change guard: at most N mailboxes changed per window
+                                   without approval (0 disables)
   mailbox add CLOUD_ID --forest=NAME --anchor=GUID|BASE64
   mailbox set CLOUD_ID EDIT...     EDIT: attr=value  attr=  attr!  attr+=value
                                          attr-=value  attr:=value (repeat for a set)
@@ -86,9 +94,12 @@ Commands:
   drift [--mailbox=ID] [--forest=NAME] [--attribute=A] [--action=corrected|conflict]
         [--summary] [--limit=N]    what reconciliation found in AD, newest first;
                                    --summary: per mailbox and attribute, with conflict holds
-      FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed|scan
+      FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed|scan|held|rejected
                --since=TIME --until=TIME   (TIME: RFC 3339, e.g. 2026-11-30T08:00:00Z, or Unix ms)
   audit [--method=NAME] [--limit=N]      Admin API calls that changed something
+  hold list [--forest=NAME]        mass-change holds, newest first
+  hold approve ID                  the held changes go out now (their latest values)
+  hold reject ID                   drop the held changes: desired reverts to what AD holds
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.
 mailbox provision: 0 when the export succeeded or was not needed, 1 otherwise.)";
@@ -162,6 +173,12 @@ DriftFlags CollectDriftFlags() {
   return flags;
 }
 
+HoldFlags HoldFlagsFromCommandLine() {
+  return {absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_mass_change_threshold),
+          absl::GetFlag(FLAGS_mass_change_window), absl::GetFlag(FLAGS_use_defaults),
+          absl::GetFlag(FLAGS_json)};
+}
+
 int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   if (args.size() == 3 && args[1] == "add") {
     v1::AddForestRequest request;
@@ -187,6 +204,10 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
       std::cout << f.name() << "  agents=" << f.connected_agents() << "  scope="
                 << absl::StrJoin(f.scope_ous(), ";") << (f.paused() ? "  PAUSED" : "") << "\n";
       if (f.paused()) std::cout << "    " << f.pause_reason() << "\n";
+      if (f.open_hold_id() != 0) {
+        std::cout << "    mass-change hold " << f.open_hold_id() << " holds " << f.held_mailboxes()
+                  << " mailbox(es): writebackctl hold approve|reject " << f.open_hold_id() << "\n";
+      }
     }
     return kExitOk;
   }
@@ -214,8 +235,11 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   if (args.size() == 3 && args[1] == "reconcile") {
     return RunReconcileCommand(stub, args[2], CollectDriftFlags(), {Usage, Report});
   }
+  if (args.size() >= 2 && args[1] == "set") {
+    return RunForestSetCommand(stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
+  }
   return Usage("forest: expected 'forest add NAME', 'forest list', 'forest pause NAME', "
-               "'forest resume NAME' or 'forest reconcile NAME'");
+               "'forest resume NAME', 'forest reconcile NAME' or 'forest set NAME'");
 }
 
 int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids) {
@@ -231,7 +255,11 @@ int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string
       if (m.status() == v1::IN_SYNC && m.applied_gen() >= m.desired_gen()) break;
       if (m.status() >= v1::CONFLICT_HOLD) {  // needs an operator; waiting will not help
         std::cerr << "writebackctl: mailbox " << id << " is " << v1::MailboxStatus_Name(m.status())
-                  << ": " << m.last_error() << std::endl;
+                  << ": "
+                  << (m.status() == v1::HELD
+                          ? "held by a mass-change hold; see writebackctl hold list"
+                          : m.last_error())
+                  << std::endl;
         return kExitFailed;
       }
       if (absl::Now() > deadline) {
@@ -406,6 +434,7 @@ int Main(const std::vector<std::string>& args) {
   if (args[0] == "provision-now") return Provision(*stub, args);
   if (args[0] == "drift") return RunDriftCommand(*stub, args, CollectDriftFlags(), {Usage, Report});
   if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
+  if (args[0] == "hold") return RunHoldCommand(*stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }
 

@@ -44,6 +44,9 @@ struct Dispatcher::Placement {
   std::string cloud_id;
   std::string work_id;
   PlanDecision::Kind kind = PlanDecision::kInSync;
+  const MailboxRecord* record = nullptr;  // as read by DueMailboxes
+  MassChangeRound::Verdict verdict = MassChangeRound::kPlace;
+  bool held = false;  // by the mass-change guard: nothing to send
   writeback::v1::Job job;
   writeback::v1::ReadTarget target;
 };
@@ -425,7 +428,8 @@ void Dispatcher::Heartbeat(absl::Time now) {
 
 void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   // 0. A paused forest gets no new work (work already out finishes).
-  if (auto f = store_->GetForest(forest); f.ok() && f->paused) return;
+  auto f = store_->GetForest(forest);
+  if (!f.ok() || f->paused) return;
   // 1. How much credit is free in this forest.
   size_t free_credit = 0;
   {
@@ -470,9 +474,26 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
       p.session_id = owner_id;
       p.cloud_id = m.cloud_id;
       p.work_id = absl::StrCat("j-", id_prefix_, "-", ++next_id_);
+      p.record = &m;
       placements.push_back(std::move(p));
     }
   }
+  // The mass-change guard judges the new writes (mass_change_guard.h).
+  auto guard = MassChangeRound::Start(store_, *f, options_.guard, now);
+  std::vector<const MailboxRecord*> candidates;
+  for (const Placement& p : placements) candidates.push_back(p.record);
+  absl::StatusOr<std::vector<MassChangeRound::Verdict>> verdicts =
+      guard.ok() ? guard->Prepare(store_, forest, candidates)
+                 : absl::StatusOr<std::vector<MassChangeRound::Verdict>>(guard.status());
+  if (!verdicts.ok()) {
+    WB_LOG(ERROR) << "mass-change guard of forest " << forest << " failed: " << verdicts.status();
+    absl::MutexLock lock(&mu_);
+    for (const Placement& p : placements) {
+      if (auto sit = sessions_.find(p.session_id); sit != sessions_.end()) sit->second.reserved--;
+    }
+    return;
+  }
+  for (size_t i = 0; i < placements.size(); ++i) placements[i].verdict = (*verdicts)[i];
 
   // 3. Plan inside the store transaction, so each job reflects the committed
   //    state, and mark the work in flight.
@@ -480,14 +501,20 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   updates.reserve(placements.size());
   for (Placement& p : placements) {
     Placement* slot = &p;
-    updates.push_back({p.cloud_id, [slot](MailboxRecord& m,
-                                          writeback::v1::ProvisioningRecord*) -> absl::Status {
+    MassChangeRound* round = &*guard;
+    std::optional<writeback::v1::ProvisioningRecord> held_log;
+    if (p.verdict == MassChangeRound::kHold) held_log.emplace();
+    updates.push_back({p.cloud_id, [slot, round](MailboxRecord& m,
+                                                 writeback::v1::ProvisioningRecord* log)
+                                       -> absl::Status {
                          if (m.status != writeback::v1::PENDING &&
                              m.status != writeback::v1::RETRY_WAIT) {
                            return absl::FailedPreconditionError("no longer due");
                          }
                          PlanDecision d = PlanMailbox(m, slot->work_id);
                          slot->kind = d.kind;
+                         WB_RETURN_IF_ERROR(round->Decide(slot->verdict, d, &m, log, &slot->held));
+                         if (slot->held) return absl::OkStatus();
                          if (d.kind == PlanDecision::kInSync) {
                            m.status = writeback::v1::IN_SYNC;
                            m.applied_gen = m.desired_gen;
@@ -508,7 +535,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
                          m.inflight_session = slot->session_id;
                          m.inflight_gen = m.desired_gen;
                          return absl::OkStatus();
-                       }, std::nullopt});
+                       }, std::move(held_log)});
   }
   auto written = store_->UpdateMailboxes(updates);
 
@@ -525,7 +552,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
       auto sit = sessions_.find(p.session_id);
       if (sit != sessions_.end()) sit->second.reserved--;
       bool ok = written.ok() && (*written)[i].ok();
-      if (!ok || p.kind == PlanDecision::kInSync) continue;
+      if (!ok || p.kind == PlanDecision::kInSync || p.held) continue;
       if (sit == sessions_.end()) {
         std::string sid = p.session_id;
         orphans.push_back({p.cloud_id,

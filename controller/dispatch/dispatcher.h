@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "controller/dispatch/failure_watch.h"
+#include "controller/dispatch/mass_change_guard.h"
 #include "controller/dispatch/outcome.h"
 #include "controller/dispatch/session_sink.h"
 #include "controller/reconcile/reconciler.h"
@@ -82,6 +83,8 @@ class Dispatcher {
     // Reconciliation passes (DESIGN §6); their dual-writer rule is
     // retry.conflict, the same as for jobs answered CONFLICT.
     Reconciler::Options reconcile;
+    // The mass-change guard's defaults (forests may override them).
+    GuardPolicy guard;
   };
 
   Dispatcher(Store* store, Clock* clock, Options options);

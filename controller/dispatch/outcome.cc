@@ -272,6 +272,11 @@ absl::StatusOr<bool> RetryNow(MailboxRecord* m) {
     case writeback::v1::IN_SYNC:
     case writeback::v1::PENDING:
       return false;
+    case writeback::v1::HELD:  // frozen until the hold is decided (DESIGN §3)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "mailbox ", m->cloud_id, " is held by mass-change hold ", m->hold_id,
+          "; a retry would carry its change out around the hold: approve or reject the hold "
+          "(writebackctl hold approve|reject ", m->hold_id, ")"));
     case writeback::v1::OBJECT_NOT_FOUND:
     case writeback::v1::OBJECT_DELETED:
     case writeback::v1::OUT_OF_SCOPE:

@@ -81,7 +81,8 @@ writeback::v1::ProvisioningRecord MakeLostLogRecord(const std::string& work_id,
 // in line now. From a lifecycle state it is read again first (last_known
 // cleared: the object may have been restored or moved back). Returns false,
 // changing nothing, when there is nothing to retry (IN_SYNC, PENDING);
-// kFailedPrecondition while work is out with an agent.
+// kFailedPrecondition while work is out with an agent, and for a HELD
+// mailbox (only deciding its mass-change hold releases it).
 absl::StatusOr<bool> RetryNow(MailboxRecord* mailbox);
 
 // Provisioning log records (DESIGN §3) for an attempt.

@@ -108,6 +108,10 @@ ALTER TABLE mailboxes ADD COLUMN verify_read INTEGER NOT NULL DEFAULT 0;
 // comma-separated) for the dual-writer rule; the high-water marks of each
 // forest's last complete pass per DC invocation id. The anchor lookup uses
 // the UNIQUE (forest, source_anchor) index of version 1.
+// And the mass-change guard (controller/dispatch/mass_change_guard.h): a
+// forest's threshold and window overrides (NULL: the controller's defaults),
+// each mailbox's guard marks (hold_id, guard_gen, guard_counted_ms indexed by
+// forest for the window count, guard_approved) and the holds table.
 constexpr std::string_view kSchemaV3 = R"sql(
 CREATE TABLE admin_audit (
   id      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -147,6 +151,25 @@ CREATE TABLE scan_marks (
   time_ms       INTEGER NOT NULL,
   PRIMARY KEY (forest, invocation_id)
 ) WITHOUT ROWID;
+ALTER TABLE forests ADD COLUMN mass_change_threshold INTEGER;
+ALTER TABLE forests ADD COLUMN mass_change_window_s INTEGER;
+ALTER TABLE mailboxes ADD COLUMN hold_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN guard_gen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN guard_counted_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN guard_approved INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX mailboxes_guard_window ON mailboxes (forest, guard_counted_ms);
+CREATE INDEX mailboxes_by_hold ON mailboxes (hold_id) WHERE hold_id != 0;
+CREATE TABLE holds (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  forest     TEXT    NOT NULL,
+  opened_ms  INTEGER NOT NULL,
+  reason     TEXT    NOT NULL,
+  state      TEXT    NOT NULL,
+  decided_ms INTEGER NOT NULL DEFAULT 0,
+  decided_by TEXT    NOT NULL DEFAULT '',
+  mailboxes  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX holds_by_forest ON holds (forest, state, id);
 )sql";
 
 // Fills provisioning_log.kind from each older row's serialized record, a

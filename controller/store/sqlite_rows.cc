@@ -68,6 +68,10 @@ void BindMailbox(Statement& st, const MailboxRecord& m) {
   st.BindInt(19, m.verify_read ? 1 : 0);
   st.BindInt(20, m.known_ms);
   st.BindText(21, absl::StrJoin(m.corrections_ms, ","));
+  st.BindInt(22, m.hold_id);
+  st.BindInt(23, static_cast<int64_t>(m.guard_gen));
+  st.BindInt(24, m.guard_counted_ms);
+  st.BindInt(25, m.guard_approved ? 1 : 0);
 }
 
 absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
@@ -116,6 +120,10 @@ absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
     }
     m.corrections_ms.push_back(ms);
   }
+  m.hold_id = st.Int(21);
+  m.guard_gen = static_cast<uint64_t>(st.Int(22));
+  m.guard_counted_ms = st.Int(23);
+  m.guard_approved = st.Int(24) != 0;
   return m;
 }
 

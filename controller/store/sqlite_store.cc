@@ -35,8 +35,27 @@ absl::Status MailboxNotRegistered(std::string_view cloud_id) {
   return absl::NotFoundError(absl::StrCat("mailbox ", std::string(cloud_id), " is not registered"));
 }
 
-// A forest from a row of (name, created_ms, scope dn, paused, pause_reason,
-// paused_at_ms); the scope OUs are gathered by the caller.
+// The columns ForestRow reads, after "FROM forests f LEFT JOIN
+// forest_scope_ous s".
+constexpr char kForestColumns[] =
+    "SELECT f.name, f.created_ms, s.dn, f.paused, f.pause_reason, f.paused_at_ms, "
+    "f.mass_change_threshold, f.mass_change_window_s FROM forests f ";
+
+std::optional<uint32_t> OptionalUint(const Statement& st, int column) {
+  if (st.IsNull(column)) return std::nullopt;
+  return static_cast<uint32_t>(st.Int(column));
+}
+
+void BindOptional(Statement& st, int index, std::optional<uint32_t> value) {
+  if (value.has_value()) {
+    st.BindInt(index, *value);
+  } else {
+    st.BindNull(index);
+  }
+}
+
+// A forest from a row of kForestColumns; the scope OUs are gathered by the
+// caller.
 ForestRecord ForestRow(const Statement& st) {
   ForestRecord f;
   f.name = st.Text(0);
@@ -44,6 +63,8 @@ ForestRecord ForestRow(const Statement& st) {
   f.paused = st.Int(3) != 0;
   f.pause_reason = st.Text(4);
   f.paused_at_ms = st.Int(5);
+  f.mass_change_threshold = OptionalUint(st, 6);
+  f.mass_change_window_s = OptionalUint(st, 7);
   return f;
 }
 
@@ -99,17 +120,7 @@ absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox
     *refused = ForestNotRegistered(m.forest);
     return absl::OkStatus();
   }
-  std::string sql =
-      new_mailbox
-          ? absl::StrCat("INSERT INTO mailboxes (", rows::kMailboxColumns,
-                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                         "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)")
-          : "UPDATE mailboxes SET forest = ?2, source_anchor = ?3, desired = ?4, "
-            "last_known = ?5, desired_gen = ?6, applied_gen = ?7, status = ?8, "
-            "attempts = ?9, next_attempt_ms = ?10, last_error = ?11, dn = ?12, "
-            "inflight_id = ?13, inflight_session = ?14, inflight_gen = ?15, updated_ms = ?16, "
-            "inflight_job = ?17, unconfirmed = ?18, verify_read = ?19, known_ms = ?20, "
-            "corrections = ?21 WHERE cloud_id = ?1";
+  std::string sql = new_mailbox ? rows::kInsertMailboxSql : rows::kUpdateMailboxSql;
   int rc;
   absl::Status status;
   {
@@ -208,9 +219,13 @@ absl::Status SqliteStore::AddForest(const ForestRecord& forest) {
     }
     {
       WB_ASSIGN_OR_RETURN(Statement st,
-                          db.Prepare("INSERT INTO forests (name, created_ms) VALUES (?1, ?2)"));
+                          db.Prepare("INSERT INTO forests (name, created_ms, "
+                                     "mass_change_threshold, mass_change_window_s) "
+                                     "VALUES (?1, ?2, ?3, ?4)"));
       st.BindText(1, forest.name);
       st.BindInt(2, forest.created_ms);
+      BindOptional(st, 3, forest.mass_change_threshold);
+      BindOptional(st, 4, forest.mass_change_window_s);
       WB_RETURN_IF_ERROR(st.Run());
     }
     for (size_t i = 0; i < forest.scope_ous.size(); ++i) {
@@ -230,10 +245,9 @@ absl::StatusOr<ForestRecord> SqliteStore::GetForest(std::string_view name) {
   std::vector<ForestRecord> found;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
     WB_ASSIGN_OR_RETURN(Statement st,
-                        db.Prepare("SELECT f.name, f.created_ms, s.dn, f.paused, f.pause_reason, "
-                                   "f.paused_at_ms FROM forests f "
-                                   "LEFT JOIN forest_scope_ous s ON s.forest = f.name "
-                                   "WHERE f.name = ?1 ORDER BY s.position"));
+                        db.Prepare(absl::StrCat(kForestColumns,
+                                                "LEFT JOIN forest_scope_ous s ON s.forest = "
+                                                "f.name WHERE f.name = ?1 ORDER BY s.position")));
     st.BindText(1, name);
     while (true) {
       WB_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -250,10 +264,9 @@ absl::StatusOr<std::vector<ForestRecord>> SqliteStore::ListForests() {
   std::vector<ForestRecord> forests;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
     WB_ASSIGN_OR_RETURN(Statement st,
-                        db.Prepare("SELECT f.name, f.created_ms, s.dn, f.paused, f.pause_reason, "
-                                   "f.paused_at_ms FROM forests f "
-                                   "LEFT JOIN forest_scope_ous s ON s.forest = f.name "
-                                   "ORDER BY f.name, s.position"));
+                        db.Prepare(absl::StrCat(kForestColumns,
+                                                "LEFT JOIN forest_scope_ous s ON s.forest = "
+                                                "f.name ORDER BY f.name, s.position")));
     while (true) {
       WB_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) return absl::OkStatus();
@@ -274,6 +287,22 @@ absl::Status SqliteStore::SetForestPause(std::string_view name, bool paused,
     st.BindInt(2, paused ? 1 : 0);
     st.BindText(3, paused ? reason : "");
     st.BindInt(4, paused ? at_ms : 0);
+    WB_RETURN_IF_ERROR(st.Run());
+    if (db.changes() == 0) return ForestNotRegistered(name);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteStore::SetForestGuardPolicy(std::string_view name,
+                                               std::optional<uint32_t> threshold,
+                                               std::optional<uint32_t> window_s) {
+  return Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
+    WB_ASSIGN_OR_RETURN(Statement st,
+                        db.Prepare("UPDATE forests SET mass_change_threshold = ?2, "
+                                   "mass_change_window_s = ?3 WHERE name = ?1"));
+    st.BindText(1, name);
+    BindOptional(st, 2, threshold);
+    BindOptional(st, 3, window_s);
     WB_RETURN_IF_ERROR(st.Run());
     if (db.changes() == 0) return ForestNotRegistered(name);
     return absl::OkStatus();

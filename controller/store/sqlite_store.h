@@ -78,6 +78,19 @@ class SqliteStore : public Store {
   absl::StatusOr<std::vector<ForestRecord>> ListForests() override;
   absl::Status SetForestPause(std::string_view name, bool paused, const std::string& reason,
                               int64_t at_ms) override;
+  absl::Status SetForestGuardPolicy(std::string_view name, std::optional<uint32_t> threshold,
+                                    std::optional<uint32_t> window_s) override;
+
+  // In sqlite_holds.cc.
+  absl::StatusOr<GuardWindowState> GuardWindow(std::string_view forest,
+                                               int64_t since_ms) override;
+  absl::StatusOr<HoldRecord> OpenHold(std::string_view forest, const std::string& reason,
+                                      int64_t at_ms) override;
+  absl::StatusOr<std::vector<HoldRecord>> ListHolds(std::string_view forest,
+                                                    std::string_view state) override;
+  absl::StatusOr<HoldRecord> DecideHold(int64_t hold_id, const std::string& state,
+                                        const std::string& decided_by, int64_t at_ms,
+                                        const HeldDecision& decide) override;
 
   absl::Status UpsertAgent(const AgentRecord& agent) override;
   absl::StatusOr<std::vector<AgentRecord>> ListAgents(std::string_view forest) override;

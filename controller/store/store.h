@@ -36,6 +36,31 @@ struct ForestRecord {
   bool paused = false;
   std::string pause_reason;
   int64_t paused_at_ms = 0;
+  // Mass-change guard overrides (SetForestGuardPolicy); unset: the
+  // controller's defaults. A threshold of 0 disables the guard.
+  std::optional<uint32_t> mass_change_threshold = std::nullopt;
+  std::optional<uint32_t> mass_change_window_s = std::nullopt;
+};
+
+// A hold of the mass-change guard (controller/dispatch/mass_change_guard.h).
+struct HoldRecord {
+  int64_t id = 0;
+  std::string forest;
+  int64_t opened_ms = 0;
+  std::string reason;  // threshold, window and count that opened it
+  std::string state;   // "open", "approved", "rejected"
+  int64_t decided_ms = 0;
+  std::string decided_by;
+  // Open: mailboxes HELD under it now; decided: how many it held then.
+  int64_t mailboxes = 0;
+};
+
+// What the mass-change guard needs of a forest at the start of a round.
+struct GuardWindowState {
+  // Mailboxes whose guard_counted_ms lies in the window.
+  int64_t counted = 0;
+  // The forest's open hold; 0 when none.
+  int64_t open_hold_id = 0;
 };
 
 struct AgentRecord {
@@ -83,6 +108,16 @@ struct MailboxRecord {
   // Unix ms of this mailbox's recent corrections (drift found and written
   // again), oldest first, for the dual-writer rule (reconcile/correction.h).
   std::vector<int64_t> corrections_ms;
+  // Mass-change guard (mass_change_guard.h). hold_id: the hold a HELD
+  // mailbox waits under (0 otherwise). guard_gen: the newest generation the
+  // guard let through (placed or approved). guard_counted_ms: when the
+  // mailbox last counted against its forest's window (0: never).
+  // guard_approved: an operator approved its held change; the next job goes
+  // out without counting.
+  int64_t hold_id = 0;
+  uint64_t guard_gen = 0;
+  int64_t guard_counted_ms = 0;
+  bool guard_approved = false;
 };
 
 // The fence rule for work whose answer will never come (DESIGN §4): the
@@ -132,6 +167,35 @@ class Store {
   // the forest.
   virtual absl::Status SetForestPause(std::string_view name, bool paused,
                                       const std::string& reason, int64_t at_ms) = 0;
+  // Sets the forest's mass-change overrides to the given values (nullopt:
+  // back to the controller's default). kNotFound names the forest.
+  virtual absl::Status SetForestGuardPolicy(std::string_view name,
+                                            std::optional<uint32_t> threshold,
+                                            std::optional<uint32_t> window_s) = 0;
+
+  // Mass-change holds (sqlite_holds.cc). The forest's count of mailboxes
+  // counted after `since_ms` and its open hold.
+  virtual absl::StatusOr<GuardWindowState> GuardWindow(std::string_view forest,
+                                                       int64_t since_ms) = 0;
+  // Returns the forest's open hold, opening one (with `reason`, at `at_ms`)
+  // when there is none. kNotFound names an unknown forest.
+  virtual absl::StatusOr<HoldRecord> OpenHold(std::string_view forest, const std::string& reason,
+                                              int64_t at_ms) = 0;
+  // Holds of `forest` (all if empty) in `state` (any if empty), newest first.
+  virtual absl::StatusOr<std::vector<HoldRecord>> ListHolds(std::string_view forest,
+                                                            std::string_view state) = 0;
+  // Decides an open hold in one transaction: every mailbox HELD under it is
+  // passed to `decide` (which must move it out of HELD and clear hold_id;
+  // it may fill the log record, which is appended when its kind is set),
+  // then the hold becomes `state` ("approved" or "rejected") with
+  // decided_ms, decided_by and the count. kNotFound for an unknown id;
+  // kFailedPrecondition when it is not open; an error of `decide` writes
+  // nothing.
+  using HeldDecision =
+      std::function<absl::Status(MailboxRecord&, writeback::v1::ProvisioningRecord* log)>;
+  virtual absl::StatusOr<HoldRecord> DecideHold(int64_t hold_id, const std::string& state,
+                                                const std::string& decided_by, int64_t at_ms,
+                                                const HeldDecision& decide) = 0;
 
   // Agents as last seen (informational).
   virtual absl::Status UpsertAgent(const AgentRecord& agent) = 0;

@@ -76,7 +76,11 @@ absl::Status WritebackEnv::StartController() {
       "store_path: \"", store_path(), "\"\n",
       "ports_file: \"", ports, "\"\n",
       "tls { cert_file: \"", cert_dir_, "/controller.pem\" key_file: \"", cert_dir_,
-      "/controller.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n", controller_extra_);
+      "/controller.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n",
+      // The mass-change guard (default 500 mailboxes per hour) would hold the
+      // bulk onboarding of tests not about it (three_agents_test registers
+      // 3,000): off unless a test sets it. Later lines override earlier ones.
+      "mass_change_threshold: 0\n", controller_extra_);
   std::string config_path = work_dir_ + "/controller.conf";
   WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
   WB_ASSIGN_OR_RETURN(controller_,

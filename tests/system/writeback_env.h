@@ -45,7 +45,8 @@ class WritebackEnv {
   std::string ScopeOu() const;  // OU=Mailboxes,<base>
 
   // Text-format ControllerConfig fields added to the controller's
-  // configuration at every (re)start, e.g. "lease_ms: 3000\n".
+  // configuration at every (re)start, e.g. "lease_ms: 3000\n". The
+  // mass-change guard is off (mass_change_threshold: 0) unless set here.
   void set_controller_config(std::string extra) { controller_extra_ = std::move(extra); }
   // Starts the controller on port 0 (store in the work dir, kept across
   // restarts; the same ports after a restart) and waits for its ports file.
