@@ -66,6 +66,12 @@ void MassChangeRound::Admit(MailboxRecord* m) {
   m->guard_approved = false;
 }
 
+void AdmitOperatorWrite(absl::Time now, MailboxRecord* m) {
+  if (IsNewWrite(*m)) m->guard_counted_ms = absl::ToUnixMillis(now);
+  m->guard_gen = std::max(m->guard_gen, m->desired_gen);
+  m->guard_approved = false;
+}
+
 void MassChangeRound::Hold(MailboxRecord* m, const writeback::v1::Job& job,
                            writeback::v1::ProvisioningRecord* log) const {
   m->status = writeback::v1::HELD;

@@ -114,6 +114,12 @@ class MassChangeRound {
   int64_t now_ms_;
 };
 
+// An operator's explicit write of one mailbox (provision on demand): never
+// held (the call is the operator's decision on that one change; a HELD
+// mailbox is refused before), but counted in its forest's window like any
+// new write, so that a burst around it is judged with it.
+void AdmitOperatorWrite(absl::Time now, MailboxRecord* m);
+
 // An operator approved the hold: `m` goes back in line (PENDING) and its
 // next job goes out without counting.
 absl::Status ApproveHeld(absl::Time now, MailboxRecord* m);

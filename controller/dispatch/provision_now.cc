@@ -9,6 +9,7 @@
 #include "common/base/log.h"
 #include "common/base/status_macros.h"
 #include "controller/dispatch/dispatcher.h"
+#include "controller/dispatch/mass_change_guard.h"
 #include "controller/planner/job_planner.h"
 
 namespace writeback::controller {
@@ -393,6 +394,7 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
           r.last_error.clear();
         } else if (d.kind == PlanDecision::kJob) {
           job = std::move(d.job);
+          AdmitOperatorWrite(now, &r);
           r.inflight_job = job;
           r.status = v1::IN_FLIGHT;
           r.inflight_id = job_id;

@@ -260,7 +260,8 @@ TEST_F(ProvisioningLogTest, EveryFilterAndTheExportHoldExactlyTheRecordsOfTheRun
     ProvisioningRecord r;
     auto parsed = google::protobuf::util::JsonStringToMessage(line, &r);
     ASSERT_TRUE(parsed.ok()) << "line " << lines << ": " << parsed.ToString() << "\n" << line;
-    EXPECT_THAT(line, HasSubstr("\"mailbox_id\"")) << "proto field names";
+    // Proto field names (time_ms, not timeMs); every record has a time.
+    EXPECT_THAT(line, HasSubstr("\"time_ms\"")) << "proto field names";
     lines_ids.push_back(r.id());
   }
   // Oldest first means in the order written (by id): a record's time_ms is

@@ -183,6 +183,10 @@ TEST_F(ProvisionNowTest, ReadThenJobGoOutOnTheNextFreeSlotAheadOfALongQueue) {
   ASSERT_OK(m);
   EXPECT_EQ(m->status, v1::IN_SYNC);
   EXPECT_EQ(m->applied_gen, 1u);
+  // Never held, but counted in the mass-change guard's window like any new
+  // write, and let through at its generation.
+  EXPECT_GT(m->guard_counted_ms, 0);
+  EXPECT_EQ(m->guard_gen, m->desired_gen);
 }
 
 TEST_F(ProvisionNowTest, NothingToWriteWhenTheReadShowsTheDesiredValues) {
