@@ -364,12 +364,13 @@ TEST_P(CompatTest, ControllerOpensTheStoreAndServesTheRecordedAgent) {
   }
   std::cout << "replayed in " << absl::FormatDuration(absl::Now() - start) << ": "
             << replay->answered_jobs().size() << " jobs, " << replay->answered_reads().size()
-            << " reads answered" << std::endl;
+            << " reads, " << replay->answered_scans().size() << " scans answered" << std::endl;
   for (const auto& s : replay->synthesized()) std::cout << "  synthesized: " << s << std::endl;
   for (const auto& u : replay->Unused()) std::cout << "  not asked for: " << u << std::endl;
   ASSERT_OK((*stream)->Close(absl::Seconds(10)));
 
-  // Every replayed job and read has its log record, by the recorded agent.
+  // Every replayed job, read and scan has its log record, by the recorded
+  // agent (a scan's record carries the scan id as job_id).
   v1::ListProvisioningLogRequest lr;
   lr.set_agent_id(expected.agent_id());
   lr.set_limit(100000);
@@ -377,7 +378,8 @@ TEST_P(CompatTest, ControllerOpensTheStoreAndServesTheRecordedAgent) {
   ASSERT_OK(Call(admin, &v1::AdminService::Stub::ListProvisioningLog, lr, &log));
   std::set<std::string> logged;
   for (const auto& r : log.records()) logged.insert(r.job_id());
-  for (const auto* ids : {&replay->answered_jobs(), &replay->answered_reads()}) {
+  for (const auto* ids :
+       {&replay->answered_jobs(), &replay->answered_reads(), &replay->answered_scans()}) {
     for (const std::string& id : *ids) {
       EXPECT_TRUE(logged.count(id)) << "no provisioning log record of " << id << " by agent "
                                     << expected.agent_id();

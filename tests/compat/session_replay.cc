@@ -33,6 +33,7 @@ absl::StatusOr<SessionReplay> SessionReplay::Create(const std::vector<RecordedMe
   SessionReplay replay;
   std::map<std::string, v1::Job> sent_jobs;                          // by job id
   std::map<std::string, std::vector<std::string>> sent_reads;        // request id -> mailboxes
+  std::map<std::string, size_t> scan_index;                          // scan id -> scans_
   bool welcomed = false;
   for (size_t i = 0; i < recording.size(); ++i) {
     const RecordedMessage& r = recording[i];
@@ -81,6 +82,11 @@ absl::StatusOr<SessionReplay> SessionReplay::Create(const std::vector<RecordedMe
       for (const auto& object : m.observed().objects()) {
         replay.reads_[object.mailbox_id()].push_back(object);
       }
+    }
+    if (m.has_scan_page()) {
+      auto [it, first] = scan_index.emplace(m.scan_page().scan_id(), replay.scans_.size());
+      if (first) replay.scans_.emplace_back();
+      replay.scans_[it->second].push_back(m.scan_page());
     }
   }
   if (replay.hello_bytes_.empty()) {
@@ -131,6 +137,9 @@ absl::StatusOr<std::vector<v1::AgentMessage>> SessionReplay::Answer(
     }
     case v1::ControllerMessage::kReadRequest:
       out.push_back(AnswerRead(message.read_request()));
+      break;
+    case v1::ControllerMessage::kScan:
+      out = AnswerScan(message.scan());
       break;
     default:  // Welcome, Heartbeat, Drain, or a kind this build does not know
       break;
@@ -225,6 +234,26 @@ void SessionReplay::Learn(const v1::Job& job, const v1::JobResult& result) {
   }
 }
 
+std::vector<v1::AgentMessage> SessionReplay::AnswerScan(const v1::ScanRequest& request) {
+  std::vector<v1::AgentMessage> out;
+  answered_scans_.push_back(request.scan_id());
+  if (scans_.empty()) {
+    v1::ScanPage* last = out.emplace_back().mutable_scan_page();
+    last->set_scan_id(request.scan_id());
+    last->set_last(true);
+    last->set_failure(v1::FAILED_RETRYABLE);
+    last->set_diagnostic("the recorded agent ran no further scan");
+    synthesized_.push_back(absl::StrCat("scan ", request.scan_id(), ": failed (not recorded)"));
+    return out;
+  }
+  for (v1::ScanPage page : scans_.front()) {
+    page.set_scan_id(request.scan_id());
+    *out.emplace_back().mutable_scan_page() = std::move(page);
+  }
+  scans_.pop_front();
+  return out;
+}
+
 std::vector<std::string> SessionReplay::Unused() const {
   std::vector<std::string> out;
   for (const auto& [mailbox, queue] : jobs_) {
@@ -235,6 +264,9 @@ std::vector<std::string> SessionReplay::Unused() const {
   }
   for (const auto& [mailbox, queue] : reads_) {
     if (!queue.empty()) out.push_back(absl::StrCat(queue.size(), " read(s) of mailbox ", mailbox));
+  }
+  for (const auto& pages : scans_) {
+    out.push_back(absl::StrCat("scan ", pages.front().scan_id(), " (", pages.size(), " pages)"));
   }
   return out;
 }

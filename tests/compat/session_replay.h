@@ -24,6 +24,11 @@
 //    outcome replayed since; an object the recording never saw in AD is
 //    answered FAILED_PERMANENT (not found). Each synthesized answer is listed
 //    in synthesized().
+//  - A ScanRequest (protocol 3) is answered with the pages of the recorded
+//    agent's next scan, in order, their scan_id set to the id the controller
+//    uses now; when the recording holds no further scan, with one last page
+//    failing FAILED_RETRYABLE (the recorded agent never read that), listed in
+//    synthesized().
 //  - Welcome, Heartbeat and Drain need no answer; the caller heartbeats.
 //
 // Not thread-safe. Movable.
@@ -63,6 +68,7 @@ class SessionReplay {
   // Ids of the jobs and read requests answered so far, in order.
   const std::vector<std::string>& answered_jobs() const { return answered_jobs_; }
   const std::vector<std::string>& answered_reads() const { return answered_reads_; }
+  const std::vector<std::string>& answered_scans() const { return answered_scans_; }
   // One line per synthesized observation.
   const std::vector<std::string>& synthesized() const { return synthesized_; }
   // Recorded answers nobody asked for, one line each.
@@ -85,6 +91,7 @@ class SessionReplay {
 
   absl::StatusOr<writeback::v1::AgentMessage> AnswerJobs(const writeback::v1::JobBatch& batch);
   writeback::v1::AgentMessage AnswerRead(const writeback::v1::ReadRequest& request);
+  std::vector<writeback::v1::AgentMessage> AnswerScan(const writeback::v1::ScanRequest& request);
   void Learn(const writeback::v1::Job& job, const writeback::v1::JobResult& result);
 
   std::string hello_bytes_;
@@ -93,8 +100,11 @@ class SessionReplay {
   std::map<std::string, std::deque<JobAnswer>> jobs_;                          // by mailbox
   std::map<std::string, std::deque<writeback::v1::ObservedObject>> reads_;     // by mailbox
   std::map<std::string, Knowledge> known_;                                     // by mailbox
+  // The recorded scans' pages, one entry per scan, in the order they began.
+  std::deque<std::vector<writeback::v1::ScanPage>> scans_;
   std::vector<std::string> answered_jobs_;
   std::vector<std::string> answered_reads_;
+  std::vector<std::string> answered_scans_;
   std::vector<std::string> synthesized_;
 };
 

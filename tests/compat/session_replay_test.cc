@@ -1,5 +1,6 @@
 #include "tests/compat/session_replay.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -8,7 +9,10 @@ namespace writeback::testing {
 namespace {
 
 namespace v1 = writeback::v1;
+using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
@@ -168,6 +172,46 @@ TEST(CompatSessionReplayTest, RefusesARecordingWithoutHello) {
   r.erase(r.begin());
   EXPECT_THAT(SessionReplay::Create(r, Before()),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CompatSessionReplayTest, AnswersAScanWithTheRecordedPagesUnderTheNewIdThenFails) {
+  std::vector<RecordedMessage> r = Recording();
+  v1::ControllerMessage scan;
+  scan.mutable_scan()->set_scan_id("scan-old-1");
+  r.push_back(FromController(scan));
+  for (int i = 0; i < 2; ++i) {
+    v1::AgentMessage page;
+    page.mutable_scan_page()->set_scan_id("scan-old-1");
+    page.mutable_scan_page()->add_objects()->set_dn(absl::StrCat("CN=page", i));
+    page.mutable_scan_page()->set_last(i == 1);
+    r.push_back(FromAgent(page));
+  }
+  auto replay = SessionReplay::Create(r, Before());
+  ASSERT_OK(replay.status());
+  EXPECT_THAT(replay->Unused(), Contains(HasSubstr("scan scan-old-1 (2 pages)")));
+
+  v1::ControllerMessage now;
+  now.mutable_scan()->set_scan_id("scan-new-7");
+  auto pages = replay->Answer(now);
+  ASSERT_OK(pages.status());
+  ASSERT_EQ(pages->size(), 2u);
+  EXPECT_EQ((*pages)[0].scan_page().scan_id(), "scan-new-7");
+  EXPECT_EQ((*pages)[0].scan_page().objects(0).dn(), "CN=page0");
+  EXPECT_FALSE((*pages)[0].scan_page().last());
+  EXPECT_EQ((*pages)[1].scan_page().scan_id(), "scan-new-7");
+  EXPECT_TRUE((*pages)[1].scan_page().last());
+  EXPECT_THAT(replay->Unused(), Not(Contains(HasSubstr("scan"))));
+
+  // A scan the recorded agent never ran is not answered with success.
+  now.mutable_scan()->set_scan_id("scan-new-8");
+  pages = replay->Answer(now);
+  ASSERT_OK(pages.status());
+  ASSERT_EQ(pages->size(), 1u);
+  EXPECT_TRUE((*pages)[0].scan_page().last());
+  EXPECT_EQ((*pages)[0].scan_page().failure(), v1::FAILED_RETRYABLE);
+  EXPECT_EQ((*pages)[0].scan_page().objects_size(), 0);
+  EXPECT_THAT(replay->answered_scans(), ElementsAre("scan-new-7", "scan-new-8"));
+  EXPECT_THAT(replay->synthesized(), Contains(HasSubstr("scan-new-8")));
 }
 
 TEST(CompatSessionRecordingTest, FormatAndParseRoundTrip) {
