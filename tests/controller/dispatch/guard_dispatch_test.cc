@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/controller/dispatch/fake_sink.h"
+#include "tests/controller/dispatch/store_fixture.h"
 #include "tests/testing/status_matchers.h"
 
 namespace writeback::controller {
@@ -19,30 +20,17 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-constexpr char kForest[] = "corp.example.test";
+constexpr const char* kForest = StoreFixture::kFixtureForest;
 
-class GuardDispatchTest : public ::testing::Test {
+class GuardDispatchTest : public StoreFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/guard_dispatch_test.XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = SqliteStore::Open(dir_ + "/state.db");
-    ASSERT_OK(store);
-    store_ = std::move(*store);
-    ForestRecord forest;
-    forest.name = kForest;
-    forest.scope_ous = {"OU=Mailboxes,DC=corp"};
-    ASSERT_OK(store_->AddForest(forest));
+    StoreFixture::SetUp();
     Dispatcher::Options options;
     options.tick = absl::Milliseconds(10);
     options.guard.threshold = 2;
     options.guard.window = absl::Hours(1);
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), Clock::Real(), options);
-  }
-  void TearDown() override {
-    dispatcher_.reset();
-    store_.reset();
-    std::system(("rm -rf " + dir_).c_str());
   }
   // An onboarded mailbox whose desired mail differs from AD's.
   void AddChanged(const std::string& id, char anchor_byte) {
@@ -74,9 +62,6 @@ class GuardDispatchTest : public ::testing::Test {
     return jobs;
   }
 
-  std::string dir_;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Dispatcher> dispatcher_;
 };
 
 TEST_F(GuardDispatchTest, PastTheThresholdMailboxesAreHeldUntilApproved) {

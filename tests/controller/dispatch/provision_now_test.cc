@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/controller/dispatch/fake_sink.h"
+#include "tests/controller/dispatch/store_fixture.h"
 #include "tests/testing/status_matchers.h"
 
 namespace writeback::controller {
@@ -20,7 +21,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::writeback::testing::StatusIs;
 
-constexpr char kForest[] = "corp.example.test";
+constexpr const char* kForest = StoreFixture::kFixtureForest;
 constexpr char kTarget[] = "target";
 
 using Result = absl::StatusOr<v1::ProvisionNowResponse>;
@@ -31,26 +32,13 @@ std::vector<std::string> StepsOf(const v1::ProvisionNowResponse& r) {
   return out;
 }
 
-class ProvisionNowTest : public ::testing::Test {
+class ProvisionNowTest : public StoreFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/provision_now_test.XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = SqliteStore::Open(dir_ + "/state.db");
-    ASSERT_OK(store);
-    store_ = std::move(*store);
-    ForestRecord forest;
-    forest.name = kForest;
-    forest.scope_ous = {"OU=Mailboxes,DC=corp"};
-    ASSERT_OK(store_->AddForest(forest));
+    StoreFixture::SetUp();
     Dispatcher::Options options;
     options.tick = absl::Milliseconds(10);
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), Clock::Real(), options);
-  }
-  void TearDown() override {
-    dispatcher_.reset();
-    store_.reset();
-    std::system(("rm -rf " + dir_).c_str());
   }
   // A mailbox wanting extensionAttribute1 = `want`; `known` (when set) is
   // what AD was last seen holding (already onboarded).
@@ -112,9 +100,6 @@ class ProvisionNowTest : public ::testing::Test {
     return results;
   }
 
-  std::string dir_;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Dispatcher> dispatcher_;
 };
 
 // The freed slot goes to the on-demand read although 50 mailboxes are due

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/controller/dispatch/fake_sink.h"
+#include "tests/controller/dispatch/store_fixture.h"
 #include "tests/testing/status_matchers.h"
 
 namespace writeback::controller {
@@ -19,22 +20,11 @@ using ::testing::IsEmpty;
 using writeback::testing::StatusIs;
 namespace v1 = writeback::v1;
 
-constexpr char kForest[] = "corp.example.test";
+constexpr const char* kForest = StoreFixture::kFixtureForest;
 constexpr char kAttr[] = "extensionAttribute1";
 
-class ScanTest : public ::testing::Test {
+class ScanTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/scan_test.XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = SqliteStore::Open(dir_ + "/state.db");
-    ASSERT_OK(store);
-    store_ = std::move(*store);
-    ForestRecord forest;
-    forest.name = kForest;
-    forest.scope_ous = {"OU=Mailboxes,DC=corp"};
-    ASSERT_OK(store_->AddForest(forest));
-  }
   void StartDispatcher(uint32_t conflict_corrections = 3) {
     Dispatcher::Options options;
     options.tick = absl::Milliseconds(10);
@@ -43,11 +33,6 @@ class ScanTest : public ::testing::Test {
     options.retry.conflict = {conflict_corrections, absl::Hours(1)};
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), Clock::Real(), options);
     dispatcher_->Start();
-  }
-  void TearDown() override {
-    dispatcher_.reset();
-    store_.reset();
-    std::system(("rm -rf " + dir_).c_str());
   }
   static std::string AnchorOf(char c) { return std::string(16, c); }
   // A mailbox AD was known to hold `value` for, long ago.
@@ -109,9 +94,6 @@ class ScanTest : public ::testing::Test {
     return log.ok() ? *log : std::vector<v1::ProvisioningRecord>{};
   }
 
-  std::string dir_;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Dispatcher> dispatcher_;
 };
 
 TEST_F(ScanTest, APassStartsWhenAProtocol3SessionAttachesAndNotForOlderAgents) {
