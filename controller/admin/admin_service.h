@@ -143,6 +143,9 @@ class AdminService : public writeback::v1::AdminService::Service {
 // anything meaningful (an unknown kind, an inverted time range); in
 // log_calls.cc.
 grpc::Status CheckLogFilter(const writeback::v1::ListProvisioningLogRequest& filter);
+// INVALID_ARGUMENT unless [since_ms, until_ms) is a time range (Unix ms,
+// zero meaning open); shared by the log and drift filters.
+grpc::Status CheckTimeRange(int64_t since_ms, int64_t until_ms);
 
 // The Admin API view of a mass-change hold (hold_calls.cc).
 writeback::v1::Hold ToProto(const HoldRecord& record);

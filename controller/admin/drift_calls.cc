@@ -47,15 +47,7 @@ grpc::Status AdminService::ListDrift(grpc::ServerContext*,
                         absl::StrCat("action: \"", action,
                                      "\" is not a drift action; use corrected or conflict"));
   }
-  if (filter.since_ms() < 0 || filter.until_ms() < 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "since_ms and until_ms are Unix milliseconds and cannot be negative");
-  }
-  if (filter.since_ms() != 0 && filter.until_ms() != 0 && filter.until_ms() <= filter.since_ms()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("until_ms (", filter.until_ms(),
-                                     ") must be later than since_ms (", filter.since_ms(), ")"));
-  }
+  if (grpc::Status s = CheckTimeRange(filter.since_ms(), filter.until_ms()); !s.ok()) return s;
   if (filter.summary()) {
     auto rows = store_->SummarizeDrift(filter);
     if (!rows.ok()) return ToGrpcStatus(rows.status());

@@ -18,14 +18,18 @@ grpc::Status CheckLogFilter(const writeback::v1::ListProvisioningLogRequest& fil
                                      "\" is not a record kind; use job, read, lost, removed, "
                                      "scan, held or rejected"));
   }
-  if (filter.since_ms() < 0 || filter.until_ms() < 0) {
+  return CheckTimeRange(filter.since_ms(), filter.until_ms());
+}
+
+grpc::Status CheckTimeRange(int64_t since_ms, int64_t until_ms) {
+  if (since_ms < 0 || until_ms < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "since_ms and until_ms are Unix milliseconds and cannot be negative");
   }
-  if (filter.since_ms() != 0 && filter.until_ms() != 0 && filter.until_ms() <= filter.since_ms()) {
+  if (since_ms != 0 && until_ms != 0 && until_ms <= since_ms) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("until_ms (", filter.until_ms(),
-                                     ") must be later than since_ms (", filter.since_ms(), ")"));
+                        absl::StrCat("until_ms (", until_ms,
+                                     ") must be later than since_ms (", since_ms, ")"));
   }
   return grpc::Status::OK;
 }

@@ -1,4 +1,5 @@
 #include "controller/ctl/drift_commands.h"
+#include "controller/ctl/output.h"
 
 #include <chrono>
 #include <iostream>
@@ -19,18 +20,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 // --wait gives up after this long (the pass goes on at the controller).
 constexpr absl::Duration kWaitGuard = absl::Hours(2);
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
-
-std::string Time(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
 
 std::string Values(const google::protobuf::RepeatedPtrField<std::string>& values) {
   return values.empty() ? "(none)" : absl::StrCat("[", absl::StrJoin(values, "; "), "]");
@@ -113,7 +102,7 @@ int RunDriftCommand(v1::AdminService::Stub& stub, const std::vector<std::string>
       std::cout << ToJson(r) << "\n";
       continue;
     }
-    std::cout << Time(r.time_ms()) << "  " << r.action() << "  mailbox=" << r.mailbox_id()
+    std::cout << FormatTimeMs(r.time_ms()) << "  " << r.action() << "  mailbox=" << r.mailbox_id()
               << "  " << r.attribute() << ": expected " << Values(r.expected()) << ", found "
               << Values(r.found()) << "\n    " << r.source() << " " << r.work_id()
               << "  dc=" << r.dc() << "  whenChanged=" << r.when_changed()
@@ -126,7 +115,7 @@ int RunDriftCommand(v1::AdminService::Stub& stub, const std::vector<std::string>
       continue;
     }
     std::cout << r.cloud_id() << "  " << r.attribute() << "  drift=" << r.drift_count()
-              << "  last=" << Time(r.last_time_ms()) << "  found " << Values(r.last_found())
+              << "  last=" << FormatTimeMs(r.last_time_ms()) << "  found " << Values(r.last_found())
               << (r.in_conflict() ? "  CONFLICT_HOLD" : "") << "\n";
   }
   std::cout.flush();

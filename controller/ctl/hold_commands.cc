@@ -1,4 +1,5 @@
 #include "controller/ctl/hold_commands.h"
+#include "controller/ctl/output.h"
 
 #include <chrono>
 #include <iostream>
@@ -14,14 +15,6 @@ namespace {
 namespace v1 = writeback::v1;
 
 constexpr int kExitOk = 0;
-
-void PrintJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  std::cout << out << std::endl;
-}
 
 std::string Time(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());

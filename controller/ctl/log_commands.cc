@@ -1,4 +1,5 @@
 #include "controller/ctl/log_commands.h"
+#include "controller/ctl/output.h"
 
 #include <chrono>
 #include <fstream>
@@ -19,14 +20,6 @@ namespace v1 = writeback::v1;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
 
 std::string OutcomeNames() {
   std::vector<std::string> names;

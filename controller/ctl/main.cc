@@ -18,6 +18,7 @@
 #include "common/identity/anchor.h"
 #include "common/protocol.h"
 #include "controller/ctl/edit_syntax.h"
+#include "controller/ctl/output.h"
 #include "controller/ctl/drift_commands.h"
 #include "controller/ctl/hold_commands.h"
 #include "controller/ctl/log_commands.h"
@@ -116,14 +117,6 @@ int Report(const grpc::Status& s) {
     return kExitUnavailable;
   }
   return kExitFailed;
-}
-
-void PrintJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  std::cout << out << std::endl;
 }
 
 std::string Values(const v1::AttributeValues& v) {

@@ -1,4 +1,5 @@
 #include "controller/ctl/provision_commands.h"
+#include "controller/ctl/output.h"
 
 #include <chrono>
 #include <iostream>
@@ -83,11 +84,7 @@ int RunProvisionCommand(v1::AdminService::Stub& stub, const std::vector<std::str
     return 1;
   }
   if (flags.json) {
-    std::string out;
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(response, &out, options);
-    std::cout << out << std::endl;
+    PrintJson(response);
   } else {
     std::cout << FormatProvisionResult(response) << std::flush;
   }

@@ -1,0 +1,24 @@
+// What every writebackctl verb prints the same way: JSON with the proto's
+// field names (--json) and times as UTC text.
+//
+//   if (json) PrintJson(response); else std::cout << FormatTimeMs(r.time_ms());
+#ifndef WRITEBACK_CONTROLLER_CTL_OUTPUT_H_
+#define WRITEBACK_CONTROLLER_CTL_OUTPUT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "google/protobuf/message.h"
+
+namespace writeback::ctl {
+
+// One line of JSON, proto field names (time_ms, not timeMs).
+std::string ToJson(const google::protobuf::Message& m);
+// ToJson(m) and a newline on stdout.
+void PrintJson(const google::protobuf::Message& m);
+// "2026-11-24 01:58:18.123" (UTC) for Unix milliseconds.
+std::string FormatTimeMs(int64_t ms);
+
+}  // namespace writeback::ctl
+
+#endif  // WRITEBACK_CONTROLLER_CTL_OUTPUT_H_
