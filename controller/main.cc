@@ -129,6 +129,7 @@ absl::Status Run() {
   options.pause.window = absl::Seconds(config.pause_window_s());
   options.reconcile.interval = absl::Seconds(config.reconcile_interval_s());
   options.reconcile.page_size = config.scan_page_size();
+  options.reconcile.page_timeout = options.answer_timeout;
   options.retry.conflict.corrections = config.conflict_corrections();
   options.retry.conflict.window = absl::Seconds(config.conflict_window_s());
   options.guard.threshold = config.mass_change_threshold();

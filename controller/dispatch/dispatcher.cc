@@ -1,6 +1,7 @@
 #include "controller/dispatch/dispatcher.h"
 
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -384,6 +385,14 @@ void Dispatcher::Run() {
     forests.erase(std::unique(forests.begin(), forests.end()), forests.end());
     for (const auto& forest : forests) PlaceForest(forest, now);
     reconciler_.StartDue(ScanCandidates());
+    // A pass started on a session that ended meanwhile (Detach erases the
+    // session before telling the reconciler) or whose agent went silent.
+    std::set<std::string> live;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [id, s] : sessions_) live.insert(id);
+    }
+    reconciler_.Sweep(live);
   }
 }
 

@@ -99,6 +99,7 @@ absl::StatusOr<Reconciler::Started> Reconciler::StartOn(const Candidate& candida
     // Taken before the request goes out: whatever is learned from now on is
     // newer than what this pass reads.
     pass.started = clock_->Now();
+    pass.last_page = pass.started;
     running_[pass.forest] = pass;
     due_.erase(pass.forest);
   }
@@ -144,7 +145,8 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
     pass = *found;
   }
   Counts counts;
-  absl::Status applied = ApplyObjects(pass, page, &counts);
+  std::map<std::string, int64_t> hold_back;
+  absl::Status applied = ApplyObjects(pass, page, &counts, &hold_back);
   if (!applied.ok()) {
     WB_LOG(ERROR) << "applying a page of " << pass.scan_id << " failed: " << applied;
   }
@@ -161,6 +163,11 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
     total.stale += counts.stale;
     total.skipped += counts.skipped;
     total.unmatched += counts.unmatched;
+    it->second.last_page = clock_->Now();
+    for (const auto& [dc, usn] : hold_back) {
+      auto [at, first] = it->second.hold_back.emplace(dc, usn);
+      if (!first) at->second = std::min(at->second, usn);
+    }
     if (!page.last() && applied.ok()) return counts.corrected > 0;
     pass = it->second;
     running_.erase(it);
@@ -179,7 +186,13 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
   }
   std::vector<ScanMark> marks;
   const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
-  for (const auto& m : page.marks()) marks.push_back({m.invocation_id(), m.dc(), m.usn(), now_ms});
+  for (const auto& m : page.marks()) {
+    int64_t usn = m.usn();
+    if (auto held = pass.hold_back.find(m.dc()); held != pass.hold_back.end()) {
+      usn = std::min(usn, held->second);
+    }
+    marks.push_back({m.invocation_id(), m.dc(), usn, now_ms});
+  }
   if (absl::Status saved = store_->SaveScanMarks(pass.forest, marks); !saved.ok()) {
     WB_LOG(ERROR) << "storing the marks of " << pass.scan_id << " failed: " << saved;
   }
@@ -189,7 +202,13 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
   return counts.corrected > 0;
 }
 
-absl::Status Reconciler::ApplyObjects(const Pass& pass, const ScanPage& page, Counts* counts) {
+absl::Status Reconciler::ApplyObjects(const Pass& pass, const ScanPage& page, Counts* counts,
+                                      std::map<std::string, int64_t>* hold_back) {
+  auto hold = [hold_back](const ObservedObject& o) {
+    const int64_t below = std::max<int64_t>(0, o.usn_changed() - 1);
+    auto [at, first] = hold_back->emplace(o.dc(), below);
+    if (!first) at->second = std::min(at->second, below);
+  };
   counts->objects += page.objects_size();
   if (page.objects().empty()) return absl::OkStatus();
   std::vector<std::string> anchors;
@@ -207,6 +226,7 @@ absl::Status Reconciler::ApplyObjects(const Pass& pass, const ScanPage& page, Co
   const absl::Time now = clock_->Now();
   std::vector<MailboxUpdate> updates;
   std::vector<Decision> decisions(page.objects_size());
+  std::vector<int> update_of(page.objects_size(), -1);  // object -> its entry in `updates`
   for (int i = 0; i < page.objects_size(); ++i) {
     const ObservedObject& o = page.objects(i);
     auto it = by_anchor.find(o.source_anchor());
@@ -234,17 +254,28 @@ absl::Status Reconciler::ApplyObjects(const Pass& pass, const ScanPage& page, Co
       slot->held = ApplyDrift(c.drift, where, now, rule, &m, drift);
       return absl::OkStatus();
     };
+    update_of[i] = static_cast<int>(updates.size());
     updates.push_back(std::move(update));
   }
   if (updates.empty()) return absl::OkStatus();
   WB_ASSIGN_OR_RETURN(auto written, store_->UpdateMailboxes(updates));
-  (void)written;  // per-mailbox outcomes are in `decisions`
   for (int i = 0; i < page.objects_size(); ++i) {
     const ObservedObject& o = page.objects(i);
-    if (by_anchor.count(o.source_anchor()) == 0 && by_anchor.count(o.object_guid()) == 0) {
-      continue;  // counted as unmatched
+    if (update_of[i] < 0) continue;  // counted as unmatched
+    const absl::Status& outcome = written[update_of[i]].status();
+    if (!outcome.ok() && !absl::IsCancelled(outcome)) {
+      // Not judged (the mailbox could not be updated): read it again next
+      // pass.
+      WB_LOG(WARNING) << "reconciliation " << pass.scan_id << ": " << outcome;
+      counts->skipped++;
+      hold(o);
+      continue;
     }
     const Decision& d = decisions[i];
+    if (d.kind == Comparison::kIgnore &&
+        (d.reason == Comparison::kInFlight || d.reason == Comparison::kStale)) {
+      hold(o);
+    }
     switch (d.kind) {
       case Comparison::kInSync:
         counts->in_sync++;
@@ -262,6 +293,37 @@ absl::Status Reconciler::ApplyObjects(const Pass& pass, const ScanPage& page, Co
   return absl::OkStatus();
 }
 
+void Reconciler::Sweep(const std::set<std::string>& live_sessions) {
+  std::vector<std::pair<Pass, std::string>> abandoned;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    for (auto it = running_.begin(); it != running_.end();) {
+      const Pass& p = it->second;
+      std::string why;
+      if (live_sessions.count(p.session_id) == 0) {
+        why = "abandoned: the agent's session ended as the pass was started; marks not stored";
+      } else if (now - p.last_page > options_.page_timeout) {
+        why = absl::StrCat("abandoned: no page from agent ", p.agent_id, " for ",
+                           absl::FormatDuration(now - p.last_page), "; marks not stored");
+      }
+      if (why.empty()) {
+        ++it;
+        continue;
+      }
+      abandoned.emplace_back(p, std::move(why));
+      it = running_.erase(it);
+    }
+  }
+  for (const auto& [pass, why] : abandoned) Abandon(pass, why);
+}
+
+void Reconciler::Abandon(const Pass& pass, const std::string& why) {
+  WB_LOG(WARNING) << "reconciliation " << pass.scan_id << " of forest " << pass.forest << " "
+                  << why;
+  Finish(pass, writeback::v1::FAILED_RETRYABLE, why, absl::ZeroDuration());
+}
+
 void Reconciler::OnSessionEnded(const std::string& session_id) {
   std::optional<Pass> abandoned;
   {
@@ -274,9 +336,7 @@ void Reconciler::OnSessionEnded(const std::string& session_id) {
     }
   }
   if (!abandoned.has_value()) return;
-  Finish(*abandoned, writeback::v1::FAILED_RETRYABLE,
-         "abandoned: the agent's session ended before the last page; marks not stored",
-         absl::ZeroDuration());
+  Abandon(*abandoned, "abandoned: the agent's session ended before the last page; marks not stored");
 }
 
 void Reconciler::Finish(const Pass& pass, writeback::v1::Outcome failure, const std::string& why,

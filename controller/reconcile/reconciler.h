@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,10 @@ class Reconciler {
     uint32_t page_size = 500;
     // The dual-writer rule for the corrections a pass finds.
     ConflictRule conflict;
+    // A pass that gets no page for this long is abandoned (its agent is
+    // stuck, or the request was lost with a session that ended as it was
+    // sent); see Sweep.
+    absl::Duration page_timeout = absl::Minutes(2);
   };
   // A live session that may run a pass (protocol >= 3, not draining).
   struct Candidate {
@@ -94,6 +99,10 @@ class Reconciler {
   // The session ended: a pass it ran is abandoned (logged, marks not
   // stored) and due again at once for another session of the forest.
   void OnSessionEnded(const std::string& session_id);
+  // Abandons, like OnSessionEnded, every pass whose session is not in
+  // `live_sessions` (it ended while the pass was being started) or that got
+  // no page for page_timeout. The dispatcher calls it on every tick.
+  void Sweep(const std::set<std::string>& live_sessions);
 
   // The scan id of the forest's running pass, if any.
   std::optional<std::string> Running(const std::string& forest) const;
@@ -106,14 +115,22 @@ class Reconciler {
     std::string agent_id;
     bool full = false;
     absl::Time started;
+    absl::Time last_page;  // or the start, before the first page
     Counts counts;
+    // Per DC (as ObservedObject.dc names it): one below the lowest
+    // uSNChanged of an object this pass could not judge (work in flight,
+    // newer knowledge, a mailbox update that failed). The pass's mark for
+    // that DC is kept at or below it, so the next incremental pass reads
+    // that object again instead of skipping its drift for good.
+    std::map<std::string, int64_t> hold_back;
   };
 
   // Starts `forest`'s pass on `candidate`; mu_ must not be held.
   absl::StatusOr<Started> StartOn(const Candidate& candidate, bool full);
   // Applies the objects of a page; adds to `counts`.
   absl::Status ApplyObjects(const Pass& pass, const writeback::v1::ScanPage& page,
-                            Counts* counts);
+                            Counts* counts, std::map<std::string, int64_t>* hold_back);
+  void Abandon(const Pass& pass, const std::string& why);
   // Ends a pass: logs it, and schedules the next one `next_in` from now
   // (nullopt: none until a session attaches or an operator asks).
   void Finish(const Pass& pass, writeback::v1::Outcome failure, const std::string& why,

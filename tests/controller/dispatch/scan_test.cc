@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "controller/dispatch/dispatcher.h"
+#include "controller/reconcile/reconciler.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -25,8 +26,10 @@ constexpr char kAttr[] = "extensionAttribute1";
 
 class ScanTest : public StoreFixture {
  protected:
-  void StartDispatcher(uint32_t conflict_corrections = 3) {
+  void StartDispatcher(uint32_t conflict_corrections = 3,
+                       absl::Duration page_timeout = absl::Minutes(2)) {
     Dispatcher::Options options;
+    options.reconcile.page_timeout = page_timeout;
     options.tick = absl::Milliseconds(10);
     options.reconcile.interval = absl::ZeroDuration();  // attach and on demand only
     options.reconcile.page_size = 77;
@@ -217,6 +220,36 @@ TEST_F(ScanTest, AnObservationReadBeforeANewerAcknowledgementIsIgnored) {
   auto log = ScanLog();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_THAT(log[0].diagnostic(), HasSubstr("ignored_stale=1"));
+  // The mark stays below the object it could not judge, so that the next
+  // incremental pass reads it again (drift of another attribute it might
+  // carry is not skipped for good).
+  auto marks = store_->ListScanMarks(kForest);
+  ASSERT_OK(marks);
+  ASSERT_EQ(marks->size(), 1u);
+  EXPECT_EQ((*marks)[0].usn, 4710);
+}
+
+TEST_F(ScanTest, APassThatGetsNoPageIsAbandonedAfterThePageTimeout) {
+  AddInSync("m1", 1, "cloud");
+  StartDispatcher(/*conflict_corrections=*/3, /*page_timeout=*/absl::Milliseconds(300));
+  auto sink = std::make_shared<FakeSink>();
+  std::string session = Attach("a1", sink);
+  v1::ScanRequest scan = ScanOf(*sink);
+  absl::Time deadline = absl::Now() + absl::Seconds(20);  // hang guard
+  while (ScanLog().empty() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  auto log = ScanLog();
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back().job_id(), scan.scan_id());
+  EXPECT_EQ(log.back().outcome(), v1::FAILED_RETRYABLE);
+  EXPECT_THAT(log.back().diagnostic(), HasSubstr("no page from agent a1"));
+  // A late page of the abandoned pass changes nothing.
+  dispatcher_->OnScanPage(session, Page(scan.scan_id(), 1, "onprem", /*last=*/true));
+  auto drift = store_->ListDrift({});
+  ASSERT_OK(drift);
+  EXPECT_THAT(*drift, IsEmpty());
+  auto marks = store_->ListScanMarks(kForest);
+  ASSERT_OK(marks);
+  EXPECT_THAT(*marks, IsEmpty());
 }
 
 TEST_F(ScanTest, APassWhoseSessionEndsIsAbandonedAndItsMarksNeverStored) {
@@ -285,6 +318,35 @@ TEST_F(ScanTest, APersistentDualWriterEndsInConflictHoldWithoutAJob) {
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].drift_count(), 2u);
   EXPECT_TRUE((*rows)[0].in_conflict());
+}
+
+}  // namespace
+}  // namespace writeback::controller
+
+namespace writeback::controller {
+namespace {
+
+class ReconcilerSweepTest : public StoreFixture {};
+
+// The race Sweep closes: a pass registered on a session whose Detach had
+// already told the reconciler (so OnSessionEnded found nothing to abandon).
+TEST_F(ReconcilerSweepTest, APassStartedOnASessionThatAlreadyEndedIsAbandoned) {
+  Reconciler reconciler(store_.get(), Clock::Real(), {});
+  auto sink = std::make_shared<FakeSink>();
+  reconciler.OnSessionEnded("s-gone");  // Detach ran first
+  auto started = reconciler.Start(StoreFixture::kFixtureForest, /*full=*/false,
+                                  {{"s-gone", "a1", StoreFixture::kFixtureForest, sink}});
+  ASSERT_OK(started);
+  ASSERT_TRUE(reconciler.Running(StoreFixture::kFixtureForest).has_value());
+  reconciler.Sweep({"s-other"});
+  EXPECT_FALSE(reconciler.Running(StoreFixture::kFixtureForest).has_value())
+      << "the forest would never be reconciled again";
+  // A live session's pass is left alone.
+  started = reconciler.Start(StoreFixture::kFixtureForest, /*full=*/false,
+                             {{"s-live", "a2", StoreFixture::kFixtureForest, sink}});
+  ASSERT_OK(started);
+  reconciler.Sweep({"s-live"});
+  EXPECT_EQ(reconciler.Running(StoreFixture::kFixtureForest), started->scan_id);
 }
 
 }  // namespace
