@@ -170,6 +170,20 @@ absl::Status UpdateOne(SqliteDb& db, std::string_view cloud_id,
                      ": an update may not change the cloud id (to ", updated.cloud_id, ")"));
     return absl::OkStatus();
   }
+  // A mailbox is HELD only under an open hold: a placement round that judged
+  // against a hold an operator decided meanwhile must not strand it there.
+  if (updated.status == writeback::v1::HELD &&
+      (current.status != writeback::v1::HELD || current.hold_id != updated.hold_id)) {
+    WB_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT state FROM holds WHERE id = ?1"));
+    st.BindInt(1, updated.hold_id);
+    WB_ASSIGN_OR_RETURN(bool found, st.Step());
+    if (!found || st.Text(0) != "open") {
+      *result = absl::FailedPreconditionError(absl::StrCat(
+          "mailbox ", updated.cloud_id, ": hold ", updated.hold_id,
+          found ? " was decided meanwhile" : " does not exist", "; it is judged again"));
+      return absl::OkStatus();
+    }
+  }
   absl::Status refused;
   WB_RETURN_IF_ERROR(WriteMailbox(db, updated, /*new_mailbox=*/false, &refused));
   if (refused.ok()) {

@@ -159,6 +159,50 @@ TEST_F(SqliteHoldsTest, DecideHoldReleasesEveryHeldMailboxAndLogsInOneTransactio
   EXPECT_EQ(window->open_hold_id, 0) << "a decided hold is no longer open";
 }
 
+// Review finding: a placement round judged against a hold that an operator
+// decided before the round's transaction committed must not leave the
+// mailbox HELD under a closed hold (nothing would ever release it).
+TEST_F(SqliteHoldsTest, AMailboxIsHeldOnlyUnderAnOpenHold) {
+  auto hold = store_->OpenHold(kForest, "too many", 100);
+  ASSERT_OK(hold);
+  ASSERT_OK(store_->AddMailbox(NewMailbox("m1", kForest, Anchor(1))));
+  ASSERT_OK(store_->DecideHold(hold->id, "approved", "operator-a", 200,
+                               [](MailboxRecord&, v1::ProvisioningRecord*) {
+                                 return absl::OkStatus();
+                               }));
+  MailboxUpdate late;
+  late.cloud_id = "m1";
+  late.mutate = [&](MailboxRecord& m, v1::ProvisioningRecord*) {
+    m.status = v1::HELD;
+    m.hold_id = hold->id;
+    return absl::OkStatus();
+  };
+  v1::ProvisioningRecord held;
+  held.set_kind("held");
+  late.log = held;
+  auto written = store_->UpdateMailboxes({late});
+  ASSERT_OK(written);
+  EXPECT_THAT((*written)[0], StatusIs(absl::StatusCode::kFailedPrecondition,
+                                      HasSubstr("decided meanwhile")));
+  EXPECT_EQ(store_->GetMailbox("m1")->status, v1::PENDING) << "judged again next round";
+  v1::ListProvisioningLogRequest filter;
+  filter.set_kind("held");
+  EXPECT_THAT(*store_->ListLog(filter), SizeIs(0));
+
+  // Under an open hold it is held.
+  auto open = store_->OpenHold(kForest, "again", 300);
+  ASSERT_OK(open);
+  late.mutate = [&](MailboxRecord& m, v1::ProvisioningRecord*) {
+    m.status = v1::HELD;
+    m.hold_id = open->id;
+    return absl::OkStatus();
+  };
+  written = store_->UpdateMailboxes({late});
+  ASSERT_OK(written);
+  EXPECT_OK((*written)[0]);
+  EXPECT_EQ(store_->GetMailbox("m1")->status, v1::HELD);
+}
+
 TEST_F(SqliteHoldsTest, AFailedDecisionWritesNothing) {
   auto hold = store_->OpenHold(kForest, "too many", 100);
   ASSERT_OK(hold);
