@@ -283,7 +283,16 @@ absl::StatusOr<bool> RetryNow(MailboxRecord* m) {
     case writeback::v1::DUPLICATE_MATCH:
       m->last_known.reset();  // onboarding read again
       break;
-    default:  // QUARANTINED, CONFLICT_HOLD, RETRY_WAIT
+    case writeback::v1::RETRY_WAIT:
+      if (!m->unconfirmed.jobs().empty()) {
+        // Lost work waiting out its session's fence (DESIGN §4): a retry
+        // must not send it before an agent that may still hold it has
+        // stopped writing. Only the attempts are forgiven.
+        m->attempts = 0;
+        return true;
+      }
+      break;
+    default:  // QUARANTINED, CONFLICT_HOLD
       break;
   }
   m->status = writeback::v1::PENDING;

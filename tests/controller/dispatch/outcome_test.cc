@@ -157,6 +157,32 @@ TEST(OutcomeTest, RetryNowReleasesFailedMailboxesAndRereadsLifecycleOnes) {
   EXPECT_EQ(in_sync.mailbox.status, v1::IN_SYNC);
 }
 
+TEST(OutcomeTest, RetryNowKeepsTheFenceOfLostWork) {
+  // The session holding the job was lost: the job waits out the fence.
+  Fixture f;
+  const int64_t fence_ms = absl::ToUnixMillis(kNow + absl::Seconds(6));
+  f.mailbox.inflight_job = f.job;
+  ASSERT_OK(ReleaseLostWork("s1", kNow + absl::Seconds(6), &f.mailbox));
+  ASSERT_EQ(f.mailbox.unconfirmed.jobs_size(), 1);
+  ASSERT_EQ(f.mailbox.status, v1::RETRY_WAIT);
+  ASSERT_EQ(f.mailbox.next_attempt_ms, fence_ms);
+  f.mailbox.attempts = 3;
+  auto retried = RetryNow(&f.mailbox);
+  ASSERT_OK(retried);
+  EXPECT_TRUE(*retried);
+  EXPECT_EQ(f.mailbox.status, v1::RETRY_WAIT) << "sent before the lost agent stopped writing";
+  EXPECT_EQ(f.mailbox.next_attempt_ms, fence_ms);
+  EXPECT_EQ(f.mailbox.attempts, 0u);
+
+  // An ordinary retry wait is cut short.
+  Fixture r;
+  r.mailbox.status = v1::RETRY_WAIT;
+  r.mailbox.next_attempt_ms = fence_ms;
+  ASSERT_OK(RetryNow(&r.mailbox));
+  EXPECT_EQ(r.mailbox.status, v1::PENDING);
+  EXPECT_EQ(r.mailbox.next_attempt_ms, 0);
+}
+
 TEST(OutcomeTest, RepeatedFailuresQuarantine) {
   Fixture f;
   RetryPolicy policy;
