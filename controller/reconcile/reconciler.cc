@@ -108,7 +108,7 @@ absl::StatusOr<Reconciler::Started> Reconciler::StartOn(const Candidate& candida
   request->set_scan_id(pass.scan_id);
   request->set_page_size(options_.page_size);
   if (!full) {
-    auto marks = store_->ListScanMarks(pass.forest);
+    auto marks = store_->ListScanMarks(pass.forest, pass.agent_id);
     if (!marks.ok()) {
       absl::MutexLock lock(&mu_);
       running_.erase(pass.forest);
@@ -193,7 +193,7 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
     }
     marks.push_back({m.invocation_id(), m.dc(), usn, now_ms});
   }
-  if (absl::Status saved = store_->SaveScanMarks(pass.forest, marks); !saved.ok()) {
+  if (absl::Status saved = store_->SaveScanMarks(pass.forest, pass.agent_id, marks); !saved.ok()) {
     WB_LOG(ERROR) << "storing the marks of " << pass.scan_id << " failed: " << saved;
   }
   Finish(pass, writeback::v1::OUTCOME_UNSPECIFIED, "",

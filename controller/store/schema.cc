@@ -145,11 +145,12 @@ CREATE INDEX drift_by_forest ON drift (forest, time_ms);
 
 CREATE TABLE scan_marks (
   forest        TEXT    NOT NULL,
+  agent_id      TEXT    NOT NULL,
   invocation_id TEXT    NOT NULL,
   dc            TEXT    NOT NULL,
   usn           INTEGER NOT NULL,
   time_ms       INTEGER NOT NULL,
-  PRIMARY KEY (forest, invocation_id)
+  PRIMARY KEY (forest, agent_id, invocation_id)
 ) WITHOUT ROWID;
 ALTER TABLE forests ADD COLUMN mass_change_threshold INTEGER;
 ALTER TABLE forests ADD COLUMN mass_change_window_s INTEGER;

@@ -166,14 +166,16 @@ absl::StatusOr<int64_t> SqliteStore::PruneDrift(int64_t before_ms) {
   return PruneTable("drift", before_ms);
 }
 
-absl::StatusOr<std::vector<ScanMark>> SqliteStore::ListScanMarks(std::string_view forest) {
+absl::StatusOr<std::vector<ScanMark>> SqliteStore::ListScanMarks(std::string_view forest,
+                                                                 std::string_view agent_id) {
   std::vector<ScanMark> marks;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
     marks.clear();
     WB_ASSIGN_OR_RETURN(Statement st,
                         db.Prepare("SELECT invocation_id, dc, usn, time_ms FROM scan_marks "
-                                   "WHERE forest = ?1 ORDER BY invocation_id"));
+                                   "WHERE forest = ?1 AND agent_id = ?2 ORDER BY invocation_id"));
     st.BindText(1, forest);
+    st.BindText(2, agent_id);
     while (true) {
       WB_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) return absl::OkStatus();
@@ -183,23 +185,27 @@ absl::StatusOr<std::vector<ScanMark>> SqliteStore::ListScanMarks(std::string_vie
   return marks;
 }
 
-absl::Status SqliteStore::SaveScanMarks(std::string_view forest,
+absl::Status SqliteStore::SaveScanMarks(std::string_view forest, std::string_view agent_id,
                                         const std::vector<ScanMark>& marks) {
   return Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
     {
-      WB_ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM scan_marks WHERE forest = ?1"));
+      WB_ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM scan_marks WHERE forest = ?1 AND "
+                                                   "agent_id = ?2"));
       st.BindText(1, forest);
+      st.BindText(2, agent_id);
       WB_RETURN_IF_ERROR(st.Run());
     }
     for (const ScanMark& mark : marks) {
       WB_ASSIGN_OR_RETURN(Statement st,
-                          db.Prepare("INSERT OR REPLACE INTO scan_marks (forest, invocation_id, "
-                                     "dc, usn, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+                          db.Prepare("INSERT OR REPLACE INTO scan_marks (forest, agent_id, "
+                                     "invocation_id, dc, usn, time_ms) VALUES (?1, ?2, ?3, ?4, "
+                                     "?5, ?6)"));
       st.BindText(1, forest);
-      st.BindText(2, mark.invocation_id);
-      st.BindText(3, mark.dc);
-      st.BindInt(4, mark.usn);
-      st.BindInt(5, mark.time_ms);
+      st.BindText(2, agent_id);
+      st.BindText(3, mark.invocation_id);
+      st.BindText(4, mark.dc);
+      st.BindInt(5, mark.usn);
+      st.BindInt(6, mark.time_ms);
       WB_RETURN_IF_ERROR(st.Run());
     }
     return absl::OkStatus();

@@ -132,8 +132,10 @@ class SqliteStore : public Store {
   absl::StatusOr<std::vector<writeback::v1::DriftSummary>> SummarizeDrift(
       const writeback::v1::ListDriftRequest& filter) override;
   absl::StatusOr<int64_t> PruneDrift(int64_t before_ms) override;
-  absl::StatusOr<std::vector<ScanMark>> ListScanMarks(std::string_view forest) override;
-  absl::Status SaveScanMarks(std::string_view forest, const std::vector<ScanMark>& marks) override;
+  absl::StatusOr<std::vector<ScanMark>> ListScanMarks(std::string_view forest,
+                                                     std::string_view agent_id) override;
+  absl::Status SaveScanMarks(std::string_view forest, std::string_view agent_id,
+                             const std::vector<ScanMark>& marks) override;
 
  private:
   using Body = std::function<absl::Status(SqliteDb&)>;

@@ -277,11 +277,13 @@ class Store {
       const writeback::v1::ListDriftRequest& filter) = 0;
   // Retention of drift records, as PruneLog.
   virtual absl::StatusOr<int64_t> PruneDrift(int64_t before_ms) = 0;
-  // The high-water marks of the forest's last complete pass, one per DC
-  // invocation id; SaveScanMarks replaces them all (only when a pass
-  // completed).
-  virtual absl::StatusOr<std::vector<ScanMark>> ListScanMarks(std::string_view forest) = 0;
-  virtual absl::Status SaveScanMarks(std::string_view forest,
+  // The high-water marks of the last complete pass that `agent_id` ran for
+  // the forest, one per DC invocation id; SaveScanMarks replaces them all
+  // (only when a pass completed). Per agent, because each agent scans its
+  // own scope OUs: another agent's marks would skip OUs it never read.
+  virtual absl::StatusOr<std::vector<ScanMark>> ListScanMarks(std::string_view forest,
+                                                             std::string_view agent_id) = 0;
+  virtual absl::Status SaveScanMarks(std::string_view forest, std::string_view agent_id,
                                      const std::vector<ScanMark>& marks) = 0;
 };
 

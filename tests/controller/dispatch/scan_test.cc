@@ -156,7 +156,7 @@ TEST_F(ScanTest, DriftIsRecordedAndCorrectedFromWhatAdHolds) {
   EXPECT_EQ((*drift)[0].work_id(), scan.scan_id());
   EXPECT_EQ((*drift)[0].action(), "corrected");
 
-  auto marks = store_->ListScanMarks(kForest);
+  auto marks = store_->ListScanMarks(kForest, "a1");
   ASSERT_OK(marks);
   ASSERT_EQ(marks->size(), 1u);
   EXPECT_EQ((*marks)[0].usn, 5000);
@@ -223,7 +223,7 @@ TEST_F(ScanTest, AnObservationReadBeforeANewerAcknowledgementIsIgnored) {
   // The mark stays below the object it could not judge, so that the next
   // incremental pass reads it again (drift of another attribute it might
   // carry is not skipped for good).
-  auto marks = store_->ListScanMarks(kForest);
+  auto marks = store_->ListScanMarks(kForest, "a1");
   ASSERT_OK(marks);
   ASSERT_EQ(marks->size(), 1u);
   EXPECT_EQ((*marks)[0].usn, 4710);
@@ -247,7 +247,7 @@ TEST_F(ScanTest, APassThatGetsNoPageIsAbandonedAfterThePageTimeout) {
   auto drift = store_->ListDrift({});
   ASSERT_OK(drift);
   EXPECT_THAT(*drift, IsEmpty());
-  auto marks = store_->ListScanMarks(kForest);
+  auto marks = store_->ListScanMarks(kForest, "a1");
   ASSERT_OK(marks);
   EXPECT_THAT(*marks, IsEmpty());
 }
@@ -270,9 +270,11 @@ TEST_F(ScanTest, APassWhoseSessionEndsIsAbandonedAndItsMarksNeverStored) {
   v1::ScanRequest next = ScanOf(*second);
   EXPECT_NE(next.scan_id(), scan.scan_id());
   dispatcher_->OnScanPage(other, Page(scan.scan_id(), 1, "onprem", /*last=*/true));
-  auto marks = store_->ListScanMarks(kForest);
-  ASSERT_OK(marks);
-  EXPECT_THAT(*marks, IsEmpty());
+  for (const char* agent : {"a1", "a2"}) {
+    auto marks = store_->ListScanMarks(kForest, agent);
+    ASSERT_OK(marks);
+    EXPECT_THAT(*marks, IsEmpty()) << agent;
+  }
   auto drift = store_->ListDrift({});
   ASSERT_OK(drift);
   EXPECT_THAT(*drift, IsEmpty());

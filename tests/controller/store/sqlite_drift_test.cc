@@ -191,16 +191,22 @@ TEST_F(SqliteDriftTest, FindsMailboxesByAnchorWithinTheForest) {
   EXPECT_EQ((*found)[0].cloud_id, "m2");
 }
 
-TEST_F(SqliteDriftTest, ScanMarksAreReplacedAsAWhole) {
-  ASSERT_OK(store_->SaveScanMarks(kForest, {{"inv-a", "ldaps://dc1", 100, 1},
-                                            {"inv-b", "ldaps://dc2", 200, 1}}));
-  ASSERT_OK(store_->SaveScanMarks(kForest, {{"inv-c", "ldaps://dc1", 300, 2}}));
-  auto marks = store_->ListScanMarks(kForest);
+TEST_F(SqliteDriftTest, ScanMarksAreReplacedAsAWholePerAgent) {
+  ASSERT_OK(store_->SaveScanMarks(kForest, "a1", {{"inv-a", "ldaps://dc1", 100, 1},
+                                                  {"inv-b", "ldaps://dc2", 200, 1}}));
+  ASSERT_OK(store_->SaveScanMarks(kForest, "a2", {{"inv-a", "ldaps://dc1", 150, 1}}));
+  ASSERT_OK(store_->SaveScanMarks(kForest, "a1", {{"inv-c", "ldaps://dc1", 300, 2}}));
+  auto marks = store_->ListScanMarks(kForest, "a1");
   ASSERT_OK(marks);
   ASSERT_EQ(marks->size(), 1u);
   EXPECT_EQ((*marks)[0].invocation_id, "inv-c");
   EXPECT_EQ((*marks)[0].usn, 300);
-  auto none = store_->ListScanMarks("other.test");
+  // Another agent (its own scope OUs) keeps its own marks.
+  auto other_agent = store_->ListScanMarks(kForest, "a2");
+  ASSERT_OK(other_agent);
+  ASSERT_EQ(other_agent->size(), 1u);
+  EXPECT_EQ((*other_agent)[0].usn, 150);
+  auto none = store_->ListScanMarks("other.test", "a1");
   ASSERT_OK(none);
   EXPECT_THAT(*none, IsEmpty());
 }
