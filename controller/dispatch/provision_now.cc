@@ -378,6 +378,20 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
   v1::ProvisioningRecord read_log =
       MakeReadLogRecord(read_id, observed, agent_id, m.forest, now);
   read_log.set_session_id(session_id);
+  // The rules the read was sent under may have changed while it was out.
+  std::string blocked;
+  if (auto f = store_->GetForest(m.forest); f.ok() && f->paused) {
+    blocked = absl::StrCat("forest ", m.forest, " was paused meanwhile (", f->pause_reason,
+                           "); `writebackctl forest resume ", m.forest, "` first");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session_id);
+    if (blocked.empty() && it != sessions_.end() && it->second.draining) {
+      blocked = absl::StrCat("agent ", agent_id, " is draining; try again on another agent");
+    }
+  }
+  bool job_blocked = false;
   MailboxUpdate update{
       cloud_id,
       [&](MailboxRecord& r, v1::ProvisioningRecord*) -> absl::Status {
@@ -386,6 +400,10 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
           return absl::OkStatus();
         }
         PlanDecision d = PlanMailbox(r, job_id);
+        if (d.kind == PlanDecision::kJob && !blocked.empty()) {
+          job_blocked = true;  // stays PENDING: normal work once allowed
+          return absl::OkStatus();
+        }
         kind = d.kind;
         if (d.kind == PlanDecision::kInSync) {  // as PlaceForest does
           r.status = v1::IN_SYNC;
@@ -424,9 +442,19 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
     wake_ = true;
   }
   if (!recorded.ok()) {
+    // Not left IN_FLIGHT with nothing out: put back in line (best effort; the
+    // store just failed) as lost work would be.
+    store_->UpdateMailbox(cloud_id, [&](MailboxRecord& r) {
+      return ReleaseLostWork(session_id, now, &r);
+    }).IgnoreError();
     return absl::Status(recorded.code(),
                         absl::StrCat("recording read ", read_id, " of mailbox ", cloud_id,
                                      " failed: ", recorded.message()));
+  }
+  if (job_blocked) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "mailbox ", cloud_id, " was read but not written: ", blocked,
+        "; steps so far: ", DescribeSteps(response)));
   }
   if (kind == PlanDecision::kJob && sink == nullptr) {  // the session ended meanwhile
     store_->UpdateMailbox(cloud_id, [&](MailboxRecord& r) {

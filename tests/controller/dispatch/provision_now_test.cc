@@ -17,6 +17,7 @@ namespace writeback::controller {
 namespace {
 
 namespace v1 = writeback::v1;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::writeback::testing::StatusIs;
@@ -297,6 +298,29 @@ TEST_F(ProvisionNowTest, RefusalsNameTheCauseAndSendNothing) {
     EXPECT_EQ(m->attempts, 0u) << id;
   }
   EXPECT_EQ(store_->GetMailbox(kTarget)->status, v1::PENDING);
+}
+
+// Review finding: the rules are checked again when the read comes back; a
+// forest paused while the read was out gets no job.
+TEST_F(ProvisionNowTest, AForestPausedWhileTheReadIsOutGetsNoJob) {
+  AddMailbox(kTarget, 'T', "new", "old", v1::IN_SYNC);
+  auto sink = std::make_shared<FakeSink>();
+  std::string session = Attach("a1", 4, sink);
+  auto call = ProvisionAsync();
+  auto sent = sink->WaitFor(1);
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].has_read_request());
+  ASSERT_OK(store_->SetForestPause(kForest, true, "failure guard", 1));
+  dispatcher_->OnObserved(session, Found(sent[0].read_request(), "old"));
+  Result r = call.get();
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition,
+                          AllOf(HasSubstr("read but not written"), HasSubstr("paused"))));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(sink->Count(), 1u) << "a job went to a paused forest";
+  auto m = store_->GetMailbox(kTarget);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->status, v1::PENDING) << "normal work once the forest is resumed";
+  EXPECT_TRUE(m->inflight_id.empty());
 }
 
 TEST_F(ProvisionNowTest, WaitsForWorkAlreadyInFlightThenReadsAfresh) {
