@@ -55,6 +55,19 @@ class Pass {
         if (summary_.abandoned) return summary_;
         return Fail(s, absl::StrCat("scanning ", bases[i]));
       }
+      // The same URL may lead to another DC (DNS rotation, a load
+      // balancer): the mark is only the searched DC's if its invocation id
+      // is still the one read before the search.
+      absl::StatusOr<DcState> after = directory_->ReadDcState(bases[i]);
+      if (!after.ok()) {
+        return Fail(after.status(), absl::StrCat("reading the state of the DC for ", bases[i]));
+      }
+      if (after->invocation_id != states[i].invocation_id) {
+        return Fail(absl::AbortedError(absl::StrCat(
+                        "the DC behind ", states[i].dc, " changed during the pass (invocation id ",
+                        states[i].invocation_id, " -> ", after->invocation_id, ")")),
+                    absl::StrCat("scanning ", bases[i]));
+      }
     }
     // 4. One mark per DC: the lowest usn read from it.
     std::map<std::string, v1::UsnMark> marks;

@@ -35,6 +35,9 @@ class ScanFakeDirectory : public Directory {
   // What the test controls (set before the scan, or under no race).
   DcState state{"ldaps://fake-dc.test", "11111111-2222-3333-4444-555555555555", 100};
   std::optional<absl::Status> state_error;
+  // When set, `state` becomes this once a search has run (another DC behind
+  // the same URL, or a restore, during the pass).
+  std::optional<DcState> state_after_search;
   // The search fails with this after delivering `fail_after_pages` pages.
   std::optional<absl::Status> search_error;
   int fail_after_pages = 0;
@@ -105,6 +108,7 @@ class ScanFakeDirectory : public Directory {
     {
       absl::MutexLock lock(&mu_);
       calls_.push_back("search " + base + " " + filter + " " + std::to_string(page_size));
+      if (state_after_search.has_value()) state = *state_after_search;
       attributes_ = attributes;
       searches_started_++;
       auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hold_; };

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/reconcile/scan_fake_directory.h"
@@ -29,6 +30,14 @@ std::string Dn(int i) { return absl::StrCat("CN=u", i, ",", kScope); }
 
 class ScanPassTest : public ::testing::Test {
  protected:
+  // The newest search the directory saw.
+  std::string LastSearch() const {
+    std::string last;
+    for (const std::string& c : dir_.calls()) {
+      if (absl::StartsWith(c, "search ")) last = c;
+    }
+    return last;
+  }
   ScanPassTest() {
     policy_.scope_ous = {kScope};
     policy_.allowed_attributes = {"mail", "proxyAddresses", "extensionAttribute1"};
@@ -91,9 +100,11 @@ TEST_F(ScanPassTest, FullPassSendsOnePagePerPageSizeAndMarksLast) {
   }
   EXPECT_EQ(dns.size(), 12u);
   EXPECT_EQ(dns.count("CN=out,OU=Outside,DC=corp,DC=example,DC=test"), 0u);
-  // The DC's state is read before the search, and the search reads all users.
+  // The DC's state is read before the search (and again after it, to see
+  // that the same DC answered), and the search reads all users.
   EXPECT_THAT(dir_.calls(), ElementsAre(absl::StrCat("state ", kScope),
-                                        absl::StrCat("search ", kScope, " ", kUsers, " 5")));
+                                        absl::StrCat("search ", kScope, " ", kUsers, " 5"),
+                                        absl::StrCat("state ", kScope)));
   EXPECT_TRUE(summary_.completed);
   EXPECT_EQ(summary_.full_reads, 1);
 }
@@ -141,7 +152,7 @@ TEST_F(ScanPassTest, ObjectsCarryAnchorsEveryAllowlistedAttributeAndUsn) {
     EXPECT_THAT(asked, ::testing::Contains(a));
   }
   // Page size 0: the default.
-  EXPECT_THAT(dir_.calls().back(), ::testing::EndsWith(" 500"));
+  EXPECT_THAT(LastSearch(), ::testing::EndsWith(" 500"));
 }
 
 TEST_F(ScanPassTest, MarkOfTheSameInvocationIdReadsOnlyWhatChanged) {
@@ -154,7 +165,7 @@ TEST_F(ScanPassTest, MarkOfTheSameInvocationIdReadsOnlyWhatChanged) {
   std::set<std::string> dns;
   for (const auto& o : pages[0].objects()) dns.insert(o.dn());
   EXPECT_EQ(dns, (std::set<std::string>{Dn(3), Dn(7)}));
-  EXPECT_THAT(dir_.calls().back(), HasSubstr("(uSNChanged>=101))"));
+  EXPECT_THAT(LastSearch(), HasSubstr("(uSNChanged>=101))"));
   ASSERT_EQ(pages[0].marks_size(), 1);
   EXPECT_EQ(pages[0].marks(0).usn(), 170);
   EXPECT_EQ(summary_.incremental_reads, 1);
@@ -168,8 +179,8 @@ TEST_F(ScanPassTest, MarkOfAnotherInvocationIdReadsEverything) {
       Scan(Request(500, {Mark("99999999-9999-9999-9999-999999999999", 95)}));
   ASSERT_EQ(pages.size(), 1u);
   EXPECT_EQ(pages[0].objects_size(), 10);
-  EXPECT_THAT(dir_.calls().back(), HasSubstr(kUsers));
-  EXPECT_THAT(dir_.calls().back(), ::testing::Not(HasSubstr("uSNChanged")));
+  EXPECT_THAT(LastSearch(), HasSubstr(kUsers));
+  EXPECT_THAT(LastSearch(), ::testing::Not(HasSubstr("uSNChanged")));
   ASSERT_EQ(pages[0].marks_size(), 1);
   EXPECT_EQ(pages[0].marks(0).invocation_id(), dir_.state.invocation_id);
   EXPECT_EQ(summary_.full_reads, 1);
@@ -214,6 +225,20 @@ TEST_F(ScanPassTest, SearchOnAnotherDcThanTheStateFailsRetryable) {
   EXPECT_THAT(pages[0].marks(), IsEmpty());
 }
 
+// Review finding: the URL alone does not identify the DC searched.
+TEST_F(ScanPassTest, AnotherDcBehindTheSameUrlAfterTheSearchFailsRetryable) {
+  AddUsers(3);
+  dir_.state_after_search =
+      DcState{dir_.state.dc, "99999999-2222-3333-4444-555555555555", 5000};
+  std::vector<v1::ScanPage> pages = Scan(Request(500));
+  ASSERT_FALSE(pages.empty());
+  const v1::ScanPage& last = pages.back();
+  EXPECT_TRUE(last.last());
+  EXPECT_EQ(last.failure(), v1::FAILED_RETRYABLE);
+  EXPECT_THAT(last.diagnostic(), HasSubstr("changed during the pass"));
+  EXPECT_THAT(last.marks(), IsEmpty());
+}
+
 TEST_F(ScanPassTest, OverlappingScopesSendEachObjectOnceAndOneMarkPerDc) {
   policy_.scope_ous = {kScope, absl::StrCat("OU=Sub,", kScope)};
   dir_.AddUser(absl::StrCat("CN=s,OU=Sub,", kScope), 5, {{"objectGUID", {Guid(5)}}});
@@ -224,7 +249,7 @@ TEST_F(ScanPassTest, OverlappingScopesSendEachObjectOnceAndOneMarkPerDc) {
   EXPECT_EQ(pages[0].marks_size(), 1);
   // Both states first, then both searches.
   std::vector<std::string> calls = dir_.calls();
-  ASSERT_EQ(calls.size(), 4u);
+  ASSERT_EQ(calls.size(), 6u);
   EXPECT_THAT(calls[0], StartsWith("state "));
   EXPECT_THAT(calls[1], StartsWith("state "));
   EXPECT_THAT(calls[2], StartsWith("search "));
