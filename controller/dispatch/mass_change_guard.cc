@@ -194,6 +194,7 @@ absl::Status RejectHeld(int64_t hold_id, absl::Time now, MailboxRecord* m,
       for (const auto& v : have) values.add_values(v);
     }
   }
+  for (const auto& p : log->modified()) m->adopt_on_read.push_back(p.name());
   m->desired_gen++;
   m->guard_gen = m->desired_gen;
   m->guard_approved = false;
@@ -202,9 +203,14 @@ absl::Status RejectHeld(int64_t hold_id, absl::Time now, MailboxRecord* m,
   m->next_attempt_ms = 0;
   m->last_error.clear();
   m->updated_ms = absl::ToUnixMillis(now);
-  // AD already holds the (reverted) desired state; a due verification read
-  // (after a redelivery) still happens first.
-  if (m->last_known.has_value() && !m->verify_read) {
+  if (!m->adopt_on_read.empty()) {
+    // last_known may be older than AD (a dual writer, an unconfirmed write):
+    // read the object again and take the reverted attributes' desired values
+    // from that read (ApplyObservation), so that nothing is ever written for
+    // the rejected change.
+    m->last_known.reset();
+    m->status = writeback::v1::PENDING;
+  } else if (m->last_known.has_value() && !m->verify_read) {
     m->applied_gen = m->desired_gen;
     m->status = writeback::v1::IN_SYNC;
   } else {
@@ -213,8 +219,8 @@ absl::Status RejectHeld(int64_t hold_id, absl::Time now, MailboxRecord* m,
   log->set_generation(m->desired_gen);
   log->set_diagnostic(absl::StrCat(
       "mass-change hold ", hold_id, " rejected: the held changes up to generation ",
-      rejected_gen, " were dropped and the desired values reverted to what AD holds; nothing "
-      "was written to AD"));
+      rejected_gen, " were dropped and the desired values revert to what AD holds (read again "
+      "first); nothing was written to AD"));
   return absl::OkStatus();
 }
 

@@ -125,10 +125,13 @@ void AdmitOperatorWrite(absl::Time now, MailboxRecord* m);
 absl::Status ApproveHeld(absl::Time now, MailboxRecord* m);
 
 // An operator rejected the hold: each managed attribute whose desired values
-// differ from what AD holds (last_known) reverts to AD's values,
-// desired_gen is bumped and the mailbox is IN_SYNC (PENDING when a
-// verification read is due); `log` becomes the "rejected" record listing the
-// dropped changes (old = AD's values, new = the rejected desired values).
+// differ from what AD was last known to hold reverts to those values,
+// desired_gen is bumped, and the object is read again (PENDING, last_known
+// cleared, the attributes listed in adopt_on_read): the read's values become
+// the desired ones (ApplyObservation), so a dual writer's newer value stands
+// and nothing is written for the rejected change. `log` becomes the
+// "rejected" record listing the dropped changes (old = AD's values as last
+// known, new = the rejected desired values).
 absl::Status RejectHeld(int64_t hold_id, absl::Time now, MailboxRecord* m,
                         writeback::v1::ProvisioningRecord* log);
 

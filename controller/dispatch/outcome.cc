@@ -230,6 +230,17 @@ absl::Status ApplyObservation(const std::string& read_id,
     case writeback::v1::OUTCOME_UNSPECIFIED:
       m->last_known = observed.attributes();
       m->dn = observed.dn();
+      if (!m->adopt_on_read.empty()) {
+        // A rejected change: what AD holds now is what stands.
+        for (const std::string& name : m->adopt_on_read) {
+          auto found = m->last_known->attributes().find(name);
+          (*m->desired.mutable_attributes())[name] =
+              found == m->last_known->attributes().end() ? writeback::v1::AttributeValues()
+                                                         : found->second;
+        }
+        m->adopt_on_read.clear();
+        m->desired_gen++;
+      }
       // What AD holds is now known: nothing is left to verify.
       m->verify_read = false;
       m->unconfirmed.Clear();

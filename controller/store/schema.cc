@@ -158,6 +158,7 @@ ALTER TABLE mailboxes ADD COLUMN hold_id INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mailboxes ADD COLUMN guard_gen INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mailboxes ADD COLUMN guard_counted_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mailboxes ADD COLUMN guard_approved INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN adopt_on_read TEXT NOT NULL DEFAULT '';
 CREATE INDEX mailboxes_guard_window ON mailboxes (forest, guard_counted_ms);
 CREATE INDEX mailboxes_by_hold ON mailboxes (hold_id) WHERE hold_id != 0;
 CREATE TABLE holds (

@@ -72,6 +72,7 @@ void BindMailbox(Statement& st, const MailboxRecord& m) {
   st.BindInt(23, static_cast<int64_t>(m.guard_gen));
   st.BindInt(24, m.guard_counted_ms);
   st.BindInt(25, m.guard_approved ? 1 : 0);
+  st.BindText(26, absl::StrJoin(m.adopt_on_read, ","));
 }
 
 absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
@@ -124,6 +125,7 @@ absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st) {
   m.guard_gen = static_cast<uint64_t>(st.Int(22));
   m.guard_counted_ms = st.Int(23);
   m.guard_approved = st.Int(24) != 0;
+  m.adopt_on_read = absl::StrSplit(st.Text(25), ',', absl::SkipEmpty());
   return m;
 }
 

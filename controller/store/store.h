@@ -115,6 +115,10 @@ struct MailboxRecord {
   // guard_approved: an operator approved its held change; the next job goes
   // out without counting.
   int64_t hold_id = 0;
+  // Attributes whose desired values are taken from the next successful read
+  // of the object (a rejected mass change: what AD holds then stands, even
+  // if a dual writer changed it since last_known was learned).
+  std::vector<std::string> adopt_on_read;
   uint64_t guard_gen = 0;
   int64_t guard_counted_ms = 0;
   bool guard_approved = false;
