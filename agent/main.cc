@@ -119,7 +119,8 @@ absl::Status PrintAllowlist() {
   LocalPolicy policy;
   policy.allowed_attributes = {c.allowed_attributes().begin(), c.allowed_attributes().end()};
   WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
-  for (const AttributeSpec* spec : PolicyChecker(policy).allowed()) {
+  const PolicyChecker checker(policy);
+  for (const AttributeSpec* spec : checker.allowed()) {
     std::cout << spec->name << "\n";
   }
   std::cout.flush();
