@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/apply/job_applier.h"
+#include "agent/apply/local_policy.h"
 #include "agent/core/agent.h"
 #include "agent/directory/directory_set.h"
 #include "agent/directory/ldap_directory.h"
@@ -35,6 +36,10 @@ ABSL_FLAG(std::string, password_file, "", "Overrides ldap.password_file (mode 06
 ABSL_FLAG(std::string, scope_ous, "", "Overrides scope_ous (separated by ';').");
 ABSL_FLAG(int, max_in_flight, 0, "Overrides max_in_flight.");
 ABSL_FLAG(std::string, log_level, "", "Overrides log_level.");
+ABSL_FLAG(bool, print_allowlist, false,
+          "Prints the attributes this agent may write (allowed_attributes of --config, else the "
+          "default set), one lDAPDisplayName a line, and exits: the list the AD delegation "
+          "recipe deploy/ad/delegate-samba.sh grants write access to.");
 
 namespace writeback::agent {
 namespace {
@@ -104,7 +109,26 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   return c;
 }
 
+// --print_allowlist: reads only allowed_attributes of --config (the rest of
+// the file need not be complete yet) and prints the canonical names.
+absl::Status PrintAllowlist() {
+  AgentConfig c;
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
+  }
+  LocalPolicy policy;
+  policy.allowed_attributes = {c.allowed_attributes().begin(), c.allowed_attributes().end()};
+  WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
+  const PolicyChecker checker(policy);
+  for (const AttributeSpec* spec : checker.allowed()) {
+    std::cout << spec->name << "\n";
+  }
+  std::cout.flush();
+  return std::cout ? absl::OkStatus() : absl::UnavailableError("writing to stdout failed");
+}
+
 absl::Status Run() {
+  if (absl::GetFlag(FLAGS_print_allowlist)) return PrintAllowlist();
   WB_ASSIGN_OR_RETURN(AgentConfig config, LoadConfig());
   LogLevel level;
   WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -75,6 +76,12 @@ class LdapConn {
  public:
   static absl::StatusOr<std::unique_ptr<LdapConn>> Open(const SambaDc& dc) {
     WB_ASSIGN_OR_RETURN(std::string password, dc.AdminPassword());
+    return Open(dc, dc.admin_dn(), password);
+  }
+  // Simple bind as `bind_dn` instead of Administrator.
+  static absl::StatusOr<std::unique_ptr<LdapConn>> Open(const SambaDc& dc,
+                                                        const std::string& bind_dn,
+                                                        std::string password) {
     auto conn = std::unique_ptr<LdapConn>(new LdapConn());
     int rc = ldap_initialize(&conn->ld_, dc.url().c_str());
     if (rc != LDAP_SUCCESS) return LdapError(rc, "ldap_initialize " + dc.url());
@@ -89,9 +96,9 @@ class LdapConn {
     rc = ldap_set_option(conn->ld_, LDAP_OPT_X_TLS_NEWCTX, &new_ctx);
     if (rc != LDAP_SUCCESS) return LdapError(rc, "TLS context", conn->ld_);
     berval cred{static_cast<ber_len_t>(password.size()), password.data()};
-    rc = ldap_sasl_bind_s(conn->ld_, dc.admin_dn().c_str(), LDAP_SASL_SIMPLE, &cred,
-                          nullptr, nullptr, nullptr);
-    if (rc != LDAP_SUCCESS) return LdapError(rc, "bind as " + dc.admin_dn(), conn->ld_);
+    rc = ldap_sasl_bind_s(conn->ld_, bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr,
+                          nullptr, nullptr);
+    if (rc != LDAP_SUCCESS) return LdapError(rc, "bind as " + bind_dn, conn->ld_);
     return conn;
   }
   ~LdapConn() {
@@ -449,6 +456,28 @@ absl::Status SambaDc::ModifyOps(const std::string& dn, const std::vector<Mod>& m
   int rc = ldap_modify_ext_s(conn->get(), dn.c_str(), lmods.get(), nullptr, nullptr);
   if (rc != LDAP_SUCCESS) return LdapError(rc, "modify " + dn, conn->get());
   return absl::OkStatus();
+}
+
+absl::Status SambaDc::ModifyOpsAs(const Account& who, const std::string& dn,
+                                  const std::vector<Mod>& mods) const {
+  std::ifstream in(who.password_file);
+  std::string password((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return absl::InternalError("read " + who.password_file);
+  WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this, who.dn, std::move(password)));
+  ModArray lmods(mods);
+  int rc = ldap_modify_ext_s(conn->get(), dn.c_str(), lmods.get(), nullptr, nullptr);
+  if (rc != LDAP_SUCCESS) return LdapError(rc, "modify " + dn + " as " + who.dn, conn->get());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SambaDc::AddGroup(const std::string& name, const std::string& ou) {
+  std::string dn = absl::StrCat("CN=", name, ",", ou, ",", base_dn_);
+  WB_ASSIGN_OR_RETURN(auto conn, LdapConn::Open(*this));
+  ModArray add({{Mod::Op::kAdd, "objectClass", {"group"}},
+                {Mod::Op::kAdd, "sAMAccountName", {name}}});
+  int rc = ldap_add_ext_s(conn->get(), dn.c_str(), add.get(), nullptr, nullptr);
+  if (rc != LDAP_SUCCESS) return LdapError(rc, "add " + dn, conn->get());
+  return dn;
 }
 
 absl::Status SambaDc::Delete(const std::string& dn) const {

@@ -79,7 +79,7 @@ class SambaDc {
     const std::vector<AttributeAction>* Find(const std::string& attr) const;
   };
 
-  // A domain account created by AddAdminAccount.
+  // A domain account created by AddAdminAccount or AddAccount.
   struct Account {
     std::string dn;             // CN=<name>,CN=Users,<base>
     std::string sid;            // "S-1-5-21-...": AuditEvent::user_sid of its writes
@@ -152,6 +152,15 @@ class SambaDc {
                       const std::map<std::string, std::vector<std::string>>& replace) const;
   // Applies `mods` in one modify operation.
   absl::Status ModifyOps(const std::string& dn, const std::vector<Mod>& mods) const;
+  // Applies `mods` in one modify operation bound as `who` (simple bind with
+  // its password file) instead of Administrator: what that account's own
+  // rights allow, e.g. LDAP 50 insufficientAccessRights where it has none.
+  absl::Status ModifyOpsAs(const Account& who, const std::string& dn,
+                           const std::vector<Mod>& mods) const;
+  // Creates an empty security group `name` (CN and sAMAccountName) under `ou`
+  // (relative to the base DN); returns its DN.
+  absl::StatusOr<std::string> AddGroup(const std::string& name,
+                                       const std::string& ou = "OU=Mailboxes");
   // Deletes the object (it becomes a tombstone).
   absl::Status Delete(const std::string& dn) const;
   // Moves the object under `new_parent` (same RDN); returns its new DN.
