@@ -176,6 +176,11 @@ class Dispatcher {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CompleteOnDemand(const std::string& session_id, const writeback::v1::JobResults& results);
   void AbandonOnDemand(const std::string& session_id);
+  // Waits until `call`'s work `work_id` is answered, its session is lost or
+  // `deadline`; forgets the call unless answered.
+  enum class OnDemandWait { kAnswered, kLost, kTimedOut };
+  OnDemandWait AwaitOnDemand(const std::shared_ptr<OnDemand>& call, const std::string& work_id,
+                             absl::Time deadline);
   // Reserves the next free credit slot of the rendezvous owner of `anchor`
   // (ahead of the placement thread); returns its session id.
   absl::StatusOr<std::string> ClaimSlot(const std::string& forest, const std::string& anchor,

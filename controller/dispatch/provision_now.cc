@@ -346,22 +346,16 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
                  << " sent to agent " << agent_id;
 
     // 3. The read's answer (TakeOnDemandReadLocked).
-    {
-      absl::MutexLock lock(&mu_);
-      auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return call->answered || call->lost || stop_;
-      };
-      mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
-      if (!call->answered) {
-        on_demand_.erase(read_id);  // its answer is recorded as a normal read
-        if (call->lost || stop_) {
-          return absl::UnavailableError(absl::StrCat(
-              "the session of agent ", agent_id, " ended before it answered read ", read_id,
-              " of mailbox ", cloud_id, "; the mailbox is redelivered as normal work after the "
-              "session's fence"));
-        }
+    switch (AwaitOnDemand(call, read_id, deadline)) {  // a late answer is a normal read's
+      case OnDemandWait::kAnswered:
+        break;
+      case OnDemandWait::kLost:
+        return absl::UnavailableError(absl::StrCat(
+            "the session of agent ", agent_id, " ended before it answered read ", read_id,
+            " of mailbox ", cloud_id, "; the mailbox is redelivered as normal work after the "
+            "session's fence"));
+      case OnDemandWait::kTimedOut:
         return timed_out(absl::StrCat("read ", read_id, " out with agent ", agent_id));
-      }
     }
     break;
   }
@@ -472,20 +466,16 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
     WB_LOG(INFO) << "provision on demand: mailbox " << cloud_id << " job " << job_id
                  << " sent to agent " << agent_id;
     // 5. The job's answer, recorded by OnResults (CompleteOnDemand).
-    absl::MutexLock lock(&mu_);
-    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return call->answered || call->lost || stop_;
-    };
-    mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
-    if (!call->answered) {
-      on_demand_.erase(job_id);
-      if (call->lost || stop_) {
+    switch (AwaitOnDemand(call, job_id, deadline)) {
+      case OnDemandWait::kAnswered:
+        break;
+      case OnDemandWait::kLost:
         return absl::UnavailableError(absl::StrCat(
             "the session of agent ", agent_id, " ended before it answered job ", job_id,
             " of mailbox ", cloud_id, "; it is redelivered as normal work after the session's "
             "fence; steps so far: ", DescribeSteps(response)));
-      }
-      return timed_out(absl::StrCat("job ", job_id, " out with agent ", agent_id));
+      case OnDemandWait::kTimedOut:
+        return timed_out(absl::StrCat("job ", job_id, " out with agent ", agent_id));
     }
   } else if (observed.failure() == v1::OUTCOME_UNSPECIFIED) {
     AddNothingToWrite(&response);
@@ -494,6 +484,19 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
   if (auto after = store_->GetMailbox(cloud_id); after.ok()) response.set_status(after->status);
   response.set_duration_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(absl::Now() - start)));
   return response;
+}
+
+Dispatcher::OnDemandWait Dispatcher::AwaitOnDemand(const std::shared_ptr<OnDemand>& call,
+                                                   const std::string& work_id,
+                                                   absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return call->answered || call->lost || stop_;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
+  if (call->answered) return OnDemandWait::kAnswered;
+  on_demand_.erase(work_id);
+  return call->lost || stop_ ? OnDemandWait::kLost : OnDemandWait::kTimedOut;
 }
 
 }  // namespace writeback::controller
