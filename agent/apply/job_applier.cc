@@ -95,7 +95,7 @@ JobApplier::JobApplier(Directory* directory, LocalPolicy policy, Clock* clock,
     match_attributes_.push_back(S(spec->name));
   }
   for (const char* extra : {"objectGUID", "mS-DS-ConsistencyGuid", "adminCount",
-                            "uSNChanged", "whenChanged"}) {
+                            "uSNChanged", "whenChanged", "objectClass"}) {
     match_attributes_.push_back(extra);
   }
 }
@@ -338,6 +338,14 @@ JobApplier::Prepared JobApplier::Prepare(const v1::Job& job, const Match& match)
     result.set_diagnostic(absl::StrCat(
         "object ", entry.dn, " is outside scope (",
         absl::StrJoin(policy_.scope_ous, "; "), "); nothing written"));
+    return p;
+  }
+  if (std::string why = PolicyChecker::NotAUserAccount(Values(entry, "objectClass"));
+      !why.empty()) {
+    result.set_outcome(v1::REJECTED_BY_POLICY);
+    result.set_reason(v1::REASON_OUT_OF_SCOPE);
+    result.set_diagnostic(absl::StrCat("object ", entry.dn, " is ", why,
+                                       ": writeback writes mailbox users only; nothing written"));
     return p;
   }
   const std::vector<std::string>& admin_count = Values(entry, "adminCount");

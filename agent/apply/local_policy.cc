@@ -266,6 +266,19 @@ absl::Status PolicyChecker::CheckDomains(const AttributeSpec& spec,
   return absl::OkStatus();
 }
 
+std::string PolicyChecker::NotAUserAccount(const std::vector<std::string>& object_classes) {
+  if (object_classes.empty()) return "";
+  bool user = false;
+  for (const std::string& c : object_classes) {
+    // A computer account is a user by class inheritance; never a mailbox.
+    if (absl::EqualsIgnoreCase(c, "computer")) return "a computer account";
+    user = user || absl::EqualsIgnoreCase(c, "user");
+  }
+  if (user) return "";
+  return absl::StrCat("a ", object_classes.back(), " (objectClass ",
+                      absl::StrJoin(object_classes, ", "), "), not a user account");
+}
+
 bool PolicyChecker::InScope(std::string_view dn) const {
   if (!scoped_) return true;
   std::vector<std::string> rdns;

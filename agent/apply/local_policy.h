@@ -104,6 +104,11 @@ class PolicyChecker {
   // when the policy has no scope OUs; false for a DN that does not parse.
   bool InScope(std::string_view dn) const;
 
+  // Why an object of these objectClass values is no mailbox user that
+  // writeback may write (a group, a contact, a computer), or empty when it
+  // is one. Empty for an empty list (the attribute was not returned).
+  static std::string NotAUserAccount(const std::vector<std::string>& object_classes);
+
   // The allowlisted attributes, in catalog order.
   const std::vector<const AttributeSpec*>& allowed() const { return allowed_; }
   // The allowlisted spec for `name` (any case), or nullptr.

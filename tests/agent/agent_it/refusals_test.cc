@@ -1,6 +1,7 @@
 // Issue 6, acceptance 2: a compromised controller cannot make the agent write
 // what its local policy forbids. The test controller pushes, in one batch, a
-// userAccountControl change, a member change of a group, a job for an object
+// userAccountControl change, a member change of a group, an allowlisted
+// attribute of that group (not a user), a job for an object
 // outside the agent's scope OUs and two jobs taking an SMTP address another
 // object holds (as a proxyAddresses value, and as mail with the primary
 // address). The agent is bound as Administrator, who may write all of these:
@@ -77,6 +78,9 @@ TEST(AgentRefusalsTest, ForbiddenJobsFromTheControllerAreRefusedAndNeverReachThe
       {CasJob("uac", uac_user, {{"userAccountControl", uac_before, {uac_enabled}}}), uac_user.dn,
        "userAccountControl"},
       {CasJob("member", group, {{"member", {}, {uac_user.dn}}}), group.dn, "member"},
+      // An allowlisted attribute, but of a group: writeback writes users only.
+      {CasJob("group-attr", group, {{"extensionAttribute1", {}, {"not-a-mailbox"}}}), group.dn,
+       "not a user account"},
       {CasJob("outside", (*outside)[0], {{"extensionAttribute1", {}, {"outside"}}}),
        (*outside)[0].dn, "outside scope"},
       {CasJob("steal-proxy", thief1,

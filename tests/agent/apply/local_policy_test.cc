@@ -170,3 +170,24 @@ TEST(NormalizeDnTest, SplitsAndNormalizesRdns) {
 
 }  // namespace
 }  // namespace writeback::agent
+
+namespace writeback::agent {
+namespace {
+
+TEST(PolicyCheckerTest, OnlyUserAccountsAreMailboxUsers) {
+  EXPECT_EQ(PolicyChecker::NotAUserAccount({"top", "person", "organizationalPerson", "user"}),
+            "");
+  EXPECT_EQ(PolicyChecker::NotAUserAccount(
+                {"top", "person", "organizationalPerson", "user", "inetOrgPerson"}),
+            "");
+  EXPECT_THAT(PolicyChecker::NotAUserAccount({"top", "group"}),
+              ::testing::HasSubstr("not a user account"));
+  EXPECT_THAT(PolicyChecker::NotAUserAccount({"top", "person", "organizationalPerson", "contact"}),
+              ::testing::HasSubstr("a contact"));
+  EXPECT_EQ(PolicyChecker::NotAUserAccount(
+                {"top", "person", "organizationalPerson", "user", "computer"}),
+            "a computer account");
+}
+
+}  // namespace
+}  // namespace writeback::agent
