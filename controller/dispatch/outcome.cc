@@ -175,19 +175,11 @@ absl::Status ApplyJobResult(const writeback::v1::Job& job, const JobResult& resu
       }
       // A dual writer (DESIGN §5): one drift record per attribute that held
       // other values than the job expected; the correction counts.
-      std::vector<AttributeDrift> drifted;
+      writeback::v1::AttributeMap expected;
       for (const auto& change : job.changes()) {
-        auto it = result.found().attributes().find(change.attribute());
-        std::vector<std::string> have;
-        if (it != result.found().attributes().end()) {
-          have.assign(it->second.values().begin(), it->second.values().end());
-        }
-        google::protobuf::RepeatedPtrField<std::string> found_values(have.begin(), have.end());
-        if (SameValues(change.attribute(), found_values, change.expected())) continue;
-        drifted.push_back({change.attribute(),
-                           {change.expected().begin(), change.expected().end()},
-                           std::move(have)});
+        *(*expected.mutable_attributes())[change.attribute()].mutable_values() = change.expected();
       }
+      std::vector<AttributeDrift> drifted = DiffAttributes(expected, result.found());
       std::string note;
       if (!drifted.empty()) {
         DriftContext where{"job", job.job_id(), result.dc(), result.dn(), "", 0};

@@ -142,10 +142,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
                          WB_RETURN_IF_ERROR(round->Decide(slot->verdict, d, &m, log, &slot->held));
                          if (slot->held) return absl::OkStatus();
                          if (d.kind == PlanDecision::kInSync) {
-                           m.status = writeback::v1::IN_SYNC;
-                           m.applied_gen = m.desired_gen;
-                           m.attempts = 0;
-                           m.last_error.clear();
+                           MarkInSync(&m);
                            return absl::OkStatus();
                          }
                          if (d.kind == PlanDecision::kRead) {
@@ -154,12 +151,9 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
                            slot->target.set_source_anchor(m.source_anchor);
                          } else {
                            slot->job = std::move(d.job);
-                           m.inflight_job = slot->job;
                          }
-                         m.status = writeback::v1::IN_FLIGHT;
-                         m.inflight_id = slot->work_id;
-                         m.inflight_session = slot->session_id;
-                         m.inflight_gen = m.desired_gen;
+                         MarkInFlight(slot->work_id, slot->session_id,
+                                      d.kind == PlanDecision::kJob ? &slot->job : nullptr, &m);
                          return absl::OkStatus();
                        }, std::move(held_log)});
   }

@@ -298,11 +298,7 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
         return absl::AbortedError("work was placed meanwhile");
       }
       WB_RETURN_IF_ERROR(CheckProvisionable(ForestRecord{}, r));
-      r.status = v1::IN_FLIGHT;
-      r.inflight_id = read_id;
-      r.inflight_session = session_id;
-      r.inflight_gen = r.desired_gen;
-      r.inflight_job.Clear();
+      MarkInFlight(read_id, session_id, /*job=*/nullptr, &r);
       r.attempts = 0;  // an operator's attempt starts afresh, as a retry does
       r.last_error.clear();
       return absl::OkStatus();
@@ -400,18 +396,11 @@ absl::StatusOr<v1::ProvisionNowResponse> Dispatcher::ProvisionNow(const std::str
         }
         kind = d.kind;
         if (d.kind == PlanDecision::kInSync) {  // as PlaceForest does
-          r.status = v1::IN_SYNC;
-          r.applied_gen = r.desired_gen;
-          r.attempts = 0;
-          r.last_error.clear();
+          MarkInSync(&r);
         } else if (d.kind == PlanDecision::kJob) {
           job = std::move(d.job);
           AdmitOperatorWrite(now, &r);
-          r.inflight_job = job;
-          r.status = v1::IN_FLIGHT;
-          r.inflight_id = job_id;
-          r.inflight_session = session_id;
-          r.inflight_gen = r.desired_gen;
+          MarkInFlight(job_id, session_id, &job, &r);
         }
         return absl::OkStatus();
       },

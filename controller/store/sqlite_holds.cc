@@ -187,7 +187,7 @@ absl::StatusOr<HoldRecord> SqliteStore::DecideHold(int64_t hold_id, const std::s
             " must release it and keep its identity"));
       }
       {
-        WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(rows::kUpdateMailboxSql));
+        WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(rows::UpdateMailboxSql()));
         rows::BindMailbox(st, m);
         WB_RETURN_IF_ERROR(st.Run());
       }

@@ -34,6 +34,35 @@ absl::StatusOr<AttributeMap> ParseAttributes(const std::string& bytes, std::stri
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string> MailboxColumnNames() {
+  return absl::StrSplit(kMailboxColumns, ", ");
+}
+
+}  // namespace
+
+const std::string& InsertMailboxSql() {
+  static const std::string* const sql = [] {
+    std::vector<std::string> params;
+    for (size_t i = 1; i <= MailboxColumnNames().size(); ++i) params.push_back(absl::StrCat("?", i));
+    return new std::string(absl::StrCat("INSERT INTO mailboxes (", kMailboxColumns, ") VALUES (",
+                                        absl::StrJoin(params, ", "), ")"));
+  }();
+  return *sql;
+}
+
+const std::string& UpdateMailboxSql() {
+  static const std::string* const sql = [] {
+    std::vector<std::string> names = MailboxColumnNames();
+    std::vector<std::string> sets;
+    for (size_t i = 1; i < names.size(); ++i) sets.push_back(absl::StrCat(names[i], " = ?", i + 1));
+    return new std::string(absl::StrCat("UPDATE mailboxes SET ", absl::StrJoin(sets, ", "),
+                                        " WHERE ", names[0], " = ?1"));
+  }();
+  return *sql;
+}
+
 void BindMailbox(Statement& st, const MailboxRecord& m) {
   st.BindText(1, m.cloud_id);
   st.BindText(2, m.forest);

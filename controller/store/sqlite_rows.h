@@ -21,29 +21,15 @@ inline constexpr char kMailboxColumns[] =
     "attempts, next_attempt_ms, last_error, dn, inflight_id, inflight_session, inflight_gen, "
     "updated_ms, inflight_job, unconfirmed, verify_read, known_ms, corrections, hold_id, "
     "guard_gen, guard_counted_ms, guard_approved, adopt_on_read";
-inline constexpr int kMailboxColumnCount = 26;
-// Inserts a mailbox bound with BindMailbox.
-inline constexpr char kInsertMailboxSql[] =
-    "INSERT INTO mailboxes (cloud_id, forest, source_anchor, desired, last_known, desired_gen, "
-    "applied_gen, status, attempts, next_attempt_ms, last_error, dn, inflight_id, "
-    "inflight_session, inflight_gen, updated_ms, inflight_job, unconfirmed, verify_read, "
-    "known_ms, corrections, hold_id, guard_gen, guard_counted_ms, guard_approved, adopt_on_read) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
-// Rewrites the row of the mailbox bound with BindMailbox (by cloud id).
-inline constexpr char kUpdateMailboxSql[] =
-    "UPDATE mailboxes SET forest = ?2, source_anchor = ?3, desired = ?4, "
-    "last_known = ?5, desired_gen = ?6, applied_gen = ?7, status = ?8, "
-    "attempts = ?9, next_attempt_ms = ?10, last_error = ?11, dn = ?12, "
-    "inflight_id = ?13, inflight_session = ?14, inflight_gen = ?15, updated_ms = ?16, "
-    "inflight_job = ?17, unconfirmed = ?18, verify_read = ?19, known_ms = ?20, "
-    "corrections = ?21, hold_id = ?22, guard_gen = ?23, guard_counted_ms = ?24, "
-    "guard_approved = ?25, adopt_on_read = ?26 WHERE cloud_id = ?1";
+// Inserts a mailbox bound with BindMailbox (built from kMailboxColumns).
+const std::string& InsertMailboxSql();
+// Rewrites the row of the mailbox bound with BindMailbox, by cloud id (?1).
+const std::string& UpdateMailboxSql();
 
-// Binds every field of `mailbox` to parameters 1..23 in kMailboxColumns order
+// Binds every field of `mailbox` to parameters 1..N in kMailboxColumns order
 // (so ?1 is the cloud id).
 void BindMailbox(Statement& st, const MailboxRecord& mailbox);
-// Reads a row whose first 23 columns are kMailboxColumns.
+// Reads a row whose first columns are kMailboxColumns.
 absl::StatusOr<MailboxRecord> ReadMailbox(const Statement& st);
 
 // Inserts `record` (its id ignored) into provisioning_log; returns the new id.

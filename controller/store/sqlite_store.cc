@@ -120,7 +120,7 @@ absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox
     *refused = ForestNotRegistered(m.forest);
     return absl::OkStatus();
   }
-  std::string sql = new_mailbox ? rows::kInsertMailboxSql : rows::kUpdateMailboxSql;
+  const std::string& sql = new_mailbox ? rows::InsertMailboxSql() : rows::UpdateMailboxSql();
   int rc;
   absl::Status status;
   {

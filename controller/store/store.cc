@@ -24,4 +24,24 @@ void ReleaseInFlight(int64_t not_before_ms, const std::string& why, MailboxRecor
   m->last_error = why;
 }
 
+void MarkInFlight(const std::string& work_id, const std::string& session_id,
+                  const writeback::v1::Job* job, MailboxRecord* m) {
+  if (job != nullptr) {
+    m->inflight_job = *job;
+  } else {
+    m->inflight_job.Clear();
+  }
+  m->status = writeback::v1::IN_FLIGHT;
+  m->inflight_id = work_id;
+  m->inflight_session = session_id;
+  m->inflight_gen = m->desired_gen;
+}
+
+void MarkInSync(MailboxRecord* m) {
+  m->status = writeback::v1::IN_SYNC;
+  m->applied_gen = m->desired_gen;
+  m->attempts = 0;
+  m->last_error.clear();
+}
+
 }  // namespace writeback::controller

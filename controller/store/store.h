@@ -130,6 +130,15 @@ struct MailboxRecord {
 // last_error. Used for a lost session and at controller start-up.
 void ReleaseInFlight(int64_t not_before_ms, const std::string& why, MailboxRecord* mailbox);
 
+// Work `work_id` (a read when `job` is null, else *job) goes out on
+// `session_id` at the mailbox's desired generation: IN_FLIGHT, the job kept
+// with the mailbox (inflight_job).
+void MarkInFlight(const std::string& work_id, const std::string& session_id,
+                  const writeback::v1::Job* job, MailboxRecord* mailbox);
+// Planning found nothing to write: IN_SYNC at desired_gen, attempts and
+// last error cleared.
+void MarkInSync(MailboxRecord* mailbox);
+
 // One change of one mailbox within a batch (see UpdateMailboxes).
 struct MailboxUpdate {
   std::string cloud_id;
