@@ -3,6 +3,8 @@
 // Only this file reads flags and files; everything else gets options.
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
@@ -15,6 +17,8 @@
 #include "agent/directory/ldap_directory.h"
 #include "agent/reconcile/scanner.h"
 #include "agent/directory/secret_file.h"
+#include "agent/enroll/enroll_command.h"
+#include "agent/enroll/renewer.h"
 #include "agent/uplink/uplink.h"
 #include "common/base/files.h"
 #include "common/base/log.h"
@@ -36,6 +40,14 @@ ABSL_FLAG(std::string, password_file, "", "Overrides ldap.password_file (mode 06
 ABSL_FLAG(std::string, scope_ous, "", "Overrides scope_ous (separated by ';').");
 ABSL_FLAG(int, max_in_flight, 0, "Overrides max_in_flight.");
 ABSL_FLAG(std::string, log_level, "", "Overrides log_level.");
+ABSL_FLAG(std::string, state_dir, "", "Overrides state_dir (enrolled key and certificates).");
+ABSL_FLAG(std::string, token_file, "",
+          "enroll: file holding the join token (preferred: never in the process list).");
+ABSL_FLAG(std::string, token, "",
+          "enroll: the join token itself (wiped from the process's command line at once; "
+          "--token_file keeps it out of shell history too).");
+ABSL_FLAG(std::string, agent_id, "", "enroll: overrides agent_id (default: the host name).");
+ABSL_FLAG(std::string, forest, "", "enroll: overrides forest (default: the token's).");
 ABSL_FLAG(bool, print_allowlist, false,
           "Prints the attributes this agent may write (allowed_attributes of --config, else the "
           "default set), one lDAPDisplayName a line, and exits: the list the AD delegation "
@@ -80,10 +92,15 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   }
   if (int v = absl::GetFlag(FLAGS_max_in_flight); v > 0) c.set_max_in_flight(v);
   Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
-  if (c.tls().cert_file().empty() || c.tls().key_file().empty() || c.tls().ca_file().empty()) {
+  Override(absl::GetFlag(FLAGS_state_dir), c.mutable_state_dir());
+  if (c.state_dir().empty()) c.set_state_dir("/var/lib/writeback-agent");
+  const bool any_tls =
+      !c.tls().cert_file().empty() || !c.tls().key_file().empty() || !c.tls().ca_file().empty();
+  if (any_tls &&
+      (c.tls().cert_file().empty() || c.tls().key_file().empty() || c.tls().ca_file().empty())) {
     return absl::InvalidArgumentError(
-        "tls.cert_file, tls.key_file and tls.ca_file are required: the agent authenticates "
-        "to the controller with its client certificate");
+        "tls.cert_file, tls.key_file and tls.ca_file go together (an operator-issued identity); "
+        "leave all three out to use the enrolled identity in state_dir");
   }
   if (c.ldap().urls().empty()) {
     return absl::InvalidArgumentError("ldap.urls: give at least one DC, e.g. ldaps://dc1.corp.example.com");
@@ -199,9 +216,19 @@ absl::Status Run() {
   Agent agent(&applier, directory, Clock::Real(), agent_options);
   Uplink::Options uplink;
   uplink.controller = config.controller();
-  WB_ASSIGN_OR_RETURN(uplink.ca_pem, ReadFileToString(config.tls().ca_file()));
-  WB_ASSIGN_OR_RETURN(uplink.cert_pem, ReadFileToString(config.tls().cert_file()));
-  WB_ASSIGN_OR_RETURN(uplink.key_pem, ReadPrivateFile(config.tls().key_file()));
+  // The identity: operator-issued files (tls), or the enrolled one in
+  // state_dir, which is renewed at half-life.
+  std::optional<AgentCredentials> enrolled;
+  if (!config.tls().cert_file().empty()) {
+    WB_ASSIGN_OR_RETURN(uplink.ca_pem, ReadFileToString(config.tls().ca_file()));
+    WB_ASSIGN_OR_RETURN(uplink.cert_pem, ReadFileToString(config.tls().cert_file()));
+    WB_ASSIGN_OR_RETURN(uplink.key_pem, ReadPrivateFile(config.tls().key_file()));
+  } else {
+    WB_ASSIGN_OR_RETURN(enrolled, LoadCredentials(config.state_dir()));
+    uplink.ca_pem = enrolled->ca_pem;
+    uplink.cert_pem = enrolled->cert_pem;
+    uplink.key_pem = enrolled->key_pem;
+  }
   uplink.hello.set_protocol_version(kProtocolVersion);
   uplink.hello.set_agent_version(BuildVersion());
   uplink.hello.set_max_in_flight(config.max_in_flight());
@@ -210,17 +237,54 @@ absl::Status Run() {
   uplink.initial_backoff = absl::Milliseconds(config.reconnect_initial_ms());
   uplink.max_backoff = absl::Milliseconds(config.reconnect_max_ms());
   Uplink link(uplink, &agent);
+  std::unique_ptr<Renewer> renewer;
+  if (enrolled) {
+    Renewer::Options renew;
+    renew.address = config.controller();
+    renew.state_dir = config.state_dir();
+    renew.on_renewed = [&link](const AgentCredentials& c) {
+      link.UpdateCredentials(c.cert_pem, c.key_pem, c.ca_pem);
+    };
+    WB_LOG(INFO) << "enrolled identity from " << config.state_dir() << ": certificate "
+                 << enrolled->info.serial << " until "
+                 << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", enrolled->info.not_after,
+                                     absl::UTCTimeZone())
+                 << ", renewed at half-life";
+    renewer = std::make_unique<Renewer>(std::move(renew), *enrolled);
+  }
 
   agent.Start();
   link.Start();
+  if (renewer) renewer->Start();
   WB_LOG(INFO) << "writeback-agent " << BuildVersion() << " started: controller "
                << config.controller() << ", directory " << directory->CurrentDc();
 
   int sig = WaitForTerminationSignal();
   WB_LOG(INFO) << "stopping on signal " << sig << " (also sent by the agent itself after a drain)";
+  if (renewer) renewer->Stop();
   link.Stop();
   agent.Stop();
   return absl::OkStatus();
+}
+
+// `writeback-agent enroll`: only --config's state_dir, agent_id and forest
+// are read (the rest of the file need not be complete yet).
+absl::Status EnrollCommand() {
+  AgentConfig c;
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
+  }
+  EnrollCommandOptions o;
+  o.address = absl::GetFlag(FLAGS_controller);
+  o.token_file = absl::GetFlag(FLAGS_token_file);
+  o.token = absl::GetFlag(FLAGS_token);
+  o.state_dir = absl::GetFlag(FLAGS_state_dir).empty() ? c.state_dir()
+                                                       : absl::GetFlag(FLAGS_state_dir);
+  if (o.state_dir.empty()) o.state_dir = "/var/lib/writeback-agent";
+  o.agent_id = absl::GetFlag(FLAGS_agent_id).empty() ? c.agent_id() : absl::GetFlag(FLAGS_agent_id);
+  o.forest = absl::GetFlag(FLAGS_forest).empty() ? c.forest() : absl::GetFlag(FLAGS_forest);
+  o.version = BuildVersion();
+  return RunEnrollCommand(o, std::cout);
 }
 
 }  // namespace
@@ -228,11 +292,29 @@ absl::Status Run() {
 
 constexpr char kUsage[] =
     "Applies Exchange attribute changes from the writeback controller to Active Directory.\n\n"
-    "Usage: writeback-agent --config=agent.conf [flags overriding the file]";
+    "Usage:\n"
+    "  writeback-agent enroll --controller=HOST:PORT --token_file=FILE [--agent_id=ID]\n"
+    "      [--forest=F] [--state_dir=DIR] [--config=agent.conf]\n"
+    "    joins the controller's enrollment listener (port 7445 by default) with a join token\n"
+    "    from `writebackctl token create`; writes the key and certificate to state_dir\n"
+    "  writeback-agent [run] --config=agent.conf [flags overriding the file]";
 
 int main(int argc, char** argv) {
-  writeback::InitProgram(argc, argv, "writeback-agent", kUsage, /*daemon=*/true);
-  absl::Status s = writeback::agent::Run();
+  // A token on the command line is visible to every user in the process
+  // list: copy it into the flag, then wipe it from argv at once.
+  bool enrolling = false;  // a one-shot command: Ctrl-C must work
+  for (int i = 1; i < argc; ++i) enrolling |= std::string(argv[i]) == "enroll";
+  std::vector<char*> args = writeback::InitProgram(argc, argv, "writeback-agent", kUsage,
+                                                   /*daemon=*/!enrolling);
+  writeback::agent::WipeTokenArguments(argc, argv);
+  const std::string command = args.size() > 1 ? args[1] : "run";
+  if (args.size() > 2 || (command != "run" && command != "enroll")) {
+    std::cerr << "writeback-agent: unknown command; use `enroll` or `run` (see --help)"
+              << std::endl;
+    return 2;
+  }
+  absl::Status s = command == "enroll" ? writeback::agent::EnrollCommand()
+                                       : writeback::agent::Run();
   if (!s.ok()) {
     std::cerr << "writeback-agent: " << s.message() << std::endl;
     return 1;

@@ -16,6 +16,9 @@
 #include "common/protocol.h"
 #include "controller/admin/admin_service.h"
 #include "controller/dispatch/dispatcher.h"
+#include "controller/enroll/enrollment_service.h"
+#include "controller/pki/controller_ca.h"
+#include "controller/pki/tls_credentials.h"
 #include "controller/gateway/gateway_service.h"
 #include "controller/retention/retention.h"
 #include "controller/store/sqlite_store.h"
@@ -28,7 +31,9 @@ ABSL_FLAG(std::string, admin_listen, "", "Overrides admin_listen (loopback host:
 ABSL_FLAG(std::string, store, "", "Overrides store_path (SQLite file).");
 ABSL_FLAG(std::string, tls_cert, "", "Overrides tls.cert_file (server certificate, PEM).");
 ABSL_FLAG(std::string, tls_key, "", "Overrides tls.key_file (server key, PEM, mode 0600).");
-ABSL_FLAG(std::string, tls_ca, "", "Overrides tls.ca_file (CA that signs agent certificates).");
+ABSL_FLAG(std::string, tls_ca, "", "Overrides tls.ca_file (an operator CA whose agent certificates are accepted too).");
+ABSL_FLAG(std::string, enroll_listen, "", "Overrides enroll_listen (host:port, server TLS).");
+ABSL_FLAG(std::string, ca_dir, "", "Overrides ca_dir (the controller CA's directory).");
 ABSL_FLAG(std::string, ports_file, "", "Overrides ports_file.");
 ABSL_FLAG(std::string, log_level, "", "Overrides log_level (debug, info, warning, error).");
 ABSL_FLAG(int, lease_ms, 0, "Overrides lease_ms.");
@@ -66,6 +71,8 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_scan_page_size(500);
   c.set_mass_change_threshold(500);
   c.set_mass_change_window_s(3600);
+  c.set_enroll_listen("127.0.0.1:7445");
+  c.set_agent_cert_lifetime_s(7 * 24 * 3600);
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -76,13 +83,25 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   Override(absl::GetFlag(FLAGS_tls_key), c.mutable_tls()->mutable_key_file());
   Override(absl::GetFlag(FLAGS_tls_ca), c.mutable_tls()->mutable_ca_file());
   Override(absl::GetFlag(FLAGS_ports_file), c.mutable_ports_file());
+  Override(absl::GetFlag(FLAGS_enroll_listen), c.mutable_enroll_listen());
+  Override(absl::GetFlag(FLAGS_ca_dir), c.mutable_ca_dir());
+  if (c.ca_dir().empty()) {
+    size_t slash = c.store_path().rfind('/');
+    c.set_ca_dir(slash == std::string::npos ? "ca" : c.store_path().substr(0, slash) + "/ca");
+  }
+  if (c.server_names().empty()) {
+    for (const char* name : {"localhost", "127.0.0.1", "::1"}) c.add_server_names(name);
+  }
+  if (c.agent_cert_lifetime_s() < 10) {
+    return absl::InvalidArgumentError("agent_cert_lifetime_s must be at least 10 seconds");
+  }
   Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
   if (int v = absl::GetFlag(FLAGS_lease_ms); v > 0) c.set_lease_ms(v);
   if (int v = absl::GetFlag(FLAGS_heartbeat_ms); v > 0) c.set_heartbeat_interval_ms(v);
-  if (c.tls().cert_file().empty() || c.tls().key_file().empty() || c.tls().ca_file().empty()) {
+  if (c.tls().cert_file().empty() != c.tls().key_file().empty()) {
     return absl::InvalidArgumentError(
-        "tls.cert_file, tls.key_file and tls.ca_file are required: the agent stream is "
-        "mutual TLS only (see deploy/ for examples)");
+        "tls.cert_file and tls.key_file go together (an operator-issued server identity); "
+        "leave both out to serve one the controller CA issues");
   }
   if (c.conflict_corrections() > 0 && c.conflict_window_s() == 0) {
     return absl::InvalidArgumentError(
@@ -111,9 +130,22 @@ absl::Status Run() {
         " is not a loopback address; the Admin API has no authentication yet and must "
         "listen on 127.0.0.1 or [::1]"));
   }
-  WB_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(config.tls().cert_file()));
-  WB_ASSIGN_OR_RETURN(std::string key, ReadPrivateFile(config.tls().key_file()));
-  WB_ASSIGN_OR_RETURN(std::string ca, ReadFileToString(config.tls().ca_file()));
+  // Trust (DESIGN §7): the controller CA, and optionally an operator's PKI.
+  const bool operator_identity = !config.tls().cert_file().empty();
+  std::string operator_ca;
+  if (!config.tls().ca_file().empty()) {
+    WB_ASSIGN_OR_RETURN(operator_ca, ReadFileToString(config.tls().ca_file()));
+  }
+  if (operator_identity) {  // checked now: the file watcher reads them later
+    WB_RETURN_IF_ERROR(ReadFileToString(config.tls().cert_file()).status());
+    WB_RETURN_IF_ERROR(ReadPrivateFile(config.tls().key_file()).status());
+  }
+  ControllerCa::Options ca_options;
+  ca_options.dir = config.ca_dir();
+  ca_options.server_names = {config.server_names().begin(), config.server_names().end()};
+  ca_options.extra_client_ca_pem = operator_ca;
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<ControllerCa> ca, ControllerCa::Open(ca_options, absl::Now()));
+  WB_LOG(INFO) << "controller CA " << config.ca_dir() << ": SHA-256 fingerprint " << ca->Pin();
 
   WB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(config.store_path()));
   Dispatcher::Options options;
@@ -141,15 +173,22 @@ absl::Status Run() {
   if (reset > 0) WB_LOG(INFO) << reset << " mailboxes were in flight at the last stop; redelivering";
   Dispatcher dispatcher(store.get(), Clock::Real(), options);
 
-  GatewayService gateway(&dispatcher, store.get());
-  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  ssl.pem_root_certs = ca;
-  ssl.pem_key_cert_pairs.push_back({key, cert});
+  GatewayService gateway(&dispatcher, store.get(), store.get());
+  EnrollmentOptions enroll_options;
+  enroll_options.cert_lifetime = absl::Seconds(config.agent_cert_lifetime_s());
+  if (operator_identity) enroll_options.extra_trust_pem = operator_ca;
+  RenewalService renewal(ca.get(), store.get(), store.get(), &dispatcher, enroll_options);
   int agent_port = 0;
   grpc::ServerBuilder agent_builder;
-  agent_builder.AddListeningPort(config.agent_listen(), grpc::SslServerCredentials(ssl),
-                                 &agent_port);
+  agent_builder.AddListeningPort(
+      config.agent_listen(),
+      MutualTlsServerCredentials(
+          operator_identity ? config.tls().key_file() : ca->server_key_path(),
+          operator_identity ? config.tls().cert_file() : ca->server_cert_path(),
+          ca->agent_roots_path()),
+      &agent_port);
   agent_builder.RegisterService(&gateway);
+  agent_builder.RegisterService(&renewal);
   agent_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   agent_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   agent_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
@@ -160,7 +199,20 @@ absl::Status Run() {
                                                config.agent_listen()));
   }
 
-  AdminService admin(store.get(), &dispatcher);
+  EnrollmentService enrollment(ca.get(), store.get(), store.get(), enroll_options);
+  int enroll_port = 0;
+  grpc::ServerBuilder enroll_builder;
+  enroll_builder.AddListeningPort(
+      config.enroll_listen(),
+      ServerTlsCredentials(ca->server_key_path(), ca->server_cert_path()), &enroll_port);
+  enroll_builder.RegisterService(&enrollment);
+  std::unique_ptr<grpc::Server> enroll_server = enroll_builder.BuildAndStart();
+  if (enroll_server == nullptr || enroll_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on enroll_listen ",
+                                               config.enroll_listen()));
+  }
+
+  AdminService admin(store.get(), &dispatcher, AdminTrust{ca.get(), store.get()});
   int admin_port = 0;
   grpc::ServerBuilder admin_builder;
   admin_builder.AddListeningPort(config.admin_listen(), grpc::InsecureServerCredentials(),
@@ -179,10 +231,12 @@ absl::Status Run() {
   pruner.Start();
   if (!config.ports_file().empty()) {
     WB_RETURN_IF_ERROR(WriteFileAtomically(
-        config.ports_file(), absl::StrCat("agent=", agent_port, "\nadmin=", admin_port, "\n")));
+        config.ports_file(), absl::StrCat("agent=", agent_port, "\nadmin=", admin_port,
+                                          "\nenroll=", enroll_port, "\n")));
   }
   WB_LOG(INFO) << "writeback-controller " << BuildVersion() << " listening: agents on port "
-               << agent_port << " (mutual TLS), Admin API on port " << admin_port
+               << agent_port << " (mutual TLS), enrollment on port " << enroll_port
+               << " (server TLS), Admin API on port " << admin_port
                << ", store " << config.store_path();
 
   int sig = WaitForTerminationSignal();
@@ -190,6 +244,7 @@ absl::Status Run() {
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   admin_server->Shutdown(deadline);
   agent_server->Shutdown(deadline);
+  enroll_server->Shutdown(deadline);
   pruner.Stop();
   dispatcher.Stop();
   return absl::OkStatus();

@@ -272,6 +272,7 @@ grpc::Status AdminService::ListAgents(grpc::ServerContext*,
       out->set_protocol_version(s.info.protocol_version);
     }
   }
+  AddTrustInfo(response);
   return grpc::Status::OK;
 }
 

@@ -5,14 +5,24 @@
 #define WRITEBACK_CONTROLLER_ADMIN_ADMIN_SERVICE_H_
 
 #include "controller/dispatch/dispatcher.h"
+#include "controller/pki/controller_ca.h"
 #include "controller/store/store.h"
+#include "controller/store/trust_store.h"
 #include "writeback/v1/admin.grpc.pb.h"
 
 namespace writeback::controller {
 
+// What the trust calls (trust_calls.cc) work on; without it they answer
+// FAILED_PRECONDITION.
+struct AdminTrust {
+  ControllerCa* ca = nullptr;
+  TrustStore* store = nullptr;
+};
+
 class AdminService : public writeback::v1::AdminService::Service {
  public:
-  AdminService(Store* store, Dispatcher* dispatcher) : store_(store), dispatcher_(dispatcher) {}
+  AdminService(Store* store, Dispatcher* dispatcher, AdminTrust trust = {})
+      : store_(store), dispatcher_(dispatcher), trust_(trust) {}
 
   grpc::Status AddForest(grpc::ServerContext*, const writeback::v1::AddForestRequest* request,
                          writeback::v1::Forest* response) override;
@@ -79,7 +89,43 @@ class AdminService : public writeback::v1::AdminService::Service {
                                const writeback::v1::SetForestPolicyRequest* request,
                                writeback::v1::Forest* response) override;
 
+  // In trust_calls.cc: join tokens, agent revocation, the controller CA.
+  grpc::Status CreateJoinToken(grpc::ServerContext* context,
+                               const writeback::v1::CreateJoinTokenRequest* request,
+                               writeback::v1::CreateJoinTokenResponse* response) override;
+  grpc::Status ListJoinTokens(grpc::ServerContext*,
+                              const writeback::v1::ListJoinTokensRequest* request,
+                              writeback::v1::ListJoinTokensResponse* response) override;
+  grpc::Status RevokeJoinToken(grpc::ServerContext* context,
+                               const writeback::v1::RevokeJoinTokenRequest* request,
+                               writeback::v1::JoinToken* response) override;
+  grpc::Status RevokeAgent(grpc::ServerContext* context,
+                           const writeback::v1::RevokeAgentRequest* request,
+                           writeback::v1::Agent* response) override;
+  grpc::Status GetCertificateAuthority(grpc::ServerContext*,
+                                       const writeback::v1::GetCertificateAuthorityRequest*,
+                                       writeback::v1::CertificateAuthority* response) override;
+  grpc::Status RotateCertificateAuthority(
+      grpc::ServerContext* context, const writeback::v1::RotateCertificateAuthorityRequest* request,
+      writeback::v1::CertificateAuthority* response) override;
+
  private:
+  grpc::Status CreateJoinTokenUnaudited(grpc::ServerContext*,
+                                        const writeback::v1::CreateJoinTokenRequest*,
+                                        writeback::v1::CreateJoinTokenResponse*);
+  grpc::Status RevokeJoinTokenUnaudited(grpc::ServerContext*,
+                                        const writeback::v1::RevokeJoinTokenRequest*,
+                                        writeback::v1::JoinToken*);
+  grpc::Status RevokeAgentUnaudited(grpc::ServerContext*, const writeback::v1::RevokeAgentRequest*,
+                                    writeback::v1::Agent*);
+  grpc::Status RotateCertificateAuthorityUnaudited(
+      grpc::ServerContext*, const writeback::v1::RotateCertificateAuthorityRequest*,
+      writeback::v1::CertificateAuthority*);
+  // The CA's state and which agents still hold certificates of the serving
+  // CA during a rotation.
+  absl::Status DescribeCa(writeback::v1::CertificateAuthority* out);
+  // Each agent's newest issued certificate and revocation (trust_calls.cc).
+  void AddTrustInfo(writeback::v1::ListAgentsResponse* response);
   // The mutating calls proper; the public ones wrap them with Audit.
   grpc::Status AddForestUnaudited(grpc::ServerContext*, const writeback::v1::AddForestRequest*,
                                   writeback::v1::Forest*);
@@ -137,6 +183,7 @@ class AdminService : public writeback::v1::AdminService::Service {
 
   Store* const store_;
   Dispatcher* const dispatcher_;
+  const AdminTrust trust_;
 };
 
 // INVALID_ARGUMENT naming the field when a log query's filter cannot match

@@ -21,6 +21,7 @@
 #include "controller/ctl/output.h"
 #include "controller/ctl/drift_commands.h"
 #include "controller/ctl/hold_commands.h"
+#include "controller/ctl/trust_commands.h"
 #include "controller/ctl/log_commands.h"
 #include "controller/ctl/provision_commands.h"
 #include "google/protobuf/util/json_util.h"
@@ -54,6 +55,9 @@ ABSL_FLAG(std::string, mass_change_threshold, "",
           "forest set: most mailboxes changed per window without approval (0 disables).");
 ABSL_FLAG(std::string, mass_change_window, "", "forest set: the window, e.g. 30m, 1h, 3600s.");
 ABSL_FLAG(bool, use_defaults, false, "forest set: back to the controller's defaults.");
+ABSL_FLAG(absl::Duration, ttl, absl::Hours(1), "token create: how long the token may be used.");
+ABSL_FLAG(bool, finish, false, "ca rotate: finish the rotation under way.");
+ABSL_FLAG(bool, force, false, "ca rotate --finish: even if agents still hold old certificates.");
 
 namespace writeback::ctl {
 namespace {
@@ -98,6 +102,14 @@ Commands:
       FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job|read|lost|removed|scan|held|rejected
                --since=TIME --until=TIME   (TIME: RFC 3339, e.g. 2026-11-30T08:00:00Z, or Unix ms)
   audit [--method=NAME] [--limit=N]      Admin API calls that changed something
+  token create --forest=F [--ttl=1h] [--output=FILE]
+                                   a single-use join token for writeback-agent enroll
+  token list [--forest=F]          join tokens and their state (never their secrets)
+  token revoke TOKEN_ID            an unused token can no longer be redeemed
+  agent revoke AGENT_ID [--reason=TEXT]
+                                   refuse its certificates from now on; cut its streams
+  ca [show]                        the controller CA's SHA-256 fingerprint, rotation state
+  ca rotate [--finish [--force]]   start / finish a CA rotation with overlapping trust
   hold list [--forest=NAME]        mass-change holds, newest first
   hold approve ID                  the held changes go out now (their latest values)
   hold reject ID                   drop the held changes: desired reverts to what AD holds
@@ -163,6 +175,18 @@ DriftFlags CollectDriftFlags() {
   flags.json = absl::GetFlag(FLAGS_json);
   flags.full = absl::GetFlag(FLAGS_full);
   flags.wait = absl::GetFlag(FLAGS_wait);
+  return flags;
+}
+
+TrustFlags TrustFlagsFromCommandLine() {
+  TrustFlags flags;
+  flags.forest = absl::GetFlag(FLAGS_forest);
+  flags.ttl = absl::GetFlag(FLAGS_ttl);
+  flags.output = absl::GetFlag(FLAGS_output);
+  flags.reason = absl::GetFlag(FLAGS_reason);
+  flags.finish = absl::GetFlag(FLAGS_finish);
+  flags.force = absl::GetFlag(FLAGS_force);
+  flags.json = absl::GetFlag(FLAGS_json);
   return flags;
 }
 
@@ -347,14 +371,21 @@ int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) 
 }
 
 void PrintAgents(const v1::ListAgentsResponse& response) {
-  std::cout << absl::StrFormat("%-24s %-24s %-12s %-9s %-8s %s\n", "AGENT", "FOREST", "STATE",
-                               "IN_FLIGHT", "VERSION", "LAST SEEN (UTC)");
+  std::cout << absl::StrFormat("%-24s %-24s %-12s %-9s %-8s %-19s %s\n", "AGENT", "FOREST",
+                               "STATE", "IN_FLIGHT", "VERSION", "LAST SEEN (UTC)",
+                               "CERTIFICATE");
   for (const auto& a : response.agents()) {
+    std::string cert = a.cert_serial().empty()
+                           ? "operator-issued"
+                           : absl::StrCat(a.cert_serial().substr(0, 12), " until ",
+                                          FormatTimeMs(a.cert_not_after_ms()));
+    if (a.revoked_ms() != 0) cert = absl::StrCat("REVOKED ", FormatTimeMs(a.revoked_ms()));
     std::cout << absl::StrFormat(
-        "%-24s %-24s %-12s %-9d %-8s %s\n", a.agent_id(), a.forest(), a.state(), a.in_flight(),
-        a.version(),
+        "%-24s %-24s %-12s %-9d %-8s %-19s %s\n", a.agent_id(), a.forest(), a.state(),
+        a.in_flight(), a.version(),
         absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(a.last_seen_ms()),
-                         absl::UTCTimeZone()));
+                         absl::UTCTimeZone()),
+        cert);
   }
   std::cout.flush();
 }
@@ -372,6 +403,9 @@ int Agent(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
     PrintAgents(response);
     return kExitOk;
   }
+  if (args.size() >= 2 && args[1] == "revoke") {
+    return RunAgentRevokeCommand(stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
+  }
   if (args.size() == 3 && args[1] == "drain") {
     v1::DrainAgentRequest request;
     request.set_agent_id(args[2]);
@@ -383,7 +417,7 @@ int Agent(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
               << " unanswered job(s) and exits" << std::endl;
     return kExitOk;
   }
-  return Usage("agent: expected 'agent list' or 'agent drain AGENT_ID'");
+  return Usage("agent: expected 'agent list', 'agent drain AGENT_ID' or 'agent revoke AGENT_ID'");
 }
 
 int Log(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
@@ -428,6 +462,8 @@ int Main(const std::vector<std::string>& args) {
   if (args[0] == "drift") return RunDriftCommand(*stub, args, CollectDriftFlags(), {Usage, Report});
   if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
   if (args[0] == "hold") return RunHoldCommand(*stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
+  if (args[0] == "token") return RunTokenCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
+  if (args[0] == "ca") return RunCaCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }
 

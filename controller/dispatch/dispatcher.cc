@@ -336,6 +336,7 @@ void Dispatcher::Run() {
     absl::Time now = clock_->Now();
     if (now >= next_heartbeat) {
       Heartbeat(now);
+      EndSessionsOutOfTrust(now);
       next_heartbeat = now + options_.heartbeat_interval;
     }
     std::vector<std::string> forests;

@@ -49,6 +49,10 @@ struct SessionInfo {
   // The agent's LDAP operation timeout from its Hello (zero if it did not
   // say): the session's fence is lease + max(this, Options::ldap_timeout).
   absl::Duration ldap_timeout = absl::ZeroDuration();
+  // The client certificate the stream was opened with: the session is cut
+  // when it expires (TLS checks it only at the handshake).
+  std::string cert_serial;
+  absl::Time cert_not_after = absl::InfiniteFuture();
 };
 
 // A live session as ListAgents shows it.
@@ -107,6 +111,15 @@ class Dispatcher {
   // and it is sent Drain(reason); the agent answers what it holds and ends
   // the stream. Returns how many sessions were told.
   int Drain(const std::string& agent_id, const std::string& reason);
+  // Trust (session_trust.cc). Cuts every live session of `agent_id` at once
+  // with PERMISSION_DENIED(`message`) (revoked); returns how many.
+  int Revoke(const std::string& agent_id, const std::string& message);
+  // The agent renewed its certificate and now holds `new_serial`: each live
+  // session of the agent under another certificate takes no new work and
+  // is ended (UNAVAILABLE, "certificate renewed") once its work is
+  // answered, so the agent moves to the new certificate losing nothing.
+  // Returns how many sessions were told.
+  int Recycle(const std::string& agent_id, const std::string& new_serial);
   // A paused forest was resumed: forget its failure window and look for work.
   void Resume(const std::string& forest);
   // The live sessions, ordered by agent id.
@@ -156,12 +169,16 @@ class Dispatcher {
     uint64_t heartbeats = 0;
     uint64_t agent_heartbeat = 0;  // newest agent heartbeat sequence, echoed back
     bool draining = false;  // takes no new work
+    bool recycling = false;  // renewed: ends once its work is answered
   };
   struct Placement;  // defined in the .cc
   struct OnDemand;   // a waiting ProvisionNow call; provision_now.cc
 
   void Run();
   void Heartbeat(absl::Time now);
+  // Ends sessions whose certificate expired and recycled sessions that have
+  // no work left (session_trust.cc).
+  void EndSessionsOutOfTrust(absl::Time now);
   void PlaceForest(const std::string& forest, absl::Time now);
   std::string NewId(const char* prefix);
   // When a session lost at `now` can no longer be writing: lease + LDAP timeout.

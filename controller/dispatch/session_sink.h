@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "writeback/v1/agent.pb.h"
 
 namespace writeback::controller {
@@ -17,6 +18,9 @@ class SessionSink {
   virtual void Send(writeback::v1::ControllerMessage message) = 0;
   // Cuts the stream (lease expired, revoked). Thread-safe, idempotent.
   virtual void Abort(const std::string& reason) = 0;
+  // Ends the stream with `status` (its code and message reach the agent),
+  // dropping queued messages. Thread-safe, idempotent. By default Abort.
+  virtual void Close(const absl::Status& status) { Abort(std::string(status.message())); }
 };
 
 }  // namespace writeback::controller

@@ -3,7 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
-#include "common/identity/peer_identity.h"
+#include "controller/enroll/agent_certificates.h"
 #include "common/protocol.h"
 
 namespace writeback::controller {
@@ -12,17 +12,18 @@ using writeback::v1::AgentMessage;
 using writeback::v1::ControllerMessage;
 
 AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatcher* dispatcher,
-                                   Store* store) {
+                                   Store* store, TrustStore* trust) {
   std::shared_ptr<AgentSession> session(new AgentSession(context, dispatcher));
   session->self_ = session;
-  auto identity = PeerAgentIdentity(*context);
-  if (!identity.ok()) {
+  auto agent = AuthenticateAgent(*context, trust, absl::Now());
+  if (!agent.ok()) {
     WB_LOG(WARNING) << "refused agent stream from " << context->peer() << ": "
-                    << identity.status().message();
+                    << agent.status().message();
     session->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                              std::string(identity.status().message())));
+                              std::string(agent.status().message())));
     return session.get();
   }
+  const AgentIdentity* identity = &agent->identity;
   if (auto forest = store->GetForest(identity->forest); !forest.ok()) {
     session->End(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                               absl::StrCat("forest ", identity->forest,
@@ -31,6 +32,8 @@ AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatc
     return session.get();
   }
   session->identity_ = *identity;
+  session->cert_serial_ = agent->cert.serial;
+  session->cert_not_after_ = agent->cert.not_after;
   session->StartRead(&session->in_);
   return session.get();
 }
@@ -61,6 +64,8 @@ void AgentSession::Handle(const AgentMessage& message) {
       info.max_in_flight = std::max(1u, std::min(hello.max_in_flight(), 10000u));
       info.protocol_version = std::min(hello.protocol_version(), kProtocolVersion);
       info.ldap_timeout = absl::Milliseconds(std::min(hello.ldap_timeout_ms(), 3'600'000u));
+      info.cert_serial = cert_serial_;
+      info.cert_not_after = cert_not_after_;
       session_id_ = dispatcher_->Attach(info, self_).session_id();  // sends the Welcome
       return;
     }
@@ -152,6 +157,18 @@ void AgentSession::Abort(const std::string& reason) {
   if (done_) return;
   WB_LOG(WARNING) << "cutting the stream of agent " << identity_.agent_id << ": " << reason;
   context_->TryCancel();  // pending reads and writes fail; OnReadDone(false) ends it
+}
+
+void AgentSession::Close(const absl::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);  // OnDone waits for this: context_ stays valid
+    if (done_) return;
+    if (!queue_.empty() && writing_) queue_.erase(queue_.begin() + 1, queue_.end());
+    if (!writing_) queue_.clear();
+  }
+  WB_LOG(WARNING) << "ending the stream of agent " << identity_.agent_id << ": "
+                  << status.message();
+  End(grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
 }
 
 void AgentSession::OnCancel() {}

@@ -20,6 +20,7 @@
 #include "controller/dispatch/dispatcher.h"
 #include "controller/dispatch/session_sink.h"
 #include "controller/store/store.h"
+#include "controller/store/trust_store.h"
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/agent.pb.h"
 
@@ -30,13 +31,15 @@ class AgentSession : public grpc::ServerBidiReactor<writeback::v1::AgentMessage,
                      public SessionSink {
  public:
   // Starts the reactor. Refuses the stream at once (PERMISSION_DENIED) when
-  // the peer's certificate carries no agent identity, and
+  // the peer's certificate carries no agent identity or is revoked or
+  // expired (controller/enroll/agent_certificates.h), and
   // (FAILED_PRECONDITION) when its forest is not registered.
   static AgentSession* Create(grpc::CallbackServerContext* context, Dispatcher* dispatcher,
-                              Store* store);
+                              Store* store, TrustStore* trust);
 
   void Send(writeback::v1::ControllerMessage message) override;
   void Abort(const std::string& reason) override;
+  void Close(const absl::Status& status) override;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -54,6 +57,8 @@ class AgentSession : public grpc::ServerBidiReactor<writeback::v1::AgentMessage,
   Dispatcher* const dispatcher_;
   std::shared_ptr<AgentSession> self_;  // released in OnDone
   AgentIdentity identity_;
+  std::string cert_serial_;
+  absl::Time cert_not_after_ = absl::InfiniteFuture();
   std::string session_id_;  // set by Hello; touched only by the read chain
   writeback::v1::AgentMessage in_;
 

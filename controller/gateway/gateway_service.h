@@ -11,16 +11,18 @@ namespace writeback::controller {
 
 class GatewayService : public writeback::v1::AgentGateway::CallbackService {
  public:
-  GatewayService(Dispatcher* dispatcher, Store* store) : dispatcher_(dispatcher), store_(store) {}
+  GatewayService(Dispatcher* dispatcher, Store* store, TrustStore* trust)
+      : dispatcher_(dispatcher), store_(store), trust_(trust) {}
 
   grpc::ServerBidiReactor<writeback::v1::AgentMessage, writeback::v1::ControllerMessage>* Connect(
       grpc::CallbackServerContext* context) override {
-    return AgentSession::Create(context, dispatcher_, store_);
+    return AgentSession::Create(context, dispatcher_, store_, trust_);
   }
 
  private:
   Dispatcher* const dispatcher_;
   Store* const store_;
+  TrustStore* const trust_;
 };
 
 }  // namespace writeback::controller

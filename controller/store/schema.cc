@@ -174,6 +174,42 @@ CREATE TABLE holds (
 CREATE INDEX holds_by_forest ON holds (forest, state, id);
 )sql";
 
+// Version 4: trust (DESIGN §7; controller/store/trust_store.h): join tokens
+// (only the SHA-256 of their secret), every certificate the controller CA
+// issued (for revocation checks and status), and agent revocations
+// (certificates issued at or before revoked_ms are refused).
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE join_tokens (
+  token_id      TEXT    PRIMARY KEY NOT NULL,
+  forest        TEXT    NOT NULL,
+  secret_sha256 TEXT    NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  expires_ms    INTEGER NOT NULL,
+  created_by    TEXT    NOT NULL,
+  used_ms       INTEGER NOT NULL DEFAULT 0,
+  used_by       TEXT    NOT NULL DEFAULT '',
+  revoked_ms    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX join_tokens_by_time ON join_tokens (created_ms);
+CREATE TABLE certificates (
+  serial        TEXT    PRIMARY KEY NOT NULL,
+  agent_id      TEXT    NOT NULL,
+  forest        TEXT    NOT NULL,
+  issuer        TEXT    NOT NULL,
+  not_before_ms INTEGER NOT NULL,
+  not_after_ms  INTEGER NOT NULL,
+  issued_ms     INTEGER NOT NULL,
+  via           TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX certificates_by_agent ON certificates (agent_id, issued_ms);
+CREATE TABLE agent_revocations (
+  agent_id   TEXT    PRIMARY KEY NOT NULL,
+  revoked_ms INTEGER NOT NULL,
+  revoked_by TEXT    NOT NULL,
+  reason     TEXT    NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // Fills provisioning_log.kind from each older row's serialized record, a
 // thousand rows per statement pair (the migration is one transaction).
 absl::Status BackfillLogKind(SqliteDb& db) {
@@ -217,6 +253,7 @@ constexpr SchemaMigration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3, BackfillLogKind},
+    {4, kSchemaV4},
 };
 
 absl::StatusOr<int64_t> ReadPragma(SqliteDb& db, const std::string& sql) {

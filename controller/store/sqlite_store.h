@@ -55,10 +55,11 @@
 #include "absl/synchronization/mutex.h"
 #include "controller/store/sqlite_db.h"
 #include "controller/store/store.h"
+#include "controller/store/trust_store.h"
 
 namespace writeback::controller {
 
-class SqliteStore : public Store {
+class SqliteStore : public Store, public TrustStore {
  public:
   // Rows PruneLog / PruneAudit delete per transaction.
   static constexpr int64_t kPruneBatch = 1000;
@@ -136,6 +137,23 @@ class SqliteStore : public Store {
                                                      std::string_view agent_id) override;
   absl::Status SaveScanMarks(std::string_view forest, std::string_view agent_id,
                              const std::vector<ScanMark>& marks) override;
+
+  // In sqlite_trust.cc (TrustStore).
+  absl::Status AddJoinToken(const JoinTokenRecord& token) override;
+  absl::StatusOr<std::optional<JoinTokenRecord>> GetJoinToken(std::string_view id) override;
+  absl::StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(std::string_view forest) override;
+  absl::StatusOr<JoinTokenRecord> RevokeJoinToken(std::string_view id, int64_t at_ms) override;
+  absl::StatusOr<JoinTokenRecord> RedeemJoinToken(std::string_view id,
+                                                  const CertificateRecord& cert,
+                                                  int64_t at_ms) override;
+  absl::Status AddCertificate(const CertificateRecord& cert) override;
+  absl::StatusOr<std::optional<CertificateRecord>> GetCertificate(
+      std::string_view serial) override;
+  absl::StatusOr<std::vector<CertificateRecord>> LatestCertificates() override;
+  absl::Status RevokeAgent(const RevocationRecord& revocation) override;
+  absl::StatusOr<std::optional<RevocationRecord>> GetRevocation(
+      std::string_view agent_id) override;
+  absl::StatusOr<std::vector<RevocationRecord>> ListRevocations() override;
 
  private:
   using Body = std::function<absl::Status(SqliteDb&)>;
