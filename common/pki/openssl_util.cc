@@ -97,8 +97,8 @@ absl::StatusOr<std::string> PublicKeyToPem(EVP_PKEY* key) {
 
 absl::Status AddCommonName(X509_NAME* name, std::string_view common_name) {
   if (common_name.empty() || common_name.size() > 64) {
-    return InvalidInput(absl::StrCat("common name must be 1 to 64 characters, not ",
-                                     common_name.size()));
+    return InvalidInput(
+        absl::StrCat("common name must be 1 to 64 characters, not ", common_name.size()));
   }
   if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
                                  reinterpret_cast<const unsigned char*>(common_name.data()),
@@ -156,8 +156,8 @@ absl::StatusOr<absl::Time> ToAbslTime(const ASN1_TIME* t) {
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
     return InvalidInput("certificate has an invalid validity time");
   }
-  return absl::FromCivil(absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                           tm.tm_hour, tm.tm_min, tm.tm_sec),
+  return absl::FromCivil(absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                           tm.tm_min, tm.tm_sec),
                          absl::UTCTimeZone());
 }
 

@@ -49,8 +49,8 @@ std::string IpToText(const ASN1_OCTET_STRING* ip) {
 }
 
 void ReadSubjectAltNames(X509* cert, CertificateInfo* info) {
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr) return;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
@@ -102,9 +102,8 @@ absl::StatusOr<std::string> NewPrivateKeyPem() {
   EvpPkeyPtr key(EVP_EC_gen("P-256"));
   if (key == nullptr) return OpenSslError("generating an EC P-256 key");
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (bio == nullptr ||
-      PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                    nullptr) != 1) {
+  if (bio == nullptr || PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0,
+                                                      nullptr, nullptr) != 1) {
     return OpenSslError("writing a private key as PKCS#8 PEM");
   }
   return internal::BioContents(bio.get());
@@ -205,7 +204,8 @@ absl::Status CheckSignedBy(std::string_view cert_pem, std::string_view issuer_pe
   if (!issuer.ok()) return InvalidInput("issuer is not a certificate");
   EVP_PKEY* issuer_key = X509_get0_pubkey(issuer->get());
   if (issuer_key == nullptr || X509_verify(cert.get(), issuer_key) != 1) {
-    return InvalidInput(absl::StrCat("certificate \"", CommonNameOf(X509_get_subject_name(cert.get())),
+    return InvalidInput(absl::StrCat("certificate \"",
+                                     CommonNameOf(X509_get_subject_name(cert.get())),
                                      "\" is not signed by the key of \"",
                                      CommonNameOf(X509_get_subject_name(issuer->get())), "\""));
   }

@@ -28,8 +28,7 @@ using OctetStringPtr =
     std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>>;
 using EkuPtr =
     std::unique_ptr<EXTENDED_KEY_USAGE, Deleter<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>>;
-using GeneralNamesPtr =
-    std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
 using AuthorityKeyIdPtr =
     std::unique_ptr<AUTHORITY_KEYID, Deleter<AUTHORITY_KEYID, AUTHORITY_KEYID_free>>;
 
@@ -171,8 +170,8 @@ absl::StatusOr<X509Ptr> NewCertificate(std::string_view common_name, absl::Time 
                                        absl::Time not_after, EVP_PKEY* key) {
   if (not_after <= not_before) {
     return InvalidInput(absl::StrCat("not_after (", absl::FormatTime(not_after),
-                                     ") must be after not_before (",
-                                     absl::FormatTime(not_before), ")"));
+                                     ") must be after not_before (", absl::FormatTime(not_before),
+                                     ")"));
   }
   X509Ptr cert(X509_new());
   if (cert == nullptr || X509_set_version(cert.get(), X509_VERSION_3) != 1) {

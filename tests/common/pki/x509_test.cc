@@ -4,9 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -18,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/shell.h"
 #include "tests/testing/status_matchers.h"
 
 namespace writeback::pki {
@@ -27,27 +26,12 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
+using writeback::testing::RunShell;
+using writeback::testing::ShellResult;
 using writeback::testing::StatusIs;
 
 // Whole seconds: certificates carry no fractions.
 absl::Time NowSeconds() { return absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())); }
-
-struct Output {
-  int exit_code;
-  std::string text;  // stdout and stderr
-};
-
-Output RunShell(const std::string& command) {
-  Output out{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.text.append(buf, n);
-  int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 class X509Test : public ::testing::Test {
  protected:
@@ -85,12 +69,12 @@ class X509Test : public ::testing::Test {
   // A CSR made by the openssl tool for a key of `genpkey_options`.
   std::string CliCsr(const std::string& name, const std::string& genpkey_options,
                      const std::string& req_options = "-subj /CN=cli") {
-    Output key = RunShell(absl::StrCat("openssl genpkey ", genpkey_options, " -out ", dir_, "/",
-                                  name, ".key"));
-    EXPECT_EQ(key.exit_code, 0) << key.text;
-    Output csr = RunShell(absl::StrCat("openssl req -new -key ", dir_, "/", name, ".key ",
-                                  req_options, " -out ", dir_, "/", name, ".csr"));
-    EXPECT_EQ(csr.exit_code, 0) << csr.text;
+    ShellResult key = RunShell(
+        absl::StrCat("openssl genpkey ", genpkey_options, " -out ", dir_, "/", name, ".key"));
+    EXPECT_EQ(key.exit_code, 0) << key.output;
+    ShellResult csr = RunShell(absl::StrCat("openssl req -new -key ", dir_, "/", name, ".key ",
+                                            req_options, " -out ", dir_, "/", name, ".csr"));
+    EXPECT_EQ(csr.exit_code, 0) << csr.output;
     return Read(name + ".csr");
   }
 
@@ -127,13 +111,14 @@ TEST_F(X509Test, KeyCsrIssueInspectRoundTrip) {
 
   // The serial and fingerprint as the openssl tool prints them.
   Write("cert.pem", *cert);
-  Output fp = RunShell("openssl x509 -noout -fingerprint -sha256 -in " + dir_ + "/cert.pem");
-  ASSERT_EQ(fp.exit_code, 0) << fp.text;
-  std::string cli_fp(absl::StripAsciiWhitespace(fp.text.substr(fp.text.find('=') + 1)));
+  ShellResult fp = RunShell("openssl x509 -noout -fingerprint -sha256 -in " + dir_ + "/cert.pem");
+  ASSERT_EQ(fp.exit_code, 0) << fp.output;
+  std::string cli_fp(absl::StripAsciiWhitespace(fp.output.substr(fp.output.find('=') + 1)));
   EXPECT_EQ(info->fingerprint, absl::AsciiStrToLower(absl::StrReplaceAll(cli_fp, {{":", ""}})));
-  Output serial = RunShell("openssl x509 -noout -serial -in " + dir_ + "/cert.pem");
-  std::string cli_serial(absl::StripAsciiWhitespace(absl::StripPrefix(serial.text, "serial=")));
-  EXPECT_EQ(info->serial, absl::AsciiStrToLower(cli_serial.substr(cli_serial.find_first_not_of('0'))));
+  ShellResult serial = RunShell("openssl x509 -noout -serial -in " + dir_ + "/cert.pem");
+  std::string cli_serial(absl::StripAsciiWhitespace(absl::StripPrefix(serial.output, "serial=")));
+  EXPECT_EQ(info->serial,
+            absl::AsciiStrToLower(cli_serial.substr(cli_serial.find_first_not_of('0'))));
 
   auto again = IssueFromCsr(ca_, *csr, p);
   ASSERT_OK(again);
@@ -196,17 +181,19 @@ TEST_F(X509Test, CsrWithBrokenSignatureIsRefused) {
   std::string tampered = TamperSubject(*csr);
   ASSERT_FALSE(tampered.empty());
   ASSERT_NE(tampered, *csr);
-  EXPECT_THAT(IssueFromCsr(ca_, tampered, AgentProfile()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("CSR signature does not verify")));
-  EXPECT_THAT(IssueFromCsr(ca_, "not a csr", AgentProfile()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("certificate signing request")));
+  EXPECT_THAT(
+      IssueFromCsr(ca_, tampered, AgentProfile()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("CSR signature does not verify")));
+  EXPECT_THAT(
+      IssueFromCsr(ca_, "not a csr", AgentProfile()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("certificate signing request")));
 }
 
 TEST_F(X509Test, CsrSubjectAndExtensionsAreIgnored) {
-  std::string csr = CliCsr(
-      "evil", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
-      "-subj /CN=evil/O=Evil -addext subjectAltName=URI:writeback://forest/x/agent/evil,"
-      "DNS:evil.example -addext basicConstraints=critical,CA:TRUE");
+  std::string csr =
+      CliCsr("evil", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+             "-subj /CN=evil/O=Evil -addext subjectAltName=URI:writeback://forest/x/agent/evil,"
+             "DNS:evil.example -addext basicConstraints=critical,CA:TRUE");
   auto cert = IssueFromCsr(ca_, csr, AgentProfile());
   ASSERT_OK(cert);
   auto info = InspectCertificate(*cert);
@@ -216,8 +203,8 @@ TEST_F(X509Test, CsrSubjectAndExtensionsAreIgnored) {
   EXPECT_THAT(info->dns_sans, IsEmpty());
   EXPECT_FALSE(info->is_ca);
   Write("cert.pem", *cert);
-  Output subject = RunShell("openssl x509 -noout -subject -in " + dir_ + "/cert.pem");
-  EXPECT_EQ(absl::StripAsciiWhitespace(subject.text), "subject=CN = dc1-agent");
+  ShellResult subject = RunShell("openssl x509 -noout -subject -in " + dir_ + "/cert.pem");
+  EXPECT_EQ(absl::StripAsciiWhitespace(subject.output), "subject=CN = dc1-agent");
 }
 
 TEST_F(X509Test, KeyTypesAndSizes) {
@@ -228,8 +215,8 @@ TEST_F(X509Test, KeyTypesAndSizes) {
                           AgentProfile());
   ASSERT_OK(rsa);
   Write("rsa.pem", *rsa);
-  Output text = RunShell("openssl x509 -noout -ext keyUsage -in " + dir_ + "/rsa.pem");
-  EXPECT_THAT(text.text, HasSubstr("Digital Signature, Key Encipherment"));
+  ShellResult text = RunShell("openssl x509 -noout -ext keyUsage -in " + dir_ + "/rsa.pem");
+  EXPECT_THAT(text.output, HasSubstr("Digital Signature, Key Encipherment"));
   EXPECT_OK(IssueFromCsr(ca_, CliCsr("p384", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384"),
                          AgentProfile()));
   EXPECT_THAT(IssueFromCsr(ca_, CliCsr("p521", "-algorithm EC -pkeyopt ec_paramgen_curve:P-521"),
@@ -269,8 +256,9 @@ TEST_F(X509Test, KeyMatchAndSignatureChecks) {
   auto cert = IssueFromCsr(ca_, *NewCsrPem(*key, "a"), AgentProfile());
   ASSERT_OK(cert);
   EXPECT_OK(CheckKeyMatchesCertificate(*key, *cert));
-  EXPECT_THAT(CheckKeyMatchesCertificate(*other_key, *cert),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("key does not match certificate")));
+  EXPECT_THAT(
+      CheckKeyMatchesCertificate(*other_key, *cert),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("key does not match certificate")));
   EXPECT_OK(CheckKeyMatchesCertificate(ca_.key_pem, ca_.cert_pem));
 
   auto other_ca = NewAuthority("other CA", now_ - absl::Minutes(1), now_ + absl::Hours(24));
@@ -297,9 +285,10 @@ TEST_F(X509Test, SplitCertificates) {
   EXPECT_THAT(SplitCertificates("garbage"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no certificate")));
   EXPECT_THAT(SplitCertificates(""), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(SplitCertificates(ca_.cert_pem +
-                                "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("certificate 2")));
+  EXPECT_THAT(
+      SplitCertificates(ca_.cert_pem +
+                        "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("certificate 2")));
   EXPECT_THAT(SplitCertificates("-----BEGIN CERTIFICATE-----\nMIIB"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no END")));
   EXPECT_THAT(InspectCertificate("garbage"),
@@ -311,8 +300,8 @@ TEST_F(X509Test, SplitCertificates) {
 
 TEST_F(X509Test, OpensslVerifiesTheChainForTheProfilesPurpose) {
   std::string ca_path = Write("ca.pem", ca_.cert_pem);
-  Output self = RunShell("openssl verify -CAfile " + ca_path + " " + ca_path);
-  EXPECT_EQ(self.exit_code, 0) << self.text;
+  ShellResult self = RunShell("openssl verify -CAfile " + ca_path + " " + ca_path);
+  EXPECT_EQ(self.exit_code, 0) << self.output;
 
   auto key = NewPrivateKeyPem();
   ASSERT_OK(key);
@@ -330,22 +319,23 @@ TEST_F(X509Test, OpensslVerifiesTheChainForTheProfilesPurpose) {
   std::string server_path = Write("server.pem", *server);
   std::string verify = "openssl verify -CAfile " + ca_path + " -purpose ";
 
-  Output ok = RunShell(verify + "sslclient " + client_path);
-  EXPECT_EQ(ok.exit_code, 0) << ok.text;
+  ShellResult ok = RunShell(verify + "sslclient " + client_path);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
   ok = RunShell(verify + "sslserver " + server_path);
-  EXPECT_EQ(ok.exit_code, 0) << ok.text;
-  Output wrong = RunShell(verify + "sslserver " + client_path);
-  EXPECT_NE(wrong.exit_code, 0) << wrong.text;
-  EXPECT_THAT(wrong.text, HasSubstr("unsuitable certificate purpose"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  ShellResult wrong = RunShell(verify + "sslserver " + client_path);
+  EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+  EXPECT_THAT(wrong.output, HasSubstr("unsuitable certificate purpose"));
   wrong = RunShell(verify + "sslclient " + server_path);
-  EXPECT_NE(wrong.exit_code, 0) << wrong.text;
-  EXPECT_THAT(wrong.text, HasSubstr("unsuitable certificate purpose"));
+  EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+  EXPECT_THAT(wrong.output, HasSubstr("unsuitable certificate purpose"));
 
   auto other_ca = NewAuthority("other CA", now_ - absl::Minutes(1), now_ + absl::Hours(24));
   ASSERT_OK(other_ca);
-  Output foreign = RunShell("openssl verify -CAfile " + Write("other.pem", other_ca->cert_pem) +
-                       " -purpose sslclient " + client_path);
-  EXPECT_NE(foreign.exit_code, 0) << foreign.text;
+  ShellResult foreign =
+      RunShell("openssl verify -CAfile " + Write("other.pem", other_ca->cert_pem) +
+               " -purpose sslclient " + client_path);
+  EXPECT_NE(foreign.exit_code, 0) << foreign.output;
 }
 
 }  // namespace
