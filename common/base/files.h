@@ -2,6 +2,7 @@
 //
 //   WB_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(options.cert_file));
 //   WB_ASSIGN_OR_RETURN(std::string key, ReadPrivateFile(options.key_file));
+//   WB_RETURN_IF_ERROR(WritePrivateFileAtomically(dir + "/server.key", key_pem));
 #ifndef WRITEBACK_COMMON_BASE_FILES_H_
 #define WRITEBACK_COMMON_BASE_FILES_H_
 
@@ -21,6 +22,12 @@ absl::StatusOr<std::string> ReadPrivateFile(const std::string& path);
 
 // Writes `content` to `path` atomically (temp file + rename).
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
+
+// Writes a secret to `path` atomically: a temp file beside it is created
+// with mode 0600 from the start (never wider, whatever the umask), written
+// and flushed to disk, then renamed over `path`. A stale temp file of an
+// earlier crash is replaced. The content is never logged.
+absl::Status WritePrivateFileAtomically(const std::string& path, const std::string& content);
 
 }  // namespace writeback
 

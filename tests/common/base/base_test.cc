@@ -57,6 +57,28 @@ TEST(FilesTest, PrivateFileReadableByOthersIsRefused) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+TEST(FilesTest, PrivateFileIsWrittenWithMode0600WhateverTheUmask) {
+  std::string dir = TempDir();
+  std::string path = dir + "/key";
+  mode_t old_umask = umask(0);
+  ASSERT_OK(WriteFileAtomically(path + ".tmp", "stale temp file of a crash"));
+  absl::Status written = WritePrivateFileAtomically(path, "s3cret");
+  umask(old_umask);
+  ASSERT_OK(written);
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_NE(stat((path + ".tmp").c_str(), &st), 0);  // renamed away
+  auto content = ReadPrivateFile(path);
+  ASSERT_OK(content);
+  EXPECT_EQ(*content, "s3cret");
+  ASSERT_OK(WritePrivateFileAtomically(path, "replaced"));
+  EXPECT_EQ(*ReadPrivateFile(path), "replaced");
+  EXPECT_THAT(WritePrivateFileAtomically(dir + "/absent/key", "x"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(dir + "/absent/key.tmp")));
+  std::system(("rm -rf " + dir).c_str());
+}
+
 TEST(BackoffTest, GrowsWithJitterUpToTheCapAndResets) {
   Backoff backoff({absl::Milliseconds(100), absl::Seconds(1), 2.0}, /*seed=*/42);
   absl::Duration first = backoff.Next();
