@@ -19,6 +19,7 @@
 #define WRITEBACK_CONTROLLER_PKI_TLS_CREDENTIALS_H_
 
 #include <memory>
+#include <string>
 
 #include "controller/pki/controller_ca.h"
 #include "grpcpp/security/server_credentials.h"
@@ -26,6 +27,15 @@
 namespace writeback::controller {
 
 inline constexpr int kDefaultCertificateRefreshSeconds = 1;
+
+// The same over any files: an operator-issued server identity (tls.cert_file,
+// tls.key_file) with the CA's agent-roots.pem.
+std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(
+    const std::string& key_path, const std::string& cert_path, const std::string& roots_path,
+    int refresh_s = kDefaultCertificateRefreshSeconds);
+std::shared_ptr<grpc::ServerCredentials> ServerTlsCredentials(
+    const std::string& key_path, const std::string& cert_path,
+    int refresh_s = kDefaultCertificateRefreshSeconds);
 
 // Mutual TLS for the agent stream: the server presents server.key/server.pem
 // and requires a client certificate that verifies against agent-roots.pem

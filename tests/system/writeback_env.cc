@@ -75,8 +75,11 @@ absl::Status WritebackEnv::StartController() {
       "admin_listen: \"127.0.0.1:", admin_port_, "\"\n",
       "store_path: \"", store_path(), "\"\n",
       "ports_file: \"", ports, "\"\n",
-      "tls { cert_file: \"", cert_dir_, "/controller.pem\" key_file: \"", cert_dir_,
-      "/controller.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n",
+      "enroll_listen: \"127.0.0.1:", enroll_port_, "\"\n",
+      controller_ca_mode_
+          ? std::string()
+          : absl::StrCat("tls { cert_file: \"", cert_dir_, "/controller.pem\" key_file: \"",
+                         cert_dir_, "/controller.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n"),
       // The mass-change guard (default 500 mailboxes per hour) would hold the
       // bulk onboarding of tests not about it (three_agents_test registers
       // 3,000): off unless a test sets it. Later lines override earlier ones.
@@ -96,6 +99,7 @@ absl::Status WritebackEnv::StartController() {
         if (!absl::SimpleAtoi(kv.second, &port)) continue;
         if (kv.first == "agent") agent_port_ = port;
         if (kv.first == "admin") admin_port_ = port;
+        if (kv.first == "enroll") enroll_port_ = port;
       }
       return absl::OkStatus();
     }
@@ -119,8 +123,10 @@ absl::Status WritebackEnv::StartAgent(int n, const AgentOptions& options) {
       "controller: \"",
       options.controller.empty() ? absl::StrCat("127.0.0.1:", agent_port_) : options.controller,
       "\"\n",
-      "tls { cert_file: \"", cert_dir_, "/agent-", n, ".pem\" key_file: \"", cert_dir_, "/agent-",
-      n, ".key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n",
+      options.state_dir.empty()
+          ? absl::StrCat("tls { cert_file: \"", cert_dir_, "/agent-", n, ".pem\" key_file: \"",
+                         cert_dir_, "/agent-", n, ".key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n")
+          : absl::StrCat("state_dir: \"", options.state_dir, "\"\n"),
       "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"", bind_dn,
       "\" password_file: \"", password_file, "\" }\n",
       "scope_ous: \"", ScopeOu(), "\"\n",

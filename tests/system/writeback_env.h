@@ -48,6 +48,10 @@ class WritebackEnv {
   // configuration at every (re)start, e.g. "lease_ms: 3000\n". The
   // mass-change guard is off (mass_change_threshold: 0) unless set here.
   void set_controller_config(std::string extra) { controller_extra_ = std::move(extra); }
+  // The controller serves the identity its own CA issues (no tls section):
+  // agents join by enrollment (AgentOptions::state_dir). Default: the test
+  // PKI of make_certs.sh.
+  void set_controller_ca_mode(bool on) { controller_ca_mode_ = on; }
   // Starts the controller on port 0 (store in the work dir, kept across
   // restarts; the same ports after a restart) and waits for its ports file.
   absl::Status StartController();
@@ -65,6 +69,9 @@ class WritebackEnv {
     // host:port the agent dials; empty: the controller's agent port (set it
     // to put a RecordingProxy in between).
     std::string controller;
+    // The enrolled identity in this state directory (writeback-agent
+    // enroll) instead of certificate agent-N of the test PKI.
+    std::string state_dir;
   };
   // Starts agent-N (certificate agent-N of the test PKI; make_certs.sh makes
   // agent-1..agent-3) bound to the DC. Starting N again after it ended
@@ -95,6 +102,8 @@ class WritebackEnv {
   const std::string& cert_dir() const { return cert_dir_; }
   std::string store_path() const { return work_dir_ + "/writeback.db"; }
   int agent_port() const { return agent_port_; }
+  int enroll_port() const { return enroll_port_; }
+  std::string ca_dir() const { return work_dir_ + "/ca"; }
   std::string LogsForFailure();  // tails of the controller and agent logs
 
   static std::string CloudId(int index);
@@ -109,6 +118,8 @@ class WritebackEnv {
   std::string controller_extra_;
   int agent_port_ = 0;
   int admin_port_ = 0;
+  int enroll_port_ = 0;
+  bool controller_ca_mode_ = false;
   int controller_starts_ = 0;
 };
 

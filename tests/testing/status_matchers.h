@@ -47,4 +47,15 @@ MATCHER(IsOk, "is OK") {
 #define EXPECT_OK(expr) EXPECT_THAT((expr), ::writeback::testing::IsOk())
 #define ASSERT_OK(expr) ASSERT_THAT((expr), ::writeback::testing::IsOk())
 
+// ASSERT_OK_AND_ASSIGN(T x, StatusOrExpr): asserts OK, then declares or
+// assigns the value.
+#define WB_TEST_CONCAT_INNER_(a, b) a##b
+#define WB_TEST_CONCAT_(a, b) WB_TEST_CONCAT_INNER_(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL_(WB_TEST_CONCAT_(wb_test_statusor_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
+  auto statusor = (expr);                               \
+  ASSERT_OK(statusor.status());                         \
+  lhs = *std::move(statusor)
+
 #endif  // WRITEBACK_TESTS_TESTING_STATUS_MATCHERS_H_
