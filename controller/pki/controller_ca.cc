@@ -66,8 +66,9 @@ absl::Status MakePrivateDir(const std::string& path) {
   std::error_code ec;
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec)
+  if (ec) {
     return absl::InternalError(absl::StrCat("cannot create ", parent.string(), ": ", ec.message()));
+  }
   if (::mkdir(path.c_str(), 0700) != 0) return ErrnoError(absl::StrCat("cannot create ", path));
   return absl::OkStatus();
 }
@@ -117,8 +118,10 @@ absl::StatusOr<pki::Authority> LoadAuthority(const std::string& cert_path,
     return absl::FailedPreconditionError(absl::StrCat(
         cert_path, " expired at ", absl::FormatTime(info.not_after, absl::UTCTimeZone())));
   }
-  if (!pki::CheckKeyMatchesCertificate(authority.key_pem, authority.cert_pem).ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(key_path, " is not the key of ", cert_path));
+  if (absl::Status match = pki::CheckKeyMatchesCertificate(authority.key_pem, authority.cert_pem);
+      !match.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(key_path, " is not the key of ", cert_path, " (", match.message(), ")"));
   }
   return authority;
 }
@@ -143,10 +146,11 @@ std::vector<std::string> ServerNames(const ControllerCa::Options& options) {
 std::string CanonicalIp(const std::string& name) {
   unsigned char bytes[16];
   char text[INET6_ADDRSTRLEN] = {0};
-  if (inet_pton(AF_INET, name.c_str(), bytes) == 1)
-    return inet_ntop(AF_INET, bytes, text, sizeof(text));
-  if (inet_pton(AF_INET6, name.c_str(), bytes) == 1)
-    return inet_ntop(AF_INET6, bytes, text, sizeof(text));
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, name.c_str(), bytes) == 1) {
+      return inet_ntop(family, bytes, text, sizeof(text));
+    }
+  }
   return "";
 }
 
@@ -406,11 +410,13 @@ absl::Status ControllerCa::FinishRotation(absl::Time now) {
   WB_RETURN_IF_ERROR(WritePrivateFileAtomically(Join(options_.dir, kCaKey), next_.key_pem));
   WB_RETURN_IF_ERROR(CompleteSwap(options_.dir, next_));
   serving_ = std::exchange(next_, pki::Authority{});
+  state_.serving_fingerprint = std::exchange(state_.next_fingerprint, "");
+  state_.serving_not_after = std::exchange(state_.next_not_after, absl::Time());
   WB_ASSIGN_OR_RETURN(pki::CertificateInfo server,
                       EnsureServerCertificate(options_, serving_, now));
-  WB_RETURN_IF_ERROR(WriteBundles(options_, serving_, next_));
-  WB_ASSIGN_OR_RETURN(state_, StateOf(serving_, next_, server));
-  return absl::OkStatus();
+  state_.server_cert_serial = server.serial;
+  state_.server_cert_not_after = server.not_after;
+  return WriteBundles(options_, serving_, next_);
 }
 
 }  // namespace writeback::controller

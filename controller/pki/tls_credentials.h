@@ -1,14 +1,15 @@
 // gRPC server credentials over the files of a ControllerCa, re-read by
-// gRPC's FileWatcherCertificateProvider every `refresh_s` seconds, so a
-// re-issued server.pem or a rotation's new agent-roots.pem is used for new
-// handshakes without restarting the server. Connections already open keep
-// the credentials they were established with.
+// gRPC's FileWatcherCertificateProvider every `refresh_s` seconds (at least
+// 1), so a re-issued server.pem or a rotation's new agent-roots.pem is used
+// for new handshakes without restarting the server; a rotation is picked up
+// within about one refresh interval. Connections already established are
+// not re-checked.
 //
 //   WB_ASSIGN_OR_RETURN(std::unique_ptr<ControllerCa> ca, ControllerCa::Open(o, absl::Now()));
 //   grpc::ServerBuilder agents;
 //   agents.AddListeningPort(config.agent_listen(), AgentServerCredentials(*ca));
 //   grpc::ServerBuilder enroll;
-//   enroll.AddListeningPort(config.enroll_listen(), EnrollServerCredentials(*ca));
+//   enroll.AddListeningPort(enroll_address, EnrollServerCredentials(*ca));
 //
 // The peer's certificate reaches handlers as with SslServerCredentials: the
 // auth context holds x509_pem_cert, x509_common_name and

@@ -1,6 +1,7 @@
 // common/pki/x509.h against the openssl command line tool as the oracle.
 #include "common/pki/x509.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
@@ -336,6 +337,23 @@ TEST_F(X509Test, OpensslVerifiesTheChainForTheProfilesPurpose) {
       RunShell("openssl verify -CAfile " + Write("other.pem", other_ca->cert_pem) +
                " -purpose sslclient " + client_path);
   EXPECT_NE(foreign.exit_code, 0) << foreign.output;
+}
+
+// gRPC shares OpenSSL's per-thread error queue: a stale entry left by a
+// call here could be taken for a TLS error later on the same thread.
+TEST_F(X509Test, LeavesNoOpenSslErrorBehind) {
+  ERR_clear_error();
+  std::string key = *NewPrivateKeyPem();
+  std::string csr = *NewCsrPem(key, "dc1-agent");
+  EXPECT_OK(PublicKeyPemOfPrivateKey(csr));  // tries a private key first
+  EXPECT_OK(IssueFromCsr(ca_, csr, AgentProfile()));
+  EXPECT_OK(SplitCertificates(ca_.cert_pem + ca_.cert_pem));
+  EXPECT_EQ(ERR_peek_error(), 0ul) << "after successful calls";
+  EXPECT_FALSE(IssueFromCsr(ca_, TamperSubject(csr), AgentProfile()).ok());
+  EXPECT_FALSE(CheckSignedBy(ca_.cert_pem, *IssueFromCsr(ca_, csr, AgentProfile())).ok());
+  EXPECT_FALSE(InspectCertificate("garbage").ok());
+  EXPECT_FALSE(NewCsrPem(ca_.cert_pem, "x").ok());
+  EXPECT_EQ(ERR_peek_error(), 0ul) << "after failed calls";
 }
 
 }  // namespace

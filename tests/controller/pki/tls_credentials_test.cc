@@ -40,7 +40,7 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Answers every call with "<identity or refusal>\n<peer certificate PEM>".
+// Answers every call with "<identity or refusal>\ncn=<peer CN>\n<peer certificate PEM>".
 class ProbeReactor : public grpc::ServerGenericBidiReactor {
  public:
   explicit ProbeReactor(grpc::GenericCallbackServerContext* context) {
@@ -50,6 +50,9 @@ class ProbeReactor : public grpc::ServerGenericBidiReactor {
                            : absl::StrCat("no agent: ", identity.status().message());
     auto auth = context->auth_context();
     if (auth != nullptr) {
+      for (const auto& cn : auth->FindPropertyValues("x509_common_name")) {
+        absl::StrAppend(&text, "\ncn=", std::string(cn.data(), cn.size()));
+      }
       for (const auto& pem : auth->FindPropertyValues("x509_pem_cert")) {
         absl::StrAppend(&text, "\n", std::string(pem.data(), pem.size()));
       }
@@ -192,6 +195,7 @@ TEST_F(TlsCredentialsTest, AgentCertificateFromTheCaIsAcceptedAndSeenByHandlers)
   ASSERT_TRUE(answer.ok()) << answer;
   EXPECT_THAT(answer.body, HasSubstr("agent corp.example.com/dc1-agent"));
   // The peer certificate is in the auth context as with SslServerCredentials.
+  EXPECT_THAT(answer.body, HasSubstr("\ncn=dc1-agent\n"));
   EXPECT_THAT(answer.body, HasSubstr(agent.cert));
 }
 
