@@ -270,6 +270,7 @@ grpc::Status AdminService::ListAgents(grpc::ServerContext*,
       out->set_state(s.draining ? "draining" : "connected");
       out->set_in_flight(out->in_flight() + static_cast<uint32_t>(s.outstanding));
       out->set_protocol_version(s.info.protocol_version);
+      if (!s.info.cert_serial.empty()) out->add_session_cert_serials(s.info.cert_serial);
     }
   }
   AddTrustInfo(response);
