@@ -155,13 +155,13 @@ AdminClient& WritebackEnv::Admin() {
   return *admin_;
 }
 
-CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) {
+namespace {
+
+CtlResult RunOnce(const std::string& binary, const std::vector<std::string>& argv,
+                  const std::string& log) {
   CtlResult result;
-  std::string log = absl::StrCat(work_dir_, "/ctl-", getpid(), ".out");
   unlink(log.c_str());
-  std::vector<std::string> argv = {absl::StrCat("--controller=127.0.0.1:", admin_port_)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto child = ChildProcess::Spawn(WB_CTL_BIN, argv, log);
+  auto child = ChildProcess::Spawn(binary, argv, log);
   if (!child.ok()) {
     result.output = std::string(child.status().message());
     return result;
@@ -170,6 +170,28 @@ CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) {
   result.output = ReadFileToString(log).value_or("");
   if (st.ok() && st->exited) result.exit_code = st->code;
   return result;
+}
+
+}  // namespace
+
+CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {absl::StrCat("--controller=127.0.0.1:", admin_port_)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunOnce(WB_CTL_BIN, argv, absl::StrCat(work_dir_, "/ctl-", getpid(), ".out"));
+}
+
+CtlResult WritebackEnv::RunAgentCommand(const std::vector<std::string>& args) {
+  return RunOnce(WB_AGENT_BIN, args, absl::StrCat(work_dir_, "/agent-command.out"));
+}
+
+CtlResult WritebackEnv::Enroll(const std::string& agent_id, const std::string& token_file,
+                               const std::string& state_dir,
+                               const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {"enroll", absl::StrCat("--controller=127.0.0.1:", enroll_port_),
+                                   "--token_file=" + token_file, "--agent_id=" + agent_id,
+                                   "--state_dir=" + state_dir};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return RunAgentCommand(argv);
 }
 
 absl::StatusOr<std::vector<std::string>> WritebackEnv::RegisterMailboxes(

@@ -85,6 +85,12 @@ class WritebackEnv {
 
   // Runs writebackctl against the Admin API (hang guard 60 s).
   CtlResult Ctl(const std::vector<std::string>& args);
+  // Runs the agent binary once with `args` (e.g. enroll ...), hang guard 60 s.
+  CtlResult RunAgentCommand(const std::vector<std::string>& args);
+  // `writeback-agent enroll` of `agent_id` into `state_dir` with the token in
+  // `token_file`, against this controller's enrollment port.
+  CtlResult Enroll(const std::string& agent_id, const std::string& token_file,
+                   const std::string& state_dir, const std::vector<std::string>& extra = {});
 
   // The Admin API of the running controller, called directly.
   AdminClient& Admin();
