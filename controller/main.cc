@@ -14,6 +14,7 @@
 #include "common/base/status_macros.h"
 #include "common/base/text_config.h"
 #include "common/protocol.h"
+#include "controller/admin/admin_server.h"
 #include "controller/admin/admin_service.h"
 #include "controller/dispatch/dispatcher.h"
 #include "controller/gateway/gateway_service.h"
@@ -24,7 +25,8 @@
 
 ABSL_FLAG(std::string, config, "", "Text-format writeback.v1.ControllerConfig file.");
 ABSL_FLAG(std::string, agent_listen, "", "Overrides agent_listen (host:port, mutual TLS).");
-ABSL_FLAG(std::string, admin_listen, "", "Overrides admin_listen (loopback host:port).");
+ABSL_FLAG(std::string, admin_listen, "",
+          "Overrides admin_listen (host:port; not loopback only with admin_auth.tls).");
 ABSL_FLAG(std::string, store, "", "Overrides store_path (SQLite file).");
 ABSL_FLAG(std::string, tls_cert, "", "Overrides tls.cert_file (server certificate, PEM).");
 ABSL_FLAG(std::string, tls_key, "", "Overrides tls.key_file (server key, PEM, mode 0600).");
@@ -95,25 +97,18 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   return c;
 }
 
-bool IsLoopback(const std::string& hostport) {
-  return absl::StartsWith(hostport, "127.") || absl::StartsWith(hostport, "localhost:") ||
-         absl::StartsWith(hostport, "[::1]:");
-}
-
 absl::Status Run() {
   WB_ASSIGN_OR_RETURN(ControllerConfig config, LoadConfig());
   LogLevel level;
   WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));
   SetLogLevel(level);
-  if (!IsLoopback(config.admin_listen())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "admin_listen: ", config.admin_listen(),
-        " is not a loopback address; the Admin API has no authentication yet and must "
-        "listen on 127.0.0.1 or [::1]"));
-  }
   WB_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(config.tls().cert_file()));
   WB_ASSIGN_OR_RETURN(std::string key, ReadPrivateFile(config.tls().key_file()));
   WB_ASSIGN_OR_RETURN(std::string ca, ReadFileToString(config.tls().ca_file()));
+  // Admin API authentication (admin_server.h); a first start creates the
+  // tokens file and the local operator's token.
+  WB_ASSIGN_OR_RETURN(AdminServerOptions admin_options,
+                      AdminServerOptionsFromConfig(config, cert, key, Clock::Real()));
 
   WB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(config.store_path()));
   Dispatcher::Options options;
@@ -162,15 +157,8 @@ absl::Status Run() {
 
   AdminService admin(store.get(), &dispatcher);
   int admin_port = 0;
-  grpc::ServerBuilder admin_builder;
-  admin_builder.AddListeningPort(config.admin_listen(), grpc::InsecureServerCredentials(),
-                                 &admin_port);
-  admin_builder.RegisterService(&admin);
-  std::unique_ptr<grpc::Server> admin_server = admin_builder.BuildAndStart();
-  if (admin_server == nullptr || admin_port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on admin_listen ",
-                                               config.admin_listen()));
-  }
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> admin_server,
+                      StartAdminServer(admin_options, &admin, &admin_port));
   dispatcher.Start();
   RetentionPruner::Options retention;
   retention.provisioning_log = absl::Hours(24) * config.provisioning_log_retention_days();
@@ -183,6 +171,7 @@ absl::Status Run() {
   }
   WB_LOG(INFO) << "writeback-controller " << BuildVersion() << " listening: agents on port "
                << agent_port << " (mutual TLS), Admin API on port " << admin_port
+               << (admin_options.tls ? " (TLS)" : " (loopback)")
                << ", store " << config.store_path();
 
   int sig = WaitForTerminationSignal();
