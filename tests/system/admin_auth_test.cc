@@ -211,6 +211,15 @@ TEST(AdminAuthTest, ReadOnlyPrincipalAddedAtRuntimeReadsButChangesNothing) {
 // lo), or as a second address of lo where veth is not available. Either way
 // it is outside 127.0.0.0/8, which is what the controller judges.
 absl::Status AddNetworkAddress() {
+  // Only in the test's own network namespace (netns_run.sh leaves just lo),
+  // never on a host's.
+  auto interfaces =
+      RunCommand({"/bin/sh", "-c", "ip -o link show | cut -d: -f2 | tr -d ' '"}, absl::Seconds(10));
+  if (!interfaces.ok() || *interfaces != "lo\n") {
+    return absl::FailedPreconditionError(
+        "not in a private network namespace with only lo: run this test through ctest "
+        "(tests/fixtures/netns_run.sh)");
+  }
   auto veth = RunCommand({"/bin/sh", "-c",
                           absl::StrCat("ip link add wb-admin0 type veth peer name wb-admin1 && "
                                        "ip addr add ", kNetworkAddress, "/24 dev wb-admin0 && "
