@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/files.h"
 #include "common/base/log.h"
@@ -14,6 +13,7 @@
 #include "common/base/status_macros.h"
 #include "common/base/text_config.h"
 #include "common/protocol.h"
+#include "controller/admin/admin_server.h"
 #include "controller/admin/admin_service.h"
 #include "controller/dispatch/dispatcher.h"
 #include "controller/enroll/enrollment_service.h"
@@ -27,7 +27,8 @@
 
 ABSL_FLAG(std::string, config, "", "Text-format writeback.v1.ControllerConfig file.");
 ABSL_FLAG(std::string, agent_listen, "", "Overrides agent_listen (host:port, mutual TLS).");
-ABSL_FLAG(std::string, admin_listen, "", "Overrides admin_listen (loopback host:port).");
+ABSL_FLAG(std::string, admin_listen, "",
+          "Overrides admin_listen (host:port; not loopback only with admin_auth.tls).");
 ABSL_FLAG(std::string, store, "", "Overrides store_path (SQLite file).");
 ABSL_FLAG(std::string, tls_cert, "", "Overrides tls.cert_file (server certificate, PEM).");
 ABSL_FLAG(std::string, tls_key, "", "Overrides tls.key_file (server key, PEM, mode 0600).");
@@ -114,22 +115,11 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   return c;
 }
 
-bool IsLoopback(const std::string& hostport) {
-  return absl::StartsWith(hostport, "127.") || absl::StartsWith(hostport, "localhost:") ||
-         absl::StartsWith(hostport, "[::1]:");
-}
-
 absl::Status Run() {
   WB_ASSIGN_OR_RETURN(ControllerConfig config, LoadConfig());
   LogLevel level;
   WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));
   SetLogLevel(level);
-  if (!IsLoopback(config.admin_listen())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "admin_listen: ", config.admin_listen(),
-        " is not a loopback address; the Admin API has no authentication yet and must "
-        "listen on 127.0.0.1 or [::1]"));
-  }
   // Trust (DESIGN §7): the controller CA, and optionally an operator's PKI.
   const bool operator_identity = !config.tls().cert_file().empty();
   std::string operator_ca;
@@ -146,6 +136,18 @@ absl::Status Run() {
   ca_options.extra_client_ca_pem = operator_ca;
   WB_ASSIGN_OR_RETURN(std::unique_ptr<ControllerCa> ca, ControllerCa::Open(ca_options, absl::Now()));
   WB_LOG(INFO) << "controller CA " << config.ca_dir() << ": SHA-256 fingerprint " << ca->Pin();
+  // Admin API authentication (admin_server.h); a first start creates the
+  // tokens file and the local operator's token. Over TLS it serves the same
+  // identity as the agent listener (read once: a CA rotation reaches it at
+  // the next start).
+  WB_ASSIGN_OR_RETURN(
+      std::string server_cert,
+      ReadFileToString(operator_identity ? config.tls().cert_file() : ca->server_cert_path()));
+  WB_ASSIGN_OR_RETURN(
+      std::string server_key,
+      ReadPrivateFile(operator_identity ? config.tls().key_file() : ca->server_key_path()));
+  WB_ASSIGN_OR_RETURN(AdminServerOptions admin_options,
+                      AdminServerOptionsFromConfig(config, server_cert, server_key, Clock::Real()));
 
   WB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(config.store_path()));
   Dispatcher::Options options;
@@ -214,15 +216,8 @@ absl::Status Run() {
 
   AdminService admin(store.get(), &dispatcher, AdminTrust{ca.get(), store.get()});
   int admin_port = 0;
-  grpc::ServerBuilder admin_builder;
-  admin_builder.AddListeningPort(config.admin_listen(), grpc::InsecureServerCredentials(),
-                                 &admin_port);
-  admin_builder.RegisterService(&admin);
-  std::unique_ptr<grpc::Server> admin_server = admin_builder.BuildAndStart();
-  if (admin_server == nullptr || admin_port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on admin_listen ",
-                                               config.admin_listen()));
-  }
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> admin_server,
+                      StartAdminServer(admin_options, &admin, &admin_port));
   dispatcher.Start();
   RetentionPruner::Options retention;
   retention.provisioning_log = absl::Hours(24) * config.provisioning_log_retention_days();
@@ -237,6 +232,7 @@ absl::Status Run() {
   WB_LOG(INFO) << "writeback-controller " << BuildVersion() << " listening: agents on port "
                << agent_port << " (mutual TLS), enrollment on port " << enroll_port
                << " (server TLS), Admin API on port " << admin_port
+               << (admin_options.tls ? " (TLS)" : " (loopback)")
                << ", store " << config.store_path();
 
   int sig = WaitForTerminationSignal();

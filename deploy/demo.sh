@@ -78,6 +78,9 @@ for _ in $(seq 100); do [[ -s $work/ports ]] && break; sleep 0.1; done
 [[ -s $work/ports ]] || { cat "$work/controller.log"; exit 1; }
 agent_port=$(sed -n 's/^agent=//p' "$work/ports")
 export WRITEBACK_CONTROLLER=127.0.0.1:$(sed -n 's/^admin=//p' "$work/ports")
+# The controller's first start wrote a local operator's Admin API token
+# beside its store (mode 0600); writebackctl authenticates with it.
+export WRITEBACKCTL_TOKEN_FILE=$work/admin.token
 
 cat >"$work/agent.conf" <<CONF
 # writeback.v1.AgentConfig in text format

@@ -57,6 +57,8 @@ void RedactSecrets(Message* message) {
 }
 
 std::string CallerOf(const grpc::ServerContext& context) {
+  auto it = context.client_metadata().find(kCallerMetadataKey);
+  if (it != context.client_metadata().end()) return std::string(it->second.data(), it->second.size());
   return absl::StrCat("unauthenticated peer ", context.peer());
 }
 

@@ -22,8 +22,14 @@ namespace writeback::controller {
 // element by element). Conservative: a path to a secret is redacted too.
 void RedactSecrets(google::protobuf::Message* message);
 
-// Who is calling. Until admin authentication exists, the peer address:
-// "unauthenticated peer ipv4:127.0.0.1:PORT".
+// The received-metadata key under which the Admin API server
+// (admin_server.h) records a call's authenticated principal; whatever a
+// client sends under it is dropped before the call reaches the service.
+inline constexpr char kCallerMetadataKey[] = "x-writeback-caller";
+
+// Who is calling: the authenticated principal, e.g. "token:alice (operator)"
+// or "cert:bob (read-only)"; on a server built without StartAdminServer
+// (in-process tests) "unauthenticated peer ipv4:127.0.0.1:PORT".
 std::string CallerOf(const grpc::ServerContext& context);
 
 // The audit record of one call: arguments are `request` as JSON after

@@ -17,6 +17,7 @@
 #include "common/base/program.h"
 #include "common/identity/anchor.h"
 #include "common/protocol.h"
+#include "controller/ctl/credentials.h"
 #include "controller/ctl/edit_syntax.h"
 #include "controller/ctl/output.h"
 #include "controller/ctl/drift_commands.h"
@@ -29,6 +30,11 @@
 #include "writeback/v1/admin.grpc.pb.h"
 
 ABSL_FLAG(std::string, controller, "", "Admin API address (default $WRITEBACK_CONTROLLER or 127.0.0.1:7444).");
+ABSL_FLAG(std::string, token_file, "", "Admin API bearer token file, mode 0600 (default $WRITEBACKCTL_TOKEN_FILE).");
+ABSL_FLAG(std::string, ca_file, "", "TLS to the Admin API: the CA that verifies the controller.");
+ABSL_FLAG(std::string, cert_file, "", "TLS: admin client certificate (URI SAN writeback://admin/NAME).");
+ABSL_FLAG(std::string, key_file, "", "TLS: the client certificate's key (mode 0600).");
+ABSL_FLAG(std::string, ctl_config, "", "writebackctl settings file (default $WRITEBACKCTL_CONFIG or ~/.config/writeback/writebackctl.conf).");
 ABSL_FLAG(bool, json, false, "Print results as JSON.");
 ABSL_FLAG(std::string, scope_ous, "", "forest add: scope OU DNs separated by ';'.");
 ABSL_FLAG(std::string, forest, "", "mailbox add / list, log: the forest.");
@@ -70,8 +76,9 @@ constexpr int kExitFailed = 1;      // the controller refused or failed the requ
 constexpr int kExitUsage = 2;       // bad command line
 constexpr int kExitUnavailable = 3; // controller unreachable
 constexpr int kExitTimeout = 4;     // mailbox wait gave up
+// kExitNotAllowed (5, credentials.h): not authenticated or not allowed
 
-constexpr char kUsage[] = R"(Usage: writebackctl [--controller=HOST:PORT] [--json] COMMAND
+constexpr char kUsage[] = R"(Usage: writebackctl [--controller=HOST:PORT] [--json] [CREDENTIALS] COMMAND
 
 Commands:
   forest add NAME --scope_ous='OU=A,DC=x;OU=B,DC=x'
@@ -114,8 +121,21 @@ Commands:
   hold approve ID                  the held changes go out now (their latest values)
   hold reject ID                   drop the held changes: desired reverts to what AD holds
 
-Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out.
-mailbox provision: 0 when the export succeeded or was not needed, 1 otherwise.)";
+Credentials (every Admin API call is authenticated; DESIGN §7):
+  --token_file=FILE (or WRITEBACKCTL_TOKEN_FILE=FILE)   a bearer token, mode 0600; on its first
+                                   start the controller writes a local operator's token to
+                                   admin.token beside its store
+  --ca_file=CA.pem                 TLS to the controller (needed beyond loopback), verified by CA
+  --cert_file=CERT.pem --key_file=KEY.pem   an admin client certificate over TLS
+  --ctl_config=FILE (or WRITEBACKCTL_CONFIG; default ~/.config/writeback/writebackctl.conf when it
+                                   exists): "key = value" lines for controller, token_file,
+                                   ca_file, cert_file, key_file; flags and environment win
+  Roles: read-only may run what only reads (forest list, mailbox get/list/wait, agent list, log,
+  drift, audit, hold list); operator everything.
+
+Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out,
+5 not authenticated or not allowed (credentials refused, role too low, or unusable credentials).
+mailbox provision: 0 when the export succeeded or was not needed, 5 as above, 1 otherwise.)";
 
 int Usage(const std::string& why) {
   std::cerr << "writebackctl: " << why << "\n\n" << kUsage << std::endl;
@@ -124,6 +144,7 @@ int Usage(const std::string& why) {
 
 int Report(const grpc::Status& s) {
   std::cerr << "writebackctl: " << s.error_message() << std::endl;
+  if (IsAuthFailure(s)) return kExitNotAllowed;
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
       s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return kExitUnavailable;
@@ -150,14 +171,16 @@ void PrintMailbox(const v1::Mailbox& m) {
   std::cout.flush();
 }
 
-std::unique_ptr<v1::AdminService::Stub> Connect() {
-  std::string address = absl::GetFlag(FLAGS_controller);
-  if (address.empty()) {
-    const char* env = std::getenv("WRITEBACK_CONTROLLER");
-    address = env != nullptr ? env : "127.0.0.1:7444";
-  }
-  return v1::AdminService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+absl::StatusOr<std::unique_ptr<v1::AdminService::Stub>> Connect() {
+  CtlSettings flags{absl::GetFlag(FLAGS_controller), absl::GetFlag(FLAGS_token_file),
+                    absl::GetFlag(FLAGS_ca_file), absl::GetFlag(FLAGS_cert_file),
+                    absl::GetFlag(FLAGS_key_file)};
+  absl::StatusOr<CtlSettings> settings =
+      ResolveCtlSettings(flags, absl::GetFlag(FLAGS_ctl_config), CtlEnvironment::FromProcess());
+  if (!settings.ok()) return settings.status();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenAdminChannel(*settings);
+  if (!channel.ok()) return channel.status();
+  return v1::AdminService::NewStub(*channel);
 }
 
 void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
@@ -453,7 +476,12 @@ int Audit(v1::AdminService::Stub& stub) {
 
 int Main(const std::vector<std::string>& args) {
   if (args.empty()) return Usage("no command given");
-  auto stub = Connect();
+  auto connected = Connect();
+  if (!connected.ok()) {
+    std::cerr << "writebackctl: " << connected.status().message() << std::endl;
+    return kExitNotAllowed;
+  }
+  auto& stub = *connected;
   if (args[0] == "forest") return Forest(*stub, args);
   if (args[0] == "mailbox") return Mailbox(*stub, args);
   if (args[0] == "agent") return Agent(*stub, args);

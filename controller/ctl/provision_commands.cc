@@ -1,4 +1,5 @@
 #include "controller/ctl/provision_commands.h"
+#include "controller/ctl/credentials.h"
 #include "controller/ctl/output.h"
 
 #include <chrono>
@@ -81,7 +82,7 @@ int RunProvisionCommand(v1::AdminService::Stub& stub, const std::vector<std::str
     std::cerr << "writebackctl: provision on demand of mailbox " << args[id_at] << " failed ("
               << absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()))
               << "): " << s.error_message() << std::endl;
-    return 1;
+    return IsAuthFailure(s) ? kExitNotAllowed : 1;
   }
   if (flags.json) {
     PrintJson(response);

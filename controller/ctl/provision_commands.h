@@ -36,7 +36,8 @@ std::string FormatProvisionResult(const writeback::v1::ProvisionNowResponse& res
 int ProvisionExitCode(const writeback::v1::ProvisionNowResponse& response);
 
 // Runs `mailbox provision ID` (args[0] == "mailbox") or `provision-now ID`;
-// returns the exit code. `usage` reports a bad command line.
+// returns the exit code (kExitNotAllowed when the call was not authenticated
+// or not allowed). `usage` reports a bad command line.
 int RunProvisionCommand(writeback::v1::AdminService::Stub& stub,
                         const std::vector<std::string>& args, const ProvisionFlags& flags,
                         const std::function<int(const std::string&)>& usage);

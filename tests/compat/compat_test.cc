@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
+#include "controller/ctl/credentials.h"
 #include "controller/store/schema.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
@@ -116,8 +117,13 @@ struct Controller {
           (void)absl::SimpleAtoi(kv.second, &port[kv.first]);
         }
         c.agent_address = absl::StrCat("127.0.0.1:", port["agent"]);
-        c.admin = v1::AdminService::NewStub(grpc::CreateChannel(
-            absl::StrCat("127.0.0.1:", port["admin"]), grpc::InsecureChannelCredentials()));
+        // As the local operator, whose token the controller's first start
+        // wrote beside the store.
+        ctl::CtlSettings admin;
+        admin.controller = absl::StrCat("127.0.0.1:", port["admin"]);
+        admin.token_file = (fs::path(store).parent_path() / "admin.token").string();
+        WB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, ctl::OpenAdminChannel(admin));
+        c.admin = v1::AdminService::NewStub(channel);
         return c;
       }
       absl::SleepFor(absl::Milliseconds(50));

@@ -38,12 +38,13 @@ absl::Status ReadCall(const Call& call) {
 
 }  // namespace
 
-AdminClient::AdminClient(int admin_port) {
+AdminClient::AdminClient(std::shared_ptr<grpc::Channel> channel)
+    : channel_(std::move(channel)), stub_(v1::AdminService::NewStub(channel_)) {}
+
+grpc::ChannelArguments AdminClient::Arguments() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  channel_ = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", admin_port),
-                                       grpc::InsecureChannelCredentials(), args);
-  stub_ = v1::AdminService::NewStub(channel_);
+  return args;
 }
 
 v1::AttributeEdit AdminClient::Set(const std::string& attribute, const std::string& value) {

@@ -1,5 +1,7 @@
 // A direct Admin API client for system tests: thousands of edits in seconds,
-// where writebackctl would start one process per mailbox.
+// where writebackctl would start one process per mailbox. It authenticates
+// as writebackctl does (ctl::OpenAdminChannel; WritebackEnv::Admin() uses the
+// controller's first-start local operator token).
 //
 //   AdminClient& admin = env.Admin();
 //   auto m = admin.UpdateMailbox(id, {AdminClient::Set("extensionAttribute1", "gen-1")});
@@ -21,13 +23,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
 #include "writeback/v1/admin.grpc.pb.h"
 
 namespace writeback::testing {
 
 class AdminClient {
  public:
-  explicit AdminClient(int admin_port);
+  // `channel` from ctl::OpenAdminChannel(settings, AdminClient::Arguments()).
+  explicit AdminClient(std::shared_ptr<grpc::Channel> channel);
+  // Channel arguments that accept answers of any size.
+  static grpc::ChannelArguments Arguments();
   AdminClient(const AdminClient&) = delete;
   AdminClient& operator=(const AdminClient&) = delete;
 

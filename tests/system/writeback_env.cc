@@ -15,6 +15,8 @@
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
 #include "common/identity/anchor.h"
+#include "controller/ctl/credentials.h"
+#include "gtest/gtest.h"
 
 namespace writeback::testing {
 namespace {
@@ -72,7 +74,7 @@ absl::Status WritebackEnv::StartController() {
   std::string ports = absl::StrCat(work_dir_, "/ports-", ++controller_starts_);
   std::string config = absl::StrCat(
       "agent_listen: \"127.0.0.1:", agent_port_, "\"\n",  // same port after a restart
-      "admin_listen: \"127.0.0.1:", admin_port_, "\"\n",
+      "admin_listen: \"", admin_host_, ":", admin_port_, "\"\n",
       "store_path: \"", store_path(), "\"\n",
       "ports_file: \"", ports, "\"\n",
       "enroll_listen: \"127.0.0.1:", enroll_port_, "\"\n",
@@ -150,18 +152,33 @@ absl::Status WritebackEnv::KillAgent(int n) { return agents_.at(n)->Kill().statu
 absl::Status WritebackEnv::SuspendAgent(int n) { return agents_.at(n)->Signal(SIGSTOP); }
 absl::Status WritebackEnv::ResumeAgent(int n) { return agents_.at(n)->Signal(SIGCONT); }
 
+std::string WritebackEnv::admin_address() const {
+  return absl::StrCat(admin_host_, ":", admin_port_);
+}
+
 AdminClient& WritebackEnv::Admin() {
-  if (admin_ == nullptr) admin_ = std::make_unique<AdminClient>(admin_port_);
+  if (admin_ == nullptr) {
+    ctl::CtlSettings settings;
+    settings.controller = admin_address();
+    settings.token_file = admin_token_file();
+    auto channel = ctl::OpenAdminChannel(settings, AdminClient::Arguments());
+    if (!channel.ok()) {
+      // The calls then fail UNAUTHENTICATED; the cause is reported here.
+      ADD_FAILURE() << "Admin API channel: " << channel.status();
+      channel = grpc::CreateChannel(settings.controller, grpc::InsecureChannelCredentials());
+    }
+    admin_ = std::make_unique<AdminClient>(*channel);
+  }
   return *admin_;
 }
 
 namespace {
 
 CtlResult RunOnce(const std::string& binary, const std::vector<std::string>& argv,
-                  const std::string& log) {
+                  const std::string& log, const std::vector<std::string>& env = {}) {
   CtlResult result;
   unlink(log.c_str());
-  auto child = ChildProcess::Spawn(binary, argv, log);
+  auto child = ChildProcess::Spawn(binary, argv, log, env);
   if (!child.ok()) {
     result.output = std::string(child.status().message());
     return result;
@@ -174,10 +191,16 @@ CtlResult RunOnce(const std::string& binary, const std::vector<std::string>& arg
 
 }  // namespace
 
-CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {absl::StrCat("--controller=127.0.0.1:", admin_port_)};
+CtlResult WritebackEnv::Ctl(const std::vector<std::string>& args) { return CtlWithEnv({}, args); }
+
+CtlResult WritebackEnv::CtlWithEnv(const std::vector<std::string>& env,
+                                   const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"--controller=" + admin_address()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunOnce(WB_CTL_BIN, argv, absl::StrCat(work_dir_, "/ctl-", getpid(), ".out"));
+  std::vector<std::string> child_env = {"WRITEBACKCTL_TOKEN_FILE=" + admin_token_file(),
+                                        "WRITEBACKCTL_CONFIG=", "HOME=" + work_dir_};
+  child_env.insert(child_env.end(), env.begin(), env.end());
+  return RunOnce(WB_CTL_BIN, argv, absl::StrCat(work_dir_, "/ctl-", getpid(), ".out"), child_env);
 }
 
 CtlResult WritebackEnv::RunAgentCommand(const std::vector<std::string>& args) {

@@ -12,6 +12,10 @@
 //
 // Large tests talk to the Admin API directly (env.Admin(), AddMailboxes) and
 // inject faults into agents (KillAgent, SuspendAgent/ResumeAgent).
+//
+// Admin API credentials: Ctl and Admin() authenticate as the controller's
+// local operator with the token its first start writes beside the store
+// (admin_token_file()); CtlWithEnv runs writebackctl with other credentials.
 #ifndef WRITEBACK_TESTS_SYSTEM_WRITEBACK_ENV_H_
 #define WRITEBACK_TESTS_SYSTEM_WRITEBACK_ENV_H_
 
@@ -83,7 +87,10 @@ class WritebackEnv {
   absl::Status SuspendAgent(int n);  // SIGSTOP: frozen with whatever it holds
   absl::Status ResumeAgent(int n);   // SIGCONT
 
-  // Runs writebackctl against the Admin API (hang guard 60 s).
+  // Runs writebackctl against the Admin API (hang guard 60 s) as the local
+  // operator: WRITEBACKCTL_TOKEN_FILE=admin_token_file(). HOME is the work
+  // dir and WRITEBACKCTL_CONFIG is empty, so no settings of the user running
+  // the test apply.
   CtlResult Ctl(const std::vector<std::string>& args);
   // Runs the agent binary once with `args` (e.g. enroll ...), hang guard 60 s.
   CtlResult RunAgentCommand(const std::vector<std::string>& args);
@@ -91,9 +98,22 @@ class WritebackEnv {
   // `token_file`, against this controller's enrollment port.
   CtlResult Enroll(const std::string& agent_id, const std::string& token_file,
                    const std::string& state_dir, const std::vector<std::string>& extra = {});
+  // The same with `env` ("NAME=value") on top, e.g.
+  // {"WRITEBACKCTL_TOKEN_FILE="} for no token at all.
+  CtlResult CtlWithEnv(const std::vector<std::string>& env, const std::vector<std::string>& args);
 
-  // The Admin API of the running controller, called directly.
+  // The Admin API of the running controller, called directly as the local
+  // operator.
   AdminClient& Admin();
+
+  // The host of admin_listen (default 127.0.0.1) at the next
+  // StartController; Ctl and Admin() dial it.
+  void set_admin_host(std::string host) { admin_host_ = std::move(host); }
+  std::string admin_address() const;  // host:port
+  // The local operator's token, written by the controller's first start.
+  std::string admin_token_file() const { return work_dir_ + "/admin.token"; }
+  // The controller's tokens file (admin_auth.tokens_file's default).
+  std::string admin_tokens_file() const { return work_dir_ + "/admin-tokens"; }
 
   // Registers kForest with ScopeOu() as its scope (no DC needed).
   absl::Status AddForest();
@@ -126,6 +146,7 @@ class WritebackEnv {
   int admin_port_ = 0;
   int enroll_port_ = 0;
   bool controller_ca_mode_ = false;
+  std::string admin_host_ = "127.0.0.1";
   int controller_starts_ = 0;
 };
 

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "common/base/address.h"
 #include "common/base/backoff.h"
 #include "common/base/files.h"
 #include "common/base/text_config.h"
@@ -91,6 +92,17 @@ TEST(BackoffTest, GrowsWithJitterUpToTheCapAndResets) {
   EXPECT_GE(backoff.Next(), absl::Milliseconds(500));  // capped, jittered in [max/2, max]
   backoff.Reset();
   EXPECT_LE(backoff.Next(), absl::Milliseconds(100));
+}
+
+TEST(AddressTest, LoopbackAddresses) {
+  for (const char* a : {"127.0.0.1:7444", "127.1.2.3:0", "localhost:7444", "[::1]:7444",
+                        "localhost"}) {
+    EXPECT_TRUE(IsLoopbackAddress(a)) << a;
+  }
+  for (const char* a : {"0.0.0.0:7444", "[::]:7444", "10.0.0.1:7444", "ctl.example.com:7444",
+                        "128.0.0.1:1", "[::1", "localhost.example.com:1", ""}) {
+    EXPECT_FALSE(IsLoopbackAddress(a)) << a;
+  }
 }
 
 }  // namespace
