@@ -30,9 +30,13 @@ TEST(TextConfigTest, ShippedExamplesParse) {
                            &controller));
   EXPECT_EQ(controller.admin_listen(), "127.0.0.1:7444");
   EXPECT_EQ(controller.lease_ms(), 3000u);
+  EXPECT_EQ(controller.enroll_listen(), "0.0.0.0:7445");
+  EXPECT_EQ(controller.agent_cert_lifetime_s(), 604800u);
   v1::AgentConfig agent;
   ASSERT_OK(LoadTextConfig(std::string(WB_SOURCE_DIR) + "/deploy/examples/agent.conf", &agent));
   EXPECT_EQ(agent.ldap().urls_size(), 2);
+  EXPECT_EQ(agent.state_dir(), "/var/lib/writeback-agent");
+  EXPECT_FALSE(agent.has_tls());
   EXPECT_EQ(agent.scope_ous(0), "OU=Mailboxes,DC=corp,DC=example,DC=com");
 }
 
