@@ -5,12 +5,18 @@
 // (a next CA); finishing at once is refused (FAILED_PRECONDITION naming the
 // agents still on the old CA); the agents move to the new CA as they renew
 // (`ca --json` lists none left on the old one); `ca rotate --finish` makes
-// the next CA the serving one. Then agent-1's first certificate (old CA, not
-// yet expired) is refused on the agent stream while a certificate of the new
-// CA is welcomed; a token made after the rotation pins the new CA and
-// enrolls a third agent, which works. At the end every mailbox is IN_SYNC,
+// the next CA the serving one. Then agent-1's certificate of the old CA
+// (its first, unless it renewed before the rotation; not yet expired) is
+// refused on the agent stream while a certificate of the new CA is
+// welcomed; a token made after the rotation pins the new CA and enrolls a
+// third agent, which works. At the end every mailbox is IN_SYNC,
 // AD holds the desired values, no work was lost or failed, writes only
 // moved forward, and every live stream uses a certificate of the new CA.
+//
+// Forced: `ca rotate --finish --force` while an agent still holds only a
+// certificate of the old CA cuts it off (its live stream ends, and it cannot
+// come back until it enrolls again), as the Admin API promises.
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -103,8 +109,18 @@ absl::StatusOr<v1::CertificateAuthority> CaJson(WritebackEnv& env) {
   return ca;
 }
 
-// The certificates agents wrote to their state dirs (serial -> PEM), and
-// the serials of their live streams, collected by polling.
+// When agent-N renews next: half-way through the certificate in its state
+// dir (agent/enroll/credentials.h RenewAt).
+absl::StatusOr<absl::Time> RenewalDue(WritebackEnv& env, int n) {
+  absl::StatusOr<std::string> pem = ReadFileToString(StateDir(env, n) + "/agent.pem");
+  if (!pem.ok()) return pem.status();
+  absl::StatusOr<pki::CertificateInfo> info = pki::InspectCertificate(*pem);
+  if (!info.ok()) return info.status();
+  return info->not_before + (info->not_after - info->not_before) / 2;
+}
+
+// The certificates agents wrote to their state dirs (serial -> PEM),
+// collected by polling.
 struct Watch {
   std::map<std::string, std::string> written;
   void Poll(WritebackEnv& env, int agents) {
@@ -125,12 +141,8 @@ TEST(CaRotationTest, AgentsMoveToTheNewCaUnderLoadAndTheOldCaIsRefused) {
   ASSERT_OK(env.StartController());
   ASSERT_OK(env.Admin().AddForest(WritebackEnv::kForest, env.ScopeOu()));
   ASSERT_OK(EnrollAndStartAgent(env, 1)) << env.LogsForFailure();
-  ASSERT_OK_AND_ASSIGN(const std::string first_key, ReadPrivateFile(StateDir(env, 1) + "/agent.key"));
-  ASSERT_OK_AND_ASSIGN(const std::string first_cert, ReadFileToString(StateDir(env, 1) + "/agent.pem"));
-  ASSERT_OK_AND_ASSIGN(const pki::CertificateInfo first_info, pki::InspectCertificate(first_cert));
   ASSERT_OK(EnrollAndStartAgent(env, 2)) << env.LogsForFailure();
   ASSERT_OK_AND_ASSIGN(const std::string old_ca_pem, ReadFileToString(env.ca_dir() + "/ca.pem"));
-  ASSERT_OK(pki::CheckSignedBy(first_cert, old_ca_pem));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> ids, env.AddMailboxes(users));
   ASSERT_OK(env.Admin().WaitConnectedAgents(WritebackEnv::kForest, 2, absl::Seconds(60)))
       << env.LogsForFailure();
@@ -141,6 +153,26 @@ TEST(CaRotationTest, AgentsMoveToTheNewCaUnderLoadAndTheOldCaIsRefused) {
   Watch watch;
   watch.Poll(env, 2);
   absl::SleepFor(absl::Seconds(1));
+  // The rotation starts at least 4 s before either agent renews, so that
+  // both are still on the old CA when finishing is tried at once, and
+  // agent-1's certificate of the old CA (normally its first) is still valid
+  // when it is tried after the rotation.
+  for (absl::Time guard = absl::Now() + absl::Seconds(60);;) {
+    ASSERT_OK_AND_ASSIGN(absl::Time due1, RenewalDue(env, 1));
+    ASSERT_OK_AND_ASSIGN(absl::Time due2, RenewalDue(env, 2));
+    if (std::min(due1, due2) > absl::Now() + absl::Seconds(4)) break;
+    ASSERT_LT(absl::Now(), guard) << "hang guard: the agents do not renew" << env.LogsForFailure();
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  std::string old_key, old_cert;
+  for (int attempt = 0; attempt < 3; ++attempt) {  // never a pair half-written
+    ASSERT_OK_AND_ASSIGN(old_key, ReadPrivateFile(StateDir(env, 1) + "/agent.key"));
+    ASSERT_OK_AND_ASSIGN(old_cert, ReadFileToString(StateDir(env, 1) + "/agent.pem"));
+    if (pki::CheckKeyMatchesCertificate(old_key, old_cert).ok()) break;
+  }
+  ASSERT_OK(pki::CheckKeyMatchesCertificate(old_key, old_cert));
+  ASSERT_OK(pki::CheckSignedBy(old_cert, old_ca_pem));
+  ASSERT_OK_AND_ASSIGN(const pki::CertificateInfo old_info, pki::InspectCertificate(old_cert));
 
   // Start: a next CA appears.
   CtlResult rotate = CtlKept(env, {"ca", "rotate"});
@@ -201,19 +233,19 @@ TEST(CaRotationTest, AgentsMoveToTheNewCaUnderLoadAndTheOldCaIsRefused) {
   ASSERT_OK_AND_ASSIGN(std::string new_ca_fingerprint, pki::Fingerprint(new_ca_pem));
   ASSERT_EQ(new_ca_fingerprint, next) << env.ca_dir() << "/ca.pem is not the former next CA";
 
-  // The old CA is no longer trusted: agent-1's first certificate, still
-  // within its validity, is refused on the agent stream (the listener
+  // The old CA is no longer trusted: agent-1's certificate of the old CA,
+  // still within its validity, is refused on the agent stream (the listener
   // re-reads its trust every second) ...
   absl::SleepFor(absl::Seconds(2));
   const absl::Time probed = absl::Now();
-  Attempt old_attempt = Connect(env, first_cert, first_key, new_ca_pem);
+  Attempt old_attempt = Connect(env, old_cert, old_key, new_ca_pem);
   EXPECT_FALSE(old_attempt.welcomed) << "a certificate of the retired CA was welcomed";
   EXPECT_FALSE(old_attempt.status.ok());
-  std::cout << "old certificate " << first_info.serial << " (valid until "
-            << absl::FormatTime(first_info.not_after) << "): "
+  std::cout << "old certificate " << old_info.serial << " (valid until "
+            << absl::FormatTime(old_info.not_after) << "): "
             << old_attempt.status.error_code() << " " << old_attempt.status.error_message()
             << std::endl;
-  EXPECT_LT(probed, first_info.not_after)
+  EXPECT_LT(probed, old_info.not_after)
       << "the old certificate had expired when it was tried: its refusal proves nothing about "
          "the CA";
   // ... while a certificate of the new CA is welcomed by the same client
@@ -277,6 +309,51 @@ TEST(CaRotationTest, AgentsMoveToTheNewCaUnderLoadAndTheOldCaIsRefused) {
           << AgentId(n) << " streams with certificate " << serial << " of the old CA";
     }
   }
+}
+
+TEST(CaRotationTest, ForcedFinishCutsOffAgentsStillOnTheOldCa) {
+  WritebackEnv env;
+  env.set_controller_ca_mode(true);
+  env.set_controller_config("agent_cert_lifetime_s: 3600\n");  // no renewal during the test
+  ASSERT_OK(env.StartDc());
+  ASSERT_OK(env.StartController());
+  ASSERT_OK(env.Admin().AddForest(WritebackEnv::kForest, env.ScopeOu()));
+  ASSERT_OK(EnrollAndStartAgent(env, 1)) << env.LogsForFailure();
+  ASSERT_OK(WaitOneLiveStream(env, AgentId(1), absl::Seconds(60)).status()) << env.LogsForFailure();
+
+  CtlResult rotate = CtlKept(env, {"ca", "rotate"});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
+  CtlResult refused = CtlKept(env, {"ca", "rotate", "--finish"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr(AgentId(1)));
+  CtlResult forced = CtlKept(env, {"ca", "rotate", "--finish", "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.output;
+
+  // Its stream is cut ...
+  absl::Time guard = absl::Now() + absl::Seconds(15);
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(v1::Agent agent, GetAgent(env, AgentId(1)));
+    if (agent.session_cert_serials().empty()) break;
+    ASSERT_LT(absl::Now(), guard)
+        << "hang guard: " << AgentId(1) << " still streams with certificate "
+        << agent.session_cert_serials(0) << " of the retired CA after a forced finish"
+        << env.LogsForFailure();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  // ... and it does not come back (it reconnects within 2 s when it can).
+  absl::SleepFor(absl::Seconds(4));
+  ASSERT_OK_AND_ASSIGN(v1::Agent agent, GetAgent(env, AgentId(1)));
+  EXPECT_TRUE(agent.session_cert_serials().empty())
+      << AgentId(1) << " came back with " << agent.session_cert_serials(0);
+  EXPECT_NE(agent.state(), "connected");
+
+  // Enrolled again (a token of the new CA), it is back.
+  ASSERT_OK(env.StopAgent(1));
+  ASSERT_OK(EnrollAndStartAgent(env, 1)) << env.LogsForFailure();
+  ASSERT_OK_AND_ASSIGN(agent, WaitOneLiveStream(env, AgentId(1), absl::Seconds(60)));
+  ASSERT_OK_AND_ASSIGN(std::string cert, ReadFileToString(StateDir(env, 1) + "/agent.pem"));
+  ASSERT_OK_AND_ASSIGN(std::string ca_pem, ReadFileToString(env.ca_dir() + "/ca.pem"));
+  EXPECT_OK(pki::CheckSignedBy(cert, ca_pem));
 }
 
 }  // namespace
