@@ -70,10 +70,11 @@ Attempt Connect(WritebackEnv& env, const std::string& cert_pem, const std::strin
   auto stub = v1::AgentGateway::NewStub(channel);
   absl::Mutex mu;
   bool welcomed = false, ended = false;
-  auto stream = std::make_shared<agent::AgentStream>(stub.get(), [&](const v1::ControllerMessage& m) {
-    absl::MutexLock lock(&mu);
-    if (m.has_welcome()) welcomed = true;
-  });
+  auto stream =
+      std::make_shared<agent::AgentStream>(stub.get(), [&](const v1::ControllerMessage& m) {
+        absl::MutexLock lock(&mu);
+        if (m.has_welcome()) welcomed = true;
+      });
   v1::AgentMessage hello;
   hello.mutable_hello()->set_protocol_version(1);
   hello.mutable_hello()->set_max_in_flight(1);
@@ -105,7 +106,8 @@ absl::StatusOr<v1::CertificateAuthority> CaJson(WritebackEnv& env) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   auto s = google::protobuf::util::JsonStringToMessage(r.output, &ca, options);
-  if (!s.ok()) return absl::InternalError(absl::StrCat("ca --json: ", s.ToString(), ": ", r.output));
+  if (!s.ok())
+    return absl::InternalError(absl::StrCat("ca --json: ", s.ToString(), ": ", r.output));
   return ca;
 }
 
@@ -242,9 +244,8 @@ TEST(CaRotationTest, AgentsMoveToTheNewCaUnderLoadAndTheOldCaIsRefused) {
   EXPECT_FALSE(old_attempt.welcomed) << "a certificate of the retired CA was welcomed";
   EXPECT_FALSE(old_attempt.status.ok());
   std::cout << "old certificate " << old_info.serial << " (valid until "
-            << absl::FormatTime(old_info.not_after) << "): "
-            << old_attempt.status.error_code() << " " << old_attempt.status.error_message()
-            << std::endl;
+            << absl::FormatTime(old_info.not_after) << "): " << old_attempt.status.error_code()
+            << " " << old_attempt.status.error_message() << std::endl;
   EXPECT_LT(probed, old_info.not_after)
       << "the old certificate had expired when it was tried: its refusal proves nothing about "
          "the CA";
@@ -334,10 +335,11 @@ TEST(CaRotationTest, ForcedFinishCutsOffAgentsStillOnTheOldCa) {
   while (true) {
     ASSERT_OK_AND_ASSIGN(v1::Agent agent, GetAgent(env, AgentId(1)));
     if (agent.session_cert_serials().empty()) break;
-    ASSERT_LT(absl::Now(), guard)
-        << "hang guard: " << AgentId(1) << " still streams with certificate "
-        << agent.session_cert_serials(0) << " of the retired CA after a forced finish"
-        << env.LogsForFailure();
+    ASSERT_LT(absl::Now(), guard) << "hang guard: " << AgentId(1)
+                                  << " still streams with certificate "
+                                  << agent.session_cert_serials(0)
+                                  << " of the retired CA after a forced finish"
+                                  << env.LogsForFailure();
     absl::SleepFor(absl::Milliseconds(100));
   }
   // ... and it does not come back (it reconnects within 2 s when it can).

@@ -49,9 +49,9 @@ std::string ModeOctal(const std::string& path) {
 // What one agent showed during the run.
 struct Seen {
   std::string first_key, first_cert;
-  std::set<std::string> session_serials;                 // from ListAgents
-  std::map<std::string, std::string> written;            // serial -> PEM in the state dir
-  std::set<std::string> bad_modes;                       // "agent.key 0644"
+  std::set<std::string> session_serials;       // from ListAgents
+  std::map<std::string, std::string> written;  // serial -> PEM in the state dir
+  std::set<std::string> bad_modes;             // "agent.key 0644"
   int polls_with_session = 0;
 };
 
@@ -107,25 +107,24 @@ TEST(CertRenewalTest, AgentsRenewAtHalfLifeUnderLoadWithoutLosingWork) {
     absl::SleepFor(absl::Milliseconds(250));
   }
   ASSERT_OK(changes.Stop());
-  std::cout << changes.changes() << " changes in " << absl::FormatDuration(kWork) << ", "
-            << polls << " polls" << std::endl;
+  std::cout << changes.changes() << " changes in " << absl::FormatDuration(kWork) << ", " << polls
+            << " polls" << std::endl;
 
   EXPECT_OK(CheckWorkReachedAd(env, users, changes)) << env.LogsForFailure();
 
   for (int n = 1; n <= kAgents; ++n) {
     const Seen& s = seen[n];
     const std::string dir = StateDir(env, n);
-    std::cout << AgentId(n) << ": streamed with " << s.session_serials.size()
-              << " certificates (" << absl::StrJoin(s.session_serials, ", ") << "); wrote "
-              << s.written.size() << "; a session in " << s.polls_with_session << " of "
-              << polls << " polls" << std::endl;
+    std::cout << AgentId(n) << ": streamed with " << s.session_serials.size() << " certificates ("
+              << absl::StrJoin(s.session_serials, ", ") << "); wrote " << s.written.size()
+              << "; a session in " << s.polls_with_session << " of " << polls << " polls"
+              << std::endl;
     // The first certificate and at least two renewed ones carried streams.
     EXPECT_GE(s.session_serials.size(), 3u) << AgentId(n) << env.LogsForFailure();
     // Each stream's certificate is one the agent wrote to its state dir.
     for (const std::string& serial : s.session_serials) {
-      EXPECT_TRUE(s.written.count(serial) > 0)
-          << AgentId(n) << " streamed with certificate " << serial
-          << ", which never appeared in " << dir;
+      EXPECT_TRUE(s.written.count(serial) > 0) << AgentId(n) << " streamed with certificate "
+                                               << serial << ", which never appeared in " << dir;
     }
     // A new key and certificate, private all along.
     std::string key, cert;

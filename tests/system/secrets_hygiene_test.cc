@@ -164,14 +164,14 @@ TEST(SecretsHygieneTest, NoSecretInArgvEnvironmentLogsStoreOrProvisioningLog) {
   ASSERT_OK_AND_ASSIGN(std::vector<SambaDc::User> users, env.dc().AddUsers(kMailboxes));
   ASSERT_OK(env.StartController());
   const std::string dir = env.work_dir();
-  CtlResult forest = CtlKept(env, {"forest", "add", WritebackEnv::kForest,
-                                   "--scope_ous=" + env.ScopeOu()});
+  CtlResult forest =
+      CtlKept(env, {"forest", "add", WritebackEnv::kForest, "--scope_ous=" + env.ScopeOu()});
   ASSERT_EQ(forest.exit_code, 0) << forest.output;
 
   // agent-1 enrolls, starts and writes.
   ASSERT_OK_AND_ASSIGN(std::string token1, CreateTokenFile(env, dir + "/token-agent-1"));
-  CtlResult enrolled = RunEnroll(env, AgentId(1), StateDir(env, 1),
-                                 {"--token_file=" + dir + "/token-agent-1"});
+  CtlResult enrolled =
+      RunEnroll(env, AgentId(1), StateDir(env, 1), {"--token_file=" + dir + "/token-agent-1"});
   ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
   WritebackEnv::AgentOptions one;
   one.extra_config = kDebug;
@@ -187,7 +187,8 @@ TEST(SecretsHygieneTest, NoSecretInArgvEnvironmentLogsStoreOrProvisioningLog) {
 
   // agent-2 enrolls but binds with a wrong password: it fails and says so.
   ASSERT_OK_AND_ASSIGN(std::string token2, CreateTokenFile(env, dir + "/token-agent-2"));
-  enrolled = RunEnroll(env, AgentId(2), StateDir(env, 2), {"--token_file=" + dir + "/token-agent-2"});
+  enrolled =
+      RunEnroll(env, AgentId(2), StateDir(env, 2), {"--token_file=" + dir + "/token-agent-2"});
   ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
   const std::string wrong_password = absl::StrCat("Wr0ng-", getpid(), "-Passw0rd-hygiene");
   const std::string wrong_file = dir + "/wrong-password";
@@ -209,8 +210,8 @@ TEST(SecretsHygieneTest, NoSecretInArgvEnvironmentLogsStoreOrProvisioningLog) {
   const std::string tampered = Tampered(token3, parts3);
   ASSERT_OK_AND_ASSIGN(JoinTokenParts tampered_parts, ParseJoinToken(tampered));
   ASSERT_OK(WritePrivateFileAtomically(dir + "/token-tampered", tampered + "\n"));
-  CtlResult refused = RunEnroll(env, AgentId(3), StateDir(env, 3),
-                                {"--token_file=" + dir + "/token-tampered"});
+  CtlResult refused =
+      RunEnroll(env, AgentId(3), StateDir(env, 3), {"--token_file=" + dir + "/token-tampered"});
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_THAT(refused.output, HasSubstr("not recognised"));
   refused = RunEnroll(env, AgentId(3), StateDir(env, 3), {"--token=" + tampered});
@@ -223,10 +224,10 @@ TEST(SecretsHygieneTest, NoSecretInArgvEnvironmentLogsStoreOrProvisioningLog) {
   ASSERT_GT(silent.port(), 0);
   ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<ChildProcess> held,
-      SpawnAgentBinary({"enroll", absl::StrCat("--controller=127.0.0.1:", silent.port()),
-                        "--token=" + tampered, "--agent_id=agent-held",
-                        "--state_dir=" + dir + "/state-agent-held"},
-                       dir + "/enroll-held.log"));
+      SpawnAgentBinary(
+          {"enroll", absl::StrCat("--controller=127.0.0.1:", silent.port()), "--token=" + tampered,
+           "--agent_id=agent-held", "--state_dir=" + dir + "/state-agent-held"},
+          dir + "/enroll-held.log"));
   ASSERT_TRUE(silent.AcceptOne(absl::Seconds(30))) << "the enroll never dialed";
   ASSERT_OK_AND_ASSIGN(std::string held_cmdline,
                        ReadFileToString(absl::StrCat("/proc/", held->pid(), "/cmdline")));
@@ -273,18 +274,19 @@ TEST(SecretsHygieneTest, NoSecretInArgvEnvironmentLogsStoreOrProvisioningLog) {
 
   // The same search finds each secret where it belongs.
   SecretSearch legit = search;
-  for (const std::string& file : {dir + "/token-agent-1", dir + "/token-tampered", wrong_file,
-                                  env.dc().admin_password_file(), StateDir(env, 1) + "/agent.key"}) {
+  for (const std::string& file :
+       {dir + "/token-agent-1", dir + "/token-tampered", wrong_file, env.dc().admin_password_file(),
+        StateDir(env, 1) + "/agent.key"}) {
     legit.ScanFile(file);
   }
-  EXPECT_THAT(legit.findings(),
-              ::testing::IsSupersetOf(
-                  {"token 1 in " + dir + "/token-agent-1",
-                   "token 1's secret in " + dir + "/token-agent-1",
-                   "tampered token in " + dir + "/token-tampered",
-                   "the wrong bind password in " + wrong_file,
-                   "the bind password in " + env.dc().admin_password_file(),
-                   "agent-1's private key line 1 in " + StateDir(env, 1) + "/agent.key"}))
+  EXPECT_THAT(
+      legit.findings(),
+      ::testing::IsSupersetOf(
+          {"token 1 in " + dir + "/token-agent-1", "token 1's secret in " + dir + "/token-agent-1",
+           "tampered token in " + dir + "/token-tampered",
+           "the wrong bind password in " + wrong_file,
+           "the bind password in " + env.dc().admin_password_file(),
+           "agent-1's private key line 1 in " + StateDir(env, 1) + "/agent.key"}))
       << absl::StrJoin(legit.findings(), "\n");
 
   // Everything else in the work dir, and the running processes.
@@ -330,12 +332,12 @@ TEST(SecretsHygieneTest, NoSecretInArgvEnvironmentLogsStoreOrProvisioningLog) {
   control.ScanProcess("agent-1", env.agent(1).pid());
   ASSERT_OK_AND_ASSIGN(std::string agent_config, ReadFileToString(dir + "/agent-1.conf"));
   control.Scan("agent-1.conf", agent_config);
-  EXPECT_THAT(control.findings(),
-              ::testing::IsSupersetOf({"token 1's id in controller.log", "token 1's id in store",
-                                       "a mailbox id in export", "the bind DN in agent-1.conf",
-                                       "agent-1's config flag in agent-1 cmdline",
-                                       "a debug line in controller.log",
-                                       "a debug line in agent-1.log"}))
+  EXPECT_THAT(
+      control.findings(),
+      ::testing::IsSupersetOf({"token 1's id in controller.log", "token 1's id in store",
+                               "a mailbox id in export", "the bind DN in agent-1.conf",
+                               "agent-1's config flag in agent-1 cmdline",
+                               "a debug line in controller.log", "a debug line in agent-1.log"}))
       << absl::StrJoin(control.findings(), "\n");
 }
 

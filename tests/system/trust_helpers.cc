@@ -59,8 +59,7 @@ CtlResult RunEnroll(WritebackEnv& env, const std::string& agent_id, const std::s
                     const std::vector<std::string>& token_args, const std::string& address) {
   std::vector<std::string> argv = {
       "enroll",
-      "--controller=" +
-          (address.empty() ? absl::StrCat("127.0.0.1:", env.enroll_port()) : address),
+      "--controller=" + (address.empty() ? absl::StrCat("127.0.0.1:", env.enroll_port()) : address),
       "--agent_id=" + agent_id, "--state_dir=" + state_dir};
   argv.insert(argv.end(), token_args.begin(), token_args.end());
   const std::string log = absl::StrCat(env.work_dir(), "/enroll-", agent_id, ".log");
@@ -80,17 +79,15 @@ CtlResult RunEnroll(WritebackEnv& env, const std::string& agent_id, const std::s
   return result;
 }
 
-absl::StatusOr<std::unique_ptr<ChildProcess>> SpawnAgentBinary(
-    const std::vector<std::string>& args, const std::string& log_file) {
+absl::StatusOr<std::unique_ptr<ChildProcess>> SpawnAgentBinary(const std::vector<std::string>& args,
+                                                               const std::string& log_file) {
   return ChildProcess::Spawn(WB_AGENT_BIN, args, log_file);
 }
 
 absl::Status EnrollAndStartAgent(WritebackEnv& env, int n, WritebackEnv::AgentOptions options) {
-  WB_ASSIGN_OR_RETURN(std::string token,
-                      CreateTokenFile(env, absl::StrCat(env.work_dir(), "/token-agent-", n)));
-  (void)token;
-  CtlResult enrolled = RunEnroll(env, AgentId(n), StateDir(env, n),
-                                 {absl::StrCat("--token_file=", env.work_dir(), "/token-agent-", n)});
+  const std::string token_file = absl::StrCat(env.work_dir(), "/token-agent-", n);
+  WB_RETURN_IF_ERROR(CreateTokenFile(env, token_file).status());
+  CtlResult enrolled = RunEnroll(env, AgentId(n), StateDir(env, n), {"--token_file=" + token_file});
   if (enrolled.exit_code != 0) {
     return absl::InternalError(absl::StrCat("enroll of ", AgentId(n), " failed (exit ",
                                             enrolled.exit_code, "): ", enrolled.output));
@@ -115,8 +112,7 @@ absl::StatusOr<v1::CertificateAuthority> GetCa(WritebackEnv& env) {
   v1::CertificateAuthority ca;
   grpc::ClientContext context;
   Prepare(&context);
-  WB_RETURN_IF_ERROR(
-      FromGrpcStatus(env.Admin().stub().GetCertificateAuthority(&context, {}, &ca)));
+  WB_RETURN_IF_ERROR(FromGrpcStatus(env.Admin().stub().GetCertificateAuthority(&context, {}, &ca)));
   return ca;
 }
 
@@ -127,9 +123,9 @@ absl::StatusOr<v1::Agent> WaitOneLiveStream(WritebackEnv& env, const std::string
     WB_ASSIGN_OR_RETURN(v1::Agent agent, GetAgent(env, agent_id));
     if (agent.state() == "connected" && agent.session_cert_serials_size() == 1) return agent;
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "hang guard: ", agent_id, " is ", agent.state(), " with ",
-          agent.session_cert_serials_size(), " live streams"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("hang guard: ", agent_id, " is ", agent.state(), " with ",
+                       agent.session_cert_serials_size(), " live streams"));
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -156,7 +152,9 @@ ChangeStream::ChangeStream(AdminClient* admin, std::vector<std::string> ids, std
 
 ChangeStream::~ChangeStream() { (void)Stop(); }
 
-void ChangeStream::Start() { thread_ = std::thread([this] { Run(); }); }
+void ChangeStream::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 absl::Status ChangeStream::Stop() {
   {
@@ -187,11 +185,12 @@ void ChangeStream::Run() {
   for (int n = 0;; ++n) {
     const size_t i = static_cast<size_t>(n) % ids_.size();
     const std::string value = absl::StrCat(prefix_, "-", i, "-", n);
-    absl::StatusOr<v1::Mailbox> m = admin_->UpdateMailbox(ids_[i], {AdminClient::Set(kAttribute, value)});
+    absl::StatusOr<v1::Mailbox> m =
+        admin_->UpdateMailbox(ids_[i], {AdminClient::Set(kAttribute, value)});
     absl::MutexLock lock(&mu_);
     if (!m.ok()) {
-      status_ = absl::Status(m.status().code(),
-                             absl::StrCat("change ", n, " of ", ids_[i], ": ", m.status().message()));
+      status_ = absl::Status(m.status().code(), absl::StrCat("change ", n, " of ", ids_[i], ": ",
+                                                             m.status().message()));
       return;
     }
     last_[i] = value;
@@ -207,7 +206,8 @@ absl::Status CheckWorkReachedAd(WritebackEnv& env, const std::vector<SambaDc::Us
   WB_RETURN_IF_ERROR(env.Admin().WaitAllInSync(absl::Minutes(3)));
   std::vector<std::string> findings;
   // AD holds the desired values.
-  WB_ASSIGN_OR_RETURN(auto found, env.dc().Search(env.ScopeOu(), "(objectClass=user)", {kAttribute}));
+  WB_ASSIGN_OR_RETURN(auto found,
+                      env.dc().Search(env.ScopeOu(), "(objectClass=user)", {kAttribute}));
   std::map<std::string, std::vector<std::string>> ad;
   for (auto& [dn, attrs] : found) ad[absl::AsciiStrToLower(dn)] = attrs[kAttribute];
   for (size_t i = 0; i < changes.ids().size(); ++i) {
@@ -251,9 +251,9 @@ absl::Status CheckWorkReachedAd(WritebackEnv& env, const std::vector<SambaDc::Us
   WB_RETURN_IF_ERROR(FromGrpcStatus(env.Admin().stub().ListDrift(&context, drift_request, &drift)));
   for (const v1::DriftRecord& d : drift.records()) {
     findings.push_back(absl::StrCat("drift recorded for ", d.mailbox_id(), " ", d.attribute(),
-                                    ": expected [", absl::StrJoin(d.expected(), ", "),
-                                    "], found [", absl::StrJoin(d.found(), ", "), "] (",
-                                    d.source(), " ", d.work_id(), ")"));
+                                    ": expected [", absl::StrJoin(d.expected(), ", "), "], found [",
+                                    absl::StrJoin(d.found(), ", "), "] (", d.source(), " ",
+                                    d.work_id(), ")"));
   }
   // The DC's audit log: writes only move to newer generations.
   WB_ASSIGN_OR_RETURN(std::vector<AuditEvent> events, env.dc().AuditEvents());

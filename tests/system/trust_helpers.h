@@ -53,13 +53,12 @@ CtlResult RunEnroll(WritebackEnv& env, const std::string& agent_id, const std::s
 
 // Starts the writeback-agent binary with `args` (output appended to
 // `log_file`), e.g. an enroll the test holds and inspects.
-absl::StatusOr<std::unique_ptr<ChildProcess>> SpawnAgentBinary(
-    const std::vector<std::string>& args, const std::string& log_file);
+absl::StatusOr<std::unique_ptr<ChildProcess>> SpawnAgentBinary(const std::vector<std::string>& args,
+                                                               const std::string& log_file);
 
 // A new token (<work dir>/token-agent-N), enrollment of agent-N into
 // StateDir(env, N), then WritebackEnv::StartAgent(N) with that state_dir.
-absl::Status EnrollAndStartAgent(WritebackEnv& env, int n,
-                                 WritebackEnv::AgentOptions options = {});
+absl::Status EnrollAndStartAgent(WritebackEnv& env, int n, WritebackEnv::AgentOptions options = {});
 
 // ListAgents, the agent with this id (kNotFound otherwise).
 absl::StatusOr<v1::Agent> GetAgent(WritebackEnv& env, const std::string& agent_id);
