@@ -175,7 +175,7 @@ absl::Status Run() {
   if (reset > 0) WB_LOG(INFO) << reset << " mailboxes were in flight at the last stop; redelivering";
   Dispatcher dispatcher(store.get(), Clock::Real(), options);
 
-  GatewayService gateway(&dispatcher, store.get(), store.get());
+  GatewayService gateway(&dispatcher, store.get(), store.get(), ca.get());
   EnrollmentOptions enroll_options;
   enroll_options.cert_lifetime = absl::Seconds(config.agent_cert_lifetime_s());
   if (operator_identity) enroll_options.extra_trust_pem = operator_ca;

@@ -207,7 +207,7 @@ grpc::Status AdminService::RotateCertificateAuthority(
 }
 
 grpc::Status AdminService::RotateCertificateAuthorityUnaudited(
-    grpc::ServerContext*, const writeback::v1::RotateCertificateAuthorityRequest* request,
+    grpc::ServerContext* context, const writeback::v1::RotateCertificateAuthorityRequest* request,
     writeback::v1::CertificateAuthority* response) {
   if (trust_.ca == nullptr || trust_.store == nullptr) return NoTrust();
   const absl::Time now = absl::Now();
@@ -234,6 +234,32 @@ grpc::Status AdminService::RotateCertificateAuthorityUnaudited(
   if (absl::Status s = trust_.ca->FinishRotation(now); !s.ok()) return ToGrpcStatus(s);
   WB_LOG(WARNING) << "CA rotation finished: " << before.fingerprint() << " retired, "
                   << before.next_fingerprint() << " serves";
+  // Forced: the agents still on the retired CA are cut off until they
+  // enroll again, which is what a revocation does. The new trust refuses
+  // their next handshake only once the listener has re-read its files, and
+  // established streams are never re-checked: without the revocation they
+  // would live on (or reconnect meanwhile) until their certificates expire.
+  for (const std::string& agent : before.agents_on_old_ca()) {
+    RevocationRecord r;
+    r.agent_id = agent;
+    r.revoked_ms = absl::ToUnixMillis(absl::Now());
+    r.revoked_by = context != nullptr ? CallerOf(*context) : "in-process";
+    r.reason = absl::StrCat("its CA ", before.fingerprint(), " was retired by a forced rotation");
+    if (absl::Status s = trust_.store->RevokeAgent(r); !s.ok()) {
+      return grpc::Status(
+          grpc::StatusCode::INTERNAL,
+          absl::StrCat("the rotation finished, but agent ", agent, " still on the retired CA could "
+                       "not be cut off (", s.message(), "); revoke it: writebackctl agent revoke ",
+                       agent));
+    }
+    int cut = dispatcher_->Revoke(
+        agent, absl::StrCat("the CA that issued the certificate of agent ", agent,
+                            " was retired by a forced rotation (writebackctl ca rotate --finish "
+                            "--force); ",
+                            kReEnrollHint));
+    WB_LOG(WARNING) << "agent " << agent << " still held a certificate of the retired CA: revoked, "
+                    << cut << " live streams cut; it must enroll again";
+  }
   return ToGrpcStatus(DescribeCa(response));
 }
 

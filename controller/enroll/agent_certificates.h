@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/identity/identity.h"
 #include "common/pki/x509.h"
+#include "controller/pki/controller_ca.h"
 #include "controller/store/trust_store.h"
 #include "grpcpp/grpcpp.h"
 
@@ -22,8 +23,12 @@ struct AuthenticatedAgent {
   pki::CertificateInfo cert;
 };
 
+// With `ca`, a certificate the controller issued is refused too once its
+// issuing CA is neither the serving nor the next one (a finished rotation
+// retired it), without waiting for the listener to re-read its trust files.
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const grpc::ServerContextBase& context,
-                                                     TrustStore* trust, absl::Time now);
+                                                     TrustStore* trust, const ControllerCa* ca,
+                                                     absl::Time now);
 
 }  // namespace writeback::controller
 

@@ -124,7 +124,7 @@ grpc::Status RenewalService::Renew(grpc::ServerContext* context,
                                    const writeback::v1::RenewRequest* request,
                                    CertificateResponse* response) {
   const absl::Time now = absl::Now();
-  absl::StatusOr<AuthenticatedAgent> agent = AuthenticateAgent(*context, trust_, now);
+  absl::StatusOr<AuthenticatedAgent> agent = AuthenticateAgent(*context, trust_, ca_, now);
   if (!agent.ok()) return Refuse(agent.status(), context->peer(), "renewal");
   if (absl::StatusOr<ForestRecord> forest = store_->GetForest(agent->identity.forest);
       !forest.ok()) {
@@ -150,7 +150,7 @@ grpc::Status RenewalService::Renew(grpc::ServerContext* context,
 grpc::Status RenewalService::Handover(grpc::ServerContext* context,
                                       const writeback::v1::HandoverRequest*,
                                       writeback::v1::HandoverResponse* response) {
-  absl::StatusOr<AuthenticatedAgent> agent = AuthenticateAgent(*context, trust_, absl::Now());
+  absl::StatusOr<AuthenticatedAgent> agent = AuthenticateAgent(*context, trust_, ca_, absl::Now());
   if (!agent.ok()) return Refuse(agent.status(), context->peer(), "handover");
   response->set_streams(dispatcher_->Recycle(agent->identity.agent_id, agent->cert.serial));
   return grpc::Status::OK;

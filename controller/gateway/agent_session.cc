@@ -12,10 +12,10 @@ using writeback::v1::AgentMessage;
 using writeback::v1::ControllerMessage;
 
 AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatcher* dispatcher,
-                                   Store* store, TrustStore* trust) {
+                                   Store* store, TrustStore* trust, const ControllerCa* ca) {
   std::shared_ptr<AgentSession> session(new AgentSession(context, dispatcher));
   session->self_ = session;
-  auto agent = AuthenticateAgent(*context, trust, absl::Now());
+  auto agent = AuthenticateAgent(*context, trust, ca, absl::Now());
   if (!agent.ok()) {
     WB_LOG(WARNING) << "refused agent stream from " << context->peer() << ": "
                     << agent.status().message();

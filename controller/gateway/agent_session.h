@@ -20,6 +20,7 @@
 #include "controller/dispatch/dispatcher.h"
 #include "controller/dispatch/session_sink.h"
 #include "controller/store/store.h"
+#include "controller/pki/controller_ca.h"
 #include "controller/store/trust_store.h"
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/agent.pb.h"
@@ -35,7 +36,7 @@ class AgentSession : public grpc::ServerBidiReactor<writeback::v1::AgentMessage,
   // expired (controller/enroll/agent_certificates.h), and
   // (FAILED_PRECONDITION) when its forest is not registered.
   static AgentSession* Create(grpc::CallbackServerContext* context, Dispatcher* dispatcher,
-                              Store* store, TrustStore* trust);
+                              Store* store, TrustStore* trust, const ControllerCa* ca);
 
   void Send(writeback::v1::ControllerMessage message) override;
   void Abort(const std::string& reason) override;

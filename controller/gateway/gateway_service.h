@@ -11,18 +11,19 @@ namespace writeback::controller {
 
 class GatewayService : public writeback::v1::AgentGateway::CallbackService {
  public:
-  GatewayService(Dispatcher* dispatcher, Store* store, TrustStore* trust)
-      : dispatcher_(dispatcher), store_(store), trust_(trust) {}
+  GatewayService(Dispatcher* dispatcher, Store* store, TrustStore* trust, const ControllerCa* ca)
+      : dispatcher_(dispatcher), store_(store), trust_(trust), ca_(ca) {}
 
   grpc::ServerBidiReactor<writeback::v1::AgentMessage, writeback::v1::ControllerMessage>* Connect(
       grpc::CallbackServerContext* context) override {
-    return AgentSession::Create(context, dispatcher_, store_, trust_);
+    return AgentSession::Create(context, dispatcher_, store_, trust_, ca_);
   }
 
  private:
   Dispatcher* const dispatcher_;
   Store* const store_;
   TrustStore* const trust_;
+  const ControllerCa* const ca_;
 };
 
 }  // namespace writeback::controller

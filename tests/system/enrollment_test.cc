@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/system/stream_probe.h"
+#include "tests/system/trust_helpers.h"
 #include "tests/system/writeback_env.h"
 #include "tests/testing/shell.h"
 #include "tests/testing/status_matchers.h"
@@ -125,7 +126,7 @@ TEST_F(EnrollmentTest, AValidTokenEnrollsAnAgentThatThenWrites) {
   EXPECT_EQ(absl::AsciiStrToLower(absl::StripAsciiWhitespace(theirs)), fingerprint);
 
   const std::string dir = StateDir("a1");
-  CtlResult enrolled = env_.Enroll("enrolled-1", token_file, dir);
+  CtlResult enrolled = RunEnroll(env_, "enrolled-1", dir, {"--token_file=" + token_file});
   ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output << env_.LogsForFailure();
   for (const char* file : {"agent.key", "agent.pem", "ca.pem"}) {
     ASSERT_EQ(stat((dir + "/" + file).c_str(), &st), 0) << file;
@@ -152,8 +153,8 @@ TEST_F(EnrollmentTest, AValidTokenEnrollsAnAgentThatThenWrites) {
 TEST_F(EnrollmentTest, TokensThatMustNotEnrollAreRefusedSayingWhy) {
   // Used: a token redeemed once is refused the second time.
   const std::string once = NewToken();
-  ASSERT_EQ(env_.Enroll("first", once, StateDir("first")).exit_code, 0);
-  CtlResult reused = env_.Enroll("second", once, StateDir("second"));
+  ASSERT_EQ(RunEnroll(env_, "first", StateDir("first"), {"--token_file=" + once}).exit_code, 0);
+  CtlResult reused = RunEnroll(env_, "second", StateDir("second"), {"--token_file=" + once});
   EXPECT_NE(reused.exit_code, 0);
   EXPECT_THAT(reused.output, HasSubstr("already used"));
   EXPECT_FALSE(Exists(StateDir("second") + "/agent.pem"));
@@ -161,7 +162,7 @@ TEST_F(EnrollmentTest, TokensThatMustNotEnrollAreRefusedSayingWhy) {
   // Expired.
   const std::string brief = NewToken(WritebackEnv::kForest, "1s");
   absl::SleepFor(absl::Milliseconds(1500));
-  CtlResult expired = env_.Enroll("late", brief, StateDir("late"));
+  CtlResult expired = RunEnroll(env_, "late", StateDir("late"), {"--token_file=" + brief});
   EXPECT_NE(expired.exit_code, 0);
   EXPECT_THAT(expired.output, HasSubstr("expired"));
   EXPECT_FALSE(Exists(StateDir("late") + "/agent.pem"));
@@ -169,8 +170,7 @@ TEST_F(EnrollmentTest, TokensThatMustNotEnrollAreRefusedSayingWhy) {
   // For another forest.
   ASSERT_OK(env_.Admin().AddForest(kOtherForest, env_.ScopeOu()));
   const std::string other = NewToken(kOtherForest);
-  CtlResult wrong_forest = env_.Enroll("stray", other, StateDir("stray"),
-                                       {absl::StrCat("--forest=", WritebackEnv::kForest)});
+  CtlResult wrong_forest = RunEnroll(env_, "stray", StateDir("stray"), {"--token_file=" + other, absl::StrCat("--forest=", WritebackEnv::kForest)});
   EXPECT_NE(wrong_forest.exit_code, 0);
   EXPECT_THAT(wrong_forest.output, HasSubstr("is for forest other.example.test"));
   EXPECT_FALSE(Exists(StateDir("stray") + "/agent.pem"));
@@ -180,7 +180,7 @@ TEST_F(EnrollmentTest, TokensThatMustNotEnrollAreRefusedSayingWhy) {
   const std::vector<std::string> revoked_parts = absl::StrSplit(Read(revoked), '.');
   const std::string revoked_id = revoked_parts.at(1);
   ASSERT_EQ(Ctl({"token", "revoke", revoked_id}).exit_code, 0);
-  CtlResult was_revoked = env_.Enroll("nope", revoked, StateDir("nope"));
+  CtlResult was_revoked = RunEnroll(env_, "nope", StateDir("nope"), {"--token_file=" + revoked});
   EXPECT_NE(was_revoked.exit_code, 0);
   EXPECT_THAT(was_revoked.output, HasSubstr("revoked"));
 
@@ -193,7 +193,7 @@ TEST_F(EnrollmentTest, TokensThatMustNotEnrollAreRefusedSayingWhy) {
   const std::string tampered_secret = env_.work_dir() + "/tampered-secret";
   ASSERT_OK(WritePrivateFileAtomically(
       tampered_secret, absl::StrCat(parts[0], ".", parts[1], ".", secret, ".", parts[3])));
-  CtlResult bad_secret = env_.Enroll("forger", tampered_secret, StateDir("forger"));
+  CtlResult bad_secret = RunEnroll(env_, "forger", StateDir("forger"), {"--token_file=" + tampered_secret});
   EXPECT_NE(bad_secret.exit_code, 0);
   EXPECT_THAT(bad_secret.output, HasSubstr("not recognised"));
   EXPECT_THAT(bad_secret.output, Not(HasSubstr(secret)));
@@ -205,7 +205,7 @@ TEST_F(EnrollmentTest, TokensThatMustNotEnrollAreRefusedSayingWhy) {
   const std::string tampered_pin = env_.work_dir() + "/tampered-pin";
   ASSERT_OK(WritePrivateFileAtomically(
       tampered_pin, absl::StrCat(parts[0], ".", parts[1], ".", parts[2], ".", pin)));
-  CtlResult bad_pin = env_.Enroll("mitm", tampered_pin, StateDir("mitm"));
+  CtlResult bad_pin = RunEnroll(env_, "mitm", StateDir("mitm"), {"--token_file=" + tampered_pin});
   EXPECT_NE(bad_pin.exit_code, 0);
   EXPECT_THAT(bad_pin.output, HasSubstr("does not have the CA this join token pins"));
   EXPECT_FALSE(Exists(StateDir("mitm") + "/agent.pem"));
@@ -218,13 +218,13 @@ TEST_F(EnrollmentTest, TokensThatMustNotEnrollAreRefusedSayingWhy) {
   EXPECT_THAT(list.output, HasSubstr("  used  "));
   EXPECT_THAT(list.output, Not(HasSubstr(parts[2])));  // never a secret
 
-  CtlResult genuine = env_.Enroll("genuine", valid, StateDir("genuine"));
+  CtlResult genuine = RunEnroll(env_, "genuine", StateDir("genuine"), {"--token_file=" + valid});
   EXPECT_EQ(genuine.exit_code, 0) << genuine.output;
 }
 
 TEST_F(EnrollmentTest, ForeignSelfSignedAndExpiredCertificatesGetNoStream) {
   const std::string dir = StateDir("good");
-  ASSERT_EQ(env_.Enroll("good", NewToken(), dir).exit_code, 0);
+  ASSERT_EQ(RunEnroll(env_, "good", dir, {"--token_file=" + NewToken()}).exit_code, 0);
   // Positive control: the enrolled identity is welcomed.
   StreamProbe good = Probe(Read(dir + "/agent.pem") + "\n", Read(dir + "/agent.key") + "\n");
   EXPECT_TRUE(good.welcomed) << good.status.error_message();
@@ -279,7 +279,7 @@ TEST_F(EnrollmentTest, ForeignSelfSignedAndExpiredCertificatesGetNoStream) {
 
 TEST_F(EnrollmentTest, RevocationCutsTheLiveStreamAndRefusesTheAgentFromThenOn) {
   const std::string dir = StateDir("r1");
-  ASSERT_EQ(env_.Enroll("revoked-1", NewToken(), dir).exit_code, 0);
+  ASSERT_EQ(RunEnroll(env_, "revoked-1", dir, {"--token_file=" + NewToken()}).exit_code, 0);
   ASSERT_OK(env_.StartAgent(1, {.state_dir = dir}));
   ASSERT_OK(env_.Admin().WaitConnectedAgents(WritebackEnv::kForest, 1, absl::Seconds(30)))
       << env_.LogsForFailure();
@@ -314,7 +314,7 @@ TEST_F(EnrollmentTest, RevocationCutsTheLiveStreamAndRefusesTheAgentFromThenOn) 
   // Enrolled again with a new token (same id), it is back and writes.
   ASSERT_OK(env_.StopAgent(1));
   const std::string again_dir = StateDir("r1-again");
-  CtlResult reenrolled = env_.Enroll("revoked-1", NewToken(), again_dir);
+  CtlResult reenrolled = RunEnroll(env_, "revoked-1", again_dir, {"--token_file=" + NewToken()});
   ASSERT_EQ(reenrolled.exit_code, 0) << reenrolled.output;
   ASSERT_OK(env_.StartAgent(1, {.state_dir = again_dir}));
   ASSERT_OK(env_.Admin().WaitAllInSync(absl::Minutes(2))) << env_.LogsForFailure();

@@ -203,20 +203,6 @@ CtlResult WritebackEnv::CtlWithEnv(const std::vector<std::string>& env,
   return RunOnce(WB_CTL_BIN, argv, absl::StrCat(work_dir_, "/ctl-", getpid(), ".out"), child_env);
 }
 
-CtlResult WritebackEnv::RunAgentCommand(const std::vector<std::string>& args) {
-  return RunOnce(WB_AGENT_BIN, args, absl::StrCat(work_dir_, "/agent-command.out"));
-}
-
-CtlResult WritebackEnv::Enroll(const std::string& agent_id, const std::string& token_file,
-                               const std::string& state_dir,
-                               const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {"enroll", absl::StrCat("--controller=127.0.0.1:", enroll_port_),
-                                   "--token_file=" + token_file, "--agent_id=" + agent_id,
-                                   "--state_dir=" + state_dir};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return RunAgentCommand(argv);
-}
-
 absl::StatusOr<std::vector<std::string>> WritebackEnv::RegisterMailboxes(
     const std::vector<SambaDc::User>& users) {
   WB_RETURN_IF_ERROR(AddForest());

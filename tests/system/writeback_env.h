@@ -92,12 +92,6 @@ class WritebackEnv {
   // dir and WRITEBACKCTL_CONFIG is empty, so no settings of the user running
   // the test apply.
   CtlResult Ctl(const std::vector<std::string>& args);
-  // Runs the agent binary once with `args` (e.g. enroll ...), hang guard 60 s.
-  CtlResult RunAgentCommand(const std::vector<std::string>& args);
-  // `writeback-agent enroll` of `agent_id` into `state_dir` with the token in
-  // `token_file`, against this controller's enrollment port.
-  CtlResult Enroll(const std::string& agent_id, const std::string& token_file,
-                   const std::string& state_dir, const std::vector<std::string>& extra = {});
   // The same with `env` ("NAME=value") on top, e.g.
   // {"WRITEBACKCTL_TOKEN_FILE="} for no token at all.
   CtlResult CtlWithEnv(const std::vector<std::string>& env, const std::vector<std::string>& args);
