@@ -19,13 +19,10 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "agent/uplink/agent_stream.h"
 #include "common/base/files.h"
 #include "common/identity/join_token.h"
 #include "common/pki/x509.h"
@@ -33,6 +30,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/system/stream_probe.h"
 #include "tests/system/trust_helpers.h"
 #include "tests/system/writeback_env.h"
 #include "tests/testing/status_matchers.h"
@@ -46,57 +44,6 @@ using ::testing::HasSubstr;
 constexpr int kMailboxes = 20;
 constexpr char kControllerConfig[] = "agent_cert_lifetime_s: 20\n";
 constexpr char kProbeForest[] = "probe.example.test";
-
-struct Attempt {
-  bool welcomed = false;
-  grpc::Status status;
-};
-
-// Opens the agent stream with `cert_pem`/`key_pem`, trusting `roots_pem`
-// for the controller, through the agent's own stream reactor (protocol 1:
-// no reconciliation scans), and waits until the controller welcomes it or
-// the stream ends (hang guard 20 s).
-Attempt Connect(WritebackEnv& env, const std::string& cert_pem, const std::string& key_pem,
-                const std::string& roots_pem) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = roots_pem;
-  ssl.pem_cert_chain = cert_pem;
-  ssl.pem_private_key = key_pem;
-  static int attempts = 0;
-  grpc::ChannelArguments args;
-  args.SetInt("writeback.test.attempt", ++attempts);  // a connection of its own
-  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", env.agent_port()),
-                                           grpc::SslCredentials(ssl), args);
-  auto stub = v1::AgentGateway::NewStub(channel);
-  absl::Mutex mu;
-  bool welcomed = false, ended = false;
-  auto stream =
-      std::make_shared<agent::AgentStream>(stub.get(), [&](const v1::ControllerMessage& m) {
-        absl::MutexLock lock(&mu);
-        if (m.has_welcome()) welcomed = true;
-      });
-  v1::AgentMessage hello;
-  hello.mutable_hello()->set_protocol_version(1);
-  hello.mutable_hello()->set_max_in_flight(1);
-  stream->Start(hello);
-  std::thread ender([&] {
-    {
-      absl::MutexLock lock(&mu);
-      auto over = [&] { return welcomed || ended; };
-      mu.AwaitWithTimeout(absl::Condition(&over), absl::Seconds(20));
-    }
-    stream->Cancel();
-  });
-  Attempt attempt;
-  attempt.status = stream->Wait();
-  {
-    absl::MutexLock lock(&mu);
-    ended = true;
-    attempt.welcomed = welcomed;
-  }
-  ender.join();
-  return attempt;
-}
 
 // `writebackctl ca --json`.
 absl::StatusOr<v1::CertificateAuthority> CaJson(WritebackEnv& env) {
@@ -240,7 +187,7 @@ TEST(CaRotationTest, AgentsMoveToTheNewCaUnderLoadAndTheOldCaIsRefused) {
   // re-reads its trust every second) ...
   absl::SleepFor(absl::Seconds(2));
   const absl::Time probed = absl::Now();
-  Attempt old_attempt = Connect(env, old_cert, old_key, new_ca_pem);
+  StreamProbe old_attempt = ProbeAgentStream(env.agent_port(), new_ca_pem, old_cert, old_key);
   EXPECT_FALSE(old_attempt.welcomed) << "a certificate of the retired CA was welcomed";
   EXPECT_FALSE(old_attempt.status.ok());
   std::cout << "old certificate " << old_info.serial << " (valid until "
@@ -261,7 +208,7 @@ TEST(CaRotationTest, AgentsMoveToTheNewCaUnderLoadAndTheOldCaIsRefused) {
   ASSERT_EQ(probe_enrolled.exit_code, 0) << probe_enrolled.output;
   ASSERT_OK_AND_ASSIGN(std::string probe_cert, ReadFileToString(probe_dir + "/agent.pem"));
   ASSERT_OK_AND_ASSIGN(std::string probe_key, ReadPrivateFile(probe_dir + "/agent.key"));
-  Attempt probe = Connect(env, probe_cert, probe_key, new_ca_pem);
+  StreamProbe probe = ProbeAgentStream(env.agent_port(), new_ca_pem, probe_cert, probe_key);
   EXPECT_TRUE(probe.welcomed) << "positive control failed: " << probe.status.error_message();
 
   // Work goes on under the new CA; a token made now pins it and enrolls a

@@ -71,13 +71,9 @@ class EnrollmentTest : public ::testing::Test {
   }
   // The agent's live stream serials as the controller lists them.
   std::vector<std::string> SessionSerials(const std::string& agent_id) {
-    grpc::ClientContext context;
-    v1::ListAgentsResponse response;
-    if (!env_.Admin().stub().ListAgents(&context, {}, &response).ok()) return {};
-    for (const auto& a : response.agents()) {
-      if (a.agent_id() == agent_id) return {a.session_cert_serials().begin(), a.session_cert_serials().end()};
-    }
-    return {};
+    absl::StatusOr<v1::Agent> agent = GetAgent(env_, agent_id);
+    if (!agent.ok()) return {};
+    return {agent->session_cert_serials().begin(), agent->session_cert_serials().end()};
   }
   // Registers `n` users as mailboxes and gives each a first value; waits.
   std::vector<SambaDc::User> Onboard(int n) {
