@@ -355,11 +355,13 @@ TEST_F(ProvisionNowTest, TimeoutNamesTheStepsSoFarAndTheWorkContinuesAsNormalWor
   AddMailbox(kTarget, 'T', "new", "old");
   auto sink = std::make_shared<FakeSink>();
   std::string session = Attach("a1", 4, sink);
-  dispatcher_->Start();
+  // The placement thread starts only after the call: started before, it
+  // could place the mailbox's job ahead of the call (a race, not the case).
   Result r = dispatcher_->ProvisionNow(kTarget, absl::Milliseconds(300));
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
                           HasSubstr("import: success (desired generation 1")));
   EXPECT_THAT(r.status().message(), HasSubstr("waiting for read r-"));
+  dispatcher_->Start();
   auto sent = sink->WaitFor(1);
   ASSERT_EQ(sent.size(), 1u);
   // The late answer is recorded as a normal read, and normal work follows.
