@@ -15,6 +15,10 @@ PACKAGES=(
   # GSSAPI binds (the agent's Kerberos keytab login) and their tests
   libsasl2-modules-gssapi-mit
   ldap-utils openssl iproute2 util-linux
+  # the Debian packages (cmake/Packaging.cmake) and their test (tests/packaging):
+  # dpkg-shlibdeps computes Depends; systemd-analyze verifies the units;
+  # binutils' readelf checks that packaged binaries are stripped
+  dpkg-dev systemd binutils
 )
 
 missing=()
