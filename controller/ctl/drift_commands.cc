@@ -16,8 +16,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 // --wait gives up after this long (the pass goes on at the controller).
 constexpr absl::Duration kWaitGuard = absl::Hours(2);
 

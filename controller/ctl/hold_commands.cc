@@ -14,7 +14,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-constexpr int kExitOk = 0;
 
 std::string Time(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());

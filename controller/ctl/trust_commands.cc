@@ -13,8 +13,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 
 void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
