@@ -23,12 +23,10 @@ namespace {
 namespace v1 = writeback::v1;
 
 bool IsCloudId(const std::string &id) {
-  if (id.size() != 36)
-    return false;
+  if (id.size() != 36) return false;
   for (size_t i = 0; i < id.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? id[i] != '-' : !absl::ascii_isxdigit(id[i]))
-      return false;
+    if (dash ? id[i] != '-' : !absl::ascii_isxdigit(id[i])) return false;
   }
   return true;
 }
@@ -36,30 +34,30 @@ bool IsCloudId(const std::string &id) {
 void AddCount(v1::ForestStatus *f, v1::MailboxStatus status, int64_t n) {
   f->set_total(f->total() + n);
   switch (status) {
-  case v1::IN_SYNC:
-    f->set_in_sync(f->in_sync() + n);
-    break;
-  case v1::PENDING:
-    f->set_pending(f->pending() + n);
-    break;
-  case v1::IN_FLIGHT:
-    f->set_in_flight(f->in_flight() + n);
-    break;
-  case v1::RETRY_WAIT:
-    f->set_retry_wait(f->retry_wait() + n);
-    break;
-  case v1::CONFLICT_HOLD:
-    f->set_conflicted(f->conflicted() + n);
-    break;
-  case v1::QUARANTINED:
-    f->set_quarantined(f->quarantined() + n);
-    break;
-  case v1::HELD:
-    f->set_held(f->held() + n);
-    break;
-  default:
-    f->set_lifecycle(f->lifecycle() + n);
-    break;
+    case v1::IN_SYNC:
+      f->set_in_sync(f->in_sync() + n);
+      break;
+    case v1::PENDING:
+      f->set_pending(f->pending() + n);
+      break;
+    case v1::IN_FLIGHT:
+      f->set_in_flight(f->in_flight() + n);
+      break;
+    case v1::RETRY_WAIT:
+      f->set_retry_wait(f->retry_wait() + n);
+      break;
+    case v1::CONFLICT_HOLD:
+      f->set_conflicted(f->conflicted() + n);
+      break;
+    case v1::QUARANTINED:
+      f->set_quarantined(f->quarantined() + n);
+      break;
+    case v1::HELD:
+      f->set_held(f->held() + n);
+      break;
+    default:
+      f->set_lifecycle(f->lifecycle() + n);
+      break;
   }
   f->set_queue_depth(f->pending() + f->in_flight() + f->retry_wait());
 }
@@ -68,8 +66,8 @@ void AddCount(v1::ForestStatus *f, v1::MailboxStatus status, int64_t n) {
 // set is replaced, a single-valued one set, one with no values cleared.
 // Sets *field and returns the error for an unknown attribute or several
 // values of a single-valued one.
-absl::StatusOr<std::vector<v1::AttributeEdit>>
-ImportEdits(const v1::AttributeMap &attributes, std::string *field) {
+absl::StatusOr<std::vector<v1::AttributeEdit>> ImportEdits(const v1::AttributeMap &attributes,
+                                                           std::string *field) {
   std::vector<v1::AttributeEdit> edits;
   for (const auto &[name, values] : attributes.attributes()) {
     *field = absl::StrCat("attributes.", name);
@@ -85,8 +83,8 @@ ImportEdits(const v1::AttributeMap &attributes, std::string *field) {
     } else if (spec->multi_valued) {
       *edit.mutable_replace() = values;
     } else if (values.values_size() > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          std::string(spec->name), " is single-valued; give one value"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(spec->name), " is single-valued; give one value"));
     } else {
       edit.set_set(values.values(0));
     }
@@ -98,8 +96,7 @@ ImportEdits(const v1::AttributeMap &attributes, std::string *field) {
 
 // The field an ApplyEdits error names (its message starts with the
 // attribute), for the error report.
-std::string FieldOfEditError(const absl::Status &s,
-                             const std::vector<v1::AttributeEdit> &edits) {
+std::string FieldOfEditError(const absl::Status &s, const std::vector<v1::AttributeEdit> &edits) {
   for (const auto &e : edits) {
     if (absl::StartsWithIgnoreCase(s.message(), e.attribute())) {
       return absl::StrCat("attributes.", e.attribute());
@@ -108,15 +105,13 @@ std::string FieldOfEditError(const absl::Status &s,
   return "attributes";
 }
 
-} // namespace
+}  // namespace
 
-grpc::Status AdminService::GetStatus(grpc::ServerContext *context,
-                                     const v1::GetStatusRequest *,
+grpc::Status AdminService::GetStatus(grpc::ServerContext *context, const v1::GetStatusRequest *,
                                      v1::GetStatusResponse *response) {
   response->set_time_ms(absl::ToUnixMillis(absl::Now()));
   auto forests = store_->ListForests();
-  if (!forests.ok())
-    return ToGrpcStatus(forests.status());
+  if (!forests.ok()) return ToGrpcStatus(forests.status());
   for (const ForestRecord &f : *forests) {
     v1::ForestStatus *out = response->add_forests();
     v1::Forest view = ForestProto(f);
@@ -127,10 +122,8 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext *context,
     out->set_held_mailboxes(view.held_mailboxes());
     out->set_connected_agents(view.connected_agents());
     auto counts = store_->CountByStatus(f.name);
-    if (!counts.ok())
-      return ToGrpcStatus(counts.status());
-    for (const auto &[status, n] : *counts)
-      AddCount(out, status, n);
+    if (!counts.ok()) return ToGrpcStatus(counts.status());
+    for (const auto &[status, n] : *counts) AddCount(out, status, n);
     response->set_queue_depth(response->queue_depth() + out->queue_depth());
     response->set_quarantined(response->quarantined() + out->quarantined());
     response->set_conflicted(response->conflicted() + out->conflicted());
@@ -138,8 +131,7 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext *context,
   }
   v1::ListAgentsRequest every;
   v1::ListAgentsResponse agents;
-  if (grpc::Status s = ListAgents(context, &every, &agents); !s.ok())
-    return s;
+  if (grpc::Status s = ListAgents(context, &every, &agents); !s.ok()) return s;
   for (const v1::Agent &a : agents.agents()) {
     v1::AgentStatus *out = response->add_agents();
     out->set_agent_id(a.agent_id());
@@ -154,10 +146,9 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext *context,
   return grpc::Status::OK;
 }
 
-grpc::Status
-AdminService::ImportMailboxes(grpc::ServerContext *context,
-                              const v1::ImportMailboxesRequest *request,
-                              v1::ImportMailboxesResponse *response) {
+grpc::Status AdminService::ImportMailboxes(grpc::ServerContext *context,
+                                           const v1::ImportMailboxesRequest *request,
+                                           v1::ImportMailboxesResponse *response) {
   if (request->entries_size() > kMaxImportEntries) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("entries: at most ", kMaxImportEntries,
@@ -167,8 +158,7 @@ AdminService::ImportMailboxes(grpc::ServerContext *context,
   std::vector<MailboxImport> imports;
   std::vector<std::string> fields(request->entries_size());
   std::vector<bool> prepared(request->entries_size(), false);
-  auto refuse = [response](int64_t line, const std::string &field,
-                           absl::string_view message) {
+  auto refuse = [response](int64_t line, const std::string &field, absl::string_view message) {
     v1::ImportError *e = response->add_errors();
     e->set_line(line);
     e->set_field(field);
@@ -180,9 +170,8 @@ AdminService::ImportMailboxes(grpc::ServerContext *context,
     const std::string forest = absl::AsciiStrToLower(entry.forest());
     if (!IsCloudId(cloud_id)) {
       refuse(entry.line(), "cloud_id",
-             absl::StrCat(
-                 "\"", entry.cloud_id(),
-                 "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
+             absl::StrCat("\"", entry.cloud_id(),
+                          "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
       continue;
     }
     if (forest.empty()) {
@@ -190,11 +179,9 @@ AdminService::ImportMailboxes(grpc::ServerContext *context,
       continue;
     }
     if (entry.source_anchor().size() != 16) {
-      refuse(
-          entry.line(), "anchor",
-          absl::StrCat(
-              "must be 16 bytes (an objectGUID or ms-DS-ConsistencyGuid), got ",
-              entry.source_anchor().size()));
+      refuse(entry.line(), "anchor",
+             absl::StrCat("must be 16 bytes (an objectGUID or ms-DS-ConsistencyGuid), got ",
+                          entry.source_anchor().size()));
       continue;
     }
     std::string field;
@@ -207,23 +194,18 @@ AdminService::ImportMailboxes(grpc::ServerContext *context,
     import.added.cloud_id = cloud_id;
     import.added.forest = forest;
     import.added.source_anchor = entry.source_anchor();
-    import.added.status = v1::PENDING; // the onboarding read comes first
+    import.added.status = v1::PENDING;  // the onboarding read comes first
     import.added.updated_ms = now_ms;
-    google::protobuf::RepeatedPtrField<v1::AttributeEdit> edit_list(
-        edits->begin(), edits->end());
-    if (absl::Status s = ApplyEdits(edit_list, &import.added.desired);
-        !s.ok()) {
+    google::protobuf::RepeatedPtrField<v1::AttributeEdit> edit_list(edits->begin(), edits->end());
+    if (absl::Status s = ApplyEdits(edit_list, &import.added.desired); !s.ok()) {
       refuse(entry.line(), FieldOfEditError(s, *edits), s.message());
       continue;
     }
-    if (!SameDesiredState(v1::AttributeMap(), import.added.desired))
-      import.added.desired_gen = 1;
+    if (!SameDesiredState(v1::AttributeMap(), import.added.desired)) import.added.desired_gen = 1;
     std::string *entry_field = &fields[i];
     import.update =
-        [
-          edit_list, forest, anchor = entry.source_anchor(), now_ms,
-          entry_field, edits = *edits
-        ](MailboxRecord & m)
+        [ edit_list, forest, anchor = entry.source_anchor(), now_ms, entry_field, edits = *
+          edits ](MailboxRecord & m)
             ->absl::Status {
               if (m.forest != forest) {
                     *entry_field = "forest";
@@ -244,28 +226,24 @@ AdminService::ImportMailboxes(grpc::ServerContext *context,
     *entry_field = FieldOfEditError(s, edits);
     return s;
   }
-  if (SameDesiredState(before, m.desired))
-    return absl::OkStatus();
+  if (SameDesiredState(before, m.desired)) return absl::OkStatus();
   m.desired_gen++;
   m.updated_ms = now_ms;
-  if (m.status == v1::IN_SYNC)
-    m.status = v1::PENDING;
+  if (m.status == v1::IN_SYNC) m.status = v1::PENDING;
   return absl::OkStatus();
 };
 prepared[i] = true;
 imports.push_back(std::move(import));
-} // namespace writeback::controller
+}  // namespace writeback::controller
 // Entries refused before the store are reported; the store still checks
 // the others (forest, anchors) so that every bad entry is named at once.
-std::vector<int> index_of; // imports[k] is entries(index_of[k])
+std::vector<int> index_of;  // imports[k] is entries(index_of[k])
 for (int i = 0; i < request->entries_size(); ++i) {
-  if (prepared[i])
-    index_of.push_back(i);
+  if (prepared[i]) index_of.push_back(i);
 }
 const bool commit = !request->validate_only() && response->errors().empty();
 auto results = store_->ImportMailboxes(imports, commit);
-if (!results.ok())
-  return ToGrpcStatus(results.status());
+if (!results.ok()) return ToGrpcStatus(results.status());
 int64_t added = 0, updated = 0;
 for (size_t k = 0; k < results->size(); ++k) {
   const int i = index_of[k];
@@ -282,18 +260,14 @@ for (size_t k = 0; k < results->size(); ++k) {
   }
   refuse(request->entries(i).line(), field, r.status().message());
 }
-std::sort(response->mutable_errors()->begin(),
-          response->mutable_errors()->end(),
-          [](const v1::ImportError &a, const v1::ImportError &b) {
-            return a.line() < b.line();
-          });
+std::sort(response->mutable_errors()->begin(), response->mutable_errors()->end(),
+          [](const v1::ImportError &a, const v1::ImportError &b) { return a.line() < b.line(); });
 response->set_stored(commit && response->errors().empty());
 if (response->stored()) {
   response->set_added(added);
   response->set_updated(updated);
   dispatcher_->Wake();
-  WB_LOG(INFO) << "mailboxes imported added=" << added
-               << " updated=" << updated;
+  WB_LOG(INFO) << "mailboxes imported added=" << added << " updated=" << updated;
 }
 if (!request->validate_only()) {
   // One audit record per call with the counts, not every entry.
@@ -301,10 +275,9 @@ if (!request->validate_only()) {
   auto &f = *summary.mutable_fields();
   f["entries"].set_number_value(request->entries_size());
   if (request->entries_size() > 0) {
-    f["first_line"].set_number_value(
-        static_cast<double>(request->entries(0).line()));
-    f["last_line"].set_number_value(static_cast<double>(
-        request->entries(request->entries_size() - 1).line()));
+    f["first_line"].set_number_value(static_cast<double>(request->entries(0).line()));
+    f["last_line"].set_number_value(
+        static_cast<double>(request->entries(request->entries_size() - 1).line()));
   }
   f["added"].set_number_value(static_cast<double>(response->added()));
   f["updated"].set_number_value(static_cast<double>(response->updated()));
@@ -314,4 +287,4 @@ if (!request->validate_only()) {
 return grpc::Status::OK;
 }
 
-} // namespace writeback::controller
+}  // namespace writeback::controller

@@ -1,5 +1,4 @@
 #include "controller/ctl/hold_commands.h"
-#include "controller/ctl/output.h"
 
 #include <chrono>
 #include <iostream>
@@ -7,6 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "controller/ctl/output.h"
+#include "controller/ctl/table.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace writeback::ctl {
@@ -14,29 +15,18 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-
 std::string Time(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
 }
 
-void PrintHold(const v1::Hold& h) {
-  std::cout << "hold " << h.id() << "  forest=" << h.forest() << "  " << h.state()
-            << "  mailboxes=" << h.mailboxes() << "  opened " << Time(h.opened_ms()) << " UTC";
-  if (h.state() != "open") {
-    std::cout << "  " << h.state() << " " << Time(h.decided_ms()) << " UTC by "
-              << h.decided_by();
-  }
-  std::cout << "\n    " << h.reason() << "\n";
-}
-
-void Deadline(grpc::ClientContext* context) {
+void Deadline(grpc::ClientContext *context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
 }
 
 }  // namespace
 
-absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string& name,
-                                                             const HoldFlags& flags) {
+absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string &name,
+                                                             const HoldFlags &flags) {
   v1::SetForestPolicyRequest request;
   request.set_name(name);
   request.set_use_defaults(flags.use_defaults);
@@ -62,14 +52,15 @@ absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string& 
   if (!flags.use_defaults && !request.has_mass_change_threshold() &&
       !request.has_mass_change_window_s()) {
     return absl::InvalidArgumentError(
-        "forest set: give --mass_change_threshold=N, --mass_change_window=DURATION or "
+        "forest set: give --mass_change_threshold=N, "
+        "--mass_change_window=DURATION or "
         "--use_defaults");
   }
   return request;
 }
 
-int RunHoldCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
-                   const HoldFlags& flags, const LogCommandHooks& hooks) {
+int RunHoldCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
+                   const HoldFlags &flags, const LogCommandHooks &hooks) {
   grpc::ClientContext context;
   Deadline(&context);
   if (args.size() == 2 && args[1] == "list") {
@@ -78,8 +69,14 @@ int RunHoldCommand(v1::AdminService::Stub& stub, const std::vector<std::string>&
     v1::ListHoldsResponse response;
     if (auto s = stub.ListHolds(&context, request, &response); !s.ok()) return hooks.report(s);
     if (flags.json) return PrintJson(response), kExitOk;
-    if (response.holds().empty()) std::cout << "no holds\n";
-    for (const auto& h : response.holds()) PrintHold(h);
+    Table table({"HOLD", "FOREST", "STATE", "MAILBOXES", "OPENED (UTC)", "DECIDED (UTC)",
+                 "DECIDED_BY", "REASON"});
+    for (const auto &h : response.holds()) {
+      table.AddRow({absl::StrCat(h.id()), h.forest(), h.state(), absl::StrCat(h.mailboxes()),
+                    Time(h.opened_ms()), h.decided_ms() == 0 ? "-" : Time(h.decided_ms()),
+                    h.decided_by(), h.reason()});
+    }
+    std::cout << table.Render();
     std::cout.flush();
     return kExitOk;
   }
@@ -112,8 +109,8 @@ int RunHoldCommand(v1::AdminService::Stub& stub, const std::vector<std::string>&
   return hooks.usage("hold: expected 'hold list', 'hold approve ID' or 'hold reject ID'");
 }
 
-int RunForestSetCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
-                        const HoldFlags& flags, const LogCommandHooks& hooks) {
+int RunForestSetCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
+                        const HoldFlags &flags, const LogCommandHooks &hooks) {
   if (args.size() != 3) return hooks.usage("forest set: expected 'forest set NAME' and flags");
   auto request = ParseForestPolicy(args[2], flags);
   if (!request.ok()) return hooks.usage(std::string(request.status().message()));

@@ -29,10 +29,9 @@ namespace writeback::ctl {
 
 inline constexpr int kImportBatch = 500;
 
-int RunImportCommand(writeback::v1::AdminService::Stub &stub,
-                     const std::string &path, const MailboxFlags &flags,
-                     const LogCommandHooks &hooks);
+int RunImportCommand(writeback::v1::AdminService::Stub &stub, const std::string &path,
+                     const MailboxFlags &flags, const LogCommandHooks &hooks);
 
-} // namespace writeback::ctl
+}  // namespace writeback::ctl
 
-#endif // WRITEBACK_CONTROLLER_CTL_IMPORT_COMMANDS_H_
+#endif  // WRITEBACK_CONTROLLER_CTL_IMPORT_COMMANDS_H_

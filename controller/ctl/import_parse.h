@@ -45,8 +45,8 @@ absl::StatusOr<ImportFormat> ChooseImportFormat(std::string_view format_flag,
 
 struct ImportLineError {
   int64_t line = 0;
-  std::string field; // "json", "csv", "cloud_id", "forest", "anchor",
-                     // "attributes.mail", ...
+  std::string field;  // "json", "csv", "cloud_id", "forest", "anchor",
+                      // "attributes.mail", ...
   std::string message;
 };
 
@@ -64,6 +64,6 @@ ParsedImport ParseImport(std::string_view text, ImportFormat format);
 // "line 7: field anchor: ..." as writebackctl prints it.
 std::string FormatImportError(const ImportLineError &e);
 
-} // namespace writeback::ctl
+}  // namespace writeback::ctl
 
-#endif // WRITEBACK_CONTROLLER_CTL_IMPORT_PARSE_H_
+#endif  // WRITEBACK_CONTROLLER_CTL_IMPORT_PARSE_H_

@@ -29,26 +29,24 @@ struct MailboxFlags {
   std::string forest;
   std::string anchor;
   int limit = 0;
-  int timeout_s = 120;                                  // mailbox wait
-  absl::Duration provision_timeout = absl::Seconds(30); // mailbox provision
-  std::string format;                                   // mailbox import
-  bool continue_on_error = false;                       // mailbox import
+  int timeout_s = 120;                                   // mailbox wait
+  absl::Duration provision_timeout = absl::Seconds(30);  // mailbox provision
+  std::string format;                                    // mailbox import
+  bool continue_on_error = false;                        // mailbox import
   bool json = false;
 };
 
 // Runs `mailbox ...` (args[0] == "mailbox"); returns the exit code.
-int RunMailboxCommand(writeback::v1::AdminService::Stub &stub,
-                      const std::vector<std::string> &args,
+int RunMailboxCommand(writeback::v1::AdminService::Stub &stub, const std::vector<std::string> &args,
                       const MailboxFlags &flags, const LogCommandHooks &hooks);
 
 // RetryMailbox for each id, in order; stops at the first refusal.
-int RetryMailboxes(writeback::v1::AdminService::Stub &stub,
-                   const std::vector<std::string> &ids, bool json,
-                   const LogCommandHooks &hooks);
+int RetryMailboxes(writeback::v1::AdminService::Stub &stub, const std::vector<std::string> &ids,
+                   bool json, const LogCommandHooks &hooks);
 
 // The one-line status column of a mailbox: "QUARANTINED" etc.
 std::string MailboxStatusName(const writeback::v1::Mailbox &m);
 
-} // namespace writeback::ctl
+}  // namespace writeback::ctl
 
-#endif // WRITEBACK_CONTROLLER_CTL_MAILBOX_COMMANDS_H_
+#endif  // WRITEBACK_CONTROLLER_CTL_MAILBOX_COMMANDS_H_

@@ -32,74 +32,52 @@
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/admin.grpc.pb.h"
 
-ABSL_FLAG(
-    std::string, controller, "",
-    "Admin API address (default $WRITEBACK_CONTROLLER or 127.0.0.1:7444).");
+ABSL_FLAG(std::string, controller, "",
+          "Admin API address (default $WRITEBACK_CONTROLLER or 127.0.0.1:7444).");
 ABSL_FLAG(std::string, token_file, "",
           "Admin API bearer token file, mode 0600 (default "
           "$WRITEBACKCTL_TOKEN_FILE).");
-ABSL_FLAG(std::string, ca_file, "",
-          "TLS to the Admin API: the CA that verifies the controller.");
+ABSL_FLAG(std::string, ca_file, "", "TLS to the Admin API: the CA that verifies the controller.");
 ABSL_FLAG(std::string, cert_file, "",
           "TLS: admin client certificate (URI SAN writeback://admin/NAME).");
-ABSL_FLAG(std::string, key_file, "",
-          "TLS: the client certificate's key (mode 0600).");
+ABSL_FLAG(std::string, key_file, "", "TLS: the client certificate's key (mode 0600).");
 ABSL_FLAG(std::string, ctl_config, "",
           "writebackctl settings file (default $WRITEBACKCTL_CONFIG or "
           "~/.config/writeback/writebackctl.conf).");
 ABSL_FLAG(bool, json, false, "Print results as JSON.");
-ABSL_FLAG(std::string, scope_ous, "",
-          "forest add: scope OU DNs separated by ';'.");
+ABSL_FLAG(std::string, scope_ous, "", "forest add: scope OU DNs separated by ';'.");
 ABSL_FLAG(std::string, forest, "", "mailbox add / list, log: the forest.");
-ABSL_FLAG(std::string, anchor, "",
-          "mailbox add: source anchor as GUID or base64 of 16 bytes.");
+ABSL_FLAG(std::string, anchor, "", "mailbox add: source anchor as GUID or base64 of 16 bytes.");
 ABSL_FLAG(std::string, mailbox, "", "log: only this mailbox.");
 ABSL_FLAG(std::string, agent, "", "log: only this agent.");
 ABSL_FLAG(int, limit, 0, "list, log: at most this many rows.");
-ABSL_FLAG(int, timeout_s, 120,
-          "mailbox wait: give up after this many seconds.");
-ABSL_FLAG(std::string, reason, "",
-          "agent drain, forest pause: the reason, told and logged.");
-ABSL_FLAG(std::string, method, "",
-          "audit: only calls of this Admin API method.");
-ABSL_FLAG(std::string, outcome, "",
-          "log: only this outcome (APPLIED, CONFLICT, ...).");
-ABSL_FLAG(std::string, kind, "",
-          "log: only this record kind (job, read, lost, removed, scan).");
-ABSL_FLAG(std::string, since, "",
-          "log: records at or after this time (RFC 3339 or Unix ms).");
-ABSL_FLAG(std::string, until, "",
-          "log: records before this time (RFC 3339 or Unix ms).");
-ABSL_FLAG(std::string, output, "",
-          "log export: write to this file instead of stdout.");
+ABSL_FLAG(int, timeout_s, 120, "mailbox wait: give up after this many seconds.");
+ABSL_FLAG(std::string, reason, "", "agent drain, forest pause: the reason, told and logged.");
+ABSL_FLAG(std::string, method, "", "audit: only calls of this Admin API method.");
+ABSL_FLAG(std::string, outcome, "", "log: only this outcome (APPLIED, CONFLICT, ...).");
+ABSL_FLAG(std::string, kind, "", "log: only this record kind (job, read, lost, removed, scan).");
+ABSL_FLAG(std::string, since, "", "log: records at or after this time (RFC 3339 or Unix ms).");
+ABSL_FLAG(std::string, until, "", "log: records before this time (RFC 3339 or Unix ms).");
+ABSL_FLAG(std::string, output, "", "log export: write to this file instead of stdout.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "mailbox provision: how long to wait for the answer (e.g. 30s, 2m).");
-ABSL_FLAG(bool, full, false,
-          "forest reconcile: read every object, ignoring the last marks.");
-ABSL_FLAG(bool, wait, false,
-          "forest reconcile: wait for the pass to end and print its counts.");
+ABSL_FLAG(bool, full, false, "forest reconcile: read every object, ignoring the last marks.");
+ABSL_FLAG(bool, wait, false, "forest reconcile: wait for the pass to end and print its counts.");
 ABSL_FLAG(std::string, attribute, "", "drift: only this attribute.");
-ABSL_FLAG(std::string, action, "",
-          "drift: only records with this action (corrected, conflict).");
+ABSL_FLAG(std::string, action, "", "drift: only records with this action (corrected, conflict).");
 ABSL_FLAG(bool, summary, false, "drift: one row per mailbox and attribute.");
 ABSL_FLAG(std::string, mass_change_threshold, "",
           "forest set: most mailboxes changed per window without approval (0 "
           "disables).");
-ABSL_FLAG(std::string, mass_change_window, "",
-          "forest set: the window, e.g. 30m, 1h, 3600s.");
-ABSL_FLAG(bool, use_defaults, false,
-          "forest set: back to the controller's defaults.");
-ABSL_FLAG(absl::Duration, ttl, absl::Hours(1),
-          "token create: how long the token may be used.");
+ABSL_FLAG(std::string, mass_change_window, "", "forest set: the window, e.g. 30m, 1h, 3600s.");
+ABSL_FLAG(bool, use_defaults, false, "forest set: back to the controller's defaults.");
+ABSL_FLAG(absl::Duration, ttl, absl::Hours(1), "token create: how long the token may be used.");
 ABSL_FLAG(bool, finish, false, "ca rotate: finish the rotation under way.");
-ABSL_FLAG(std::string, format, "",
-          "mailbox import: jsonl or csv (default: from the file name).");
+ABSL_FLAG(std::string, format, "", "mailbox import: jsonl or csv (default: from the file name).");
 ABSL_FLAG(bool, continue_on_error, false,
           "mailbox import: store the good lines even when some are bad.");
-ABSL_FLAG(bool, follow, false,
-          "log: print records as they arrive until interrupted or --limit.");
-ABSL_FLAG(bool, force, false,
-          "ca rotate --finish: even if agents still hold old certificates.");
+ABSL_FLAG(bool, follow, false, "log: print records as they arrive until interrupted or --limit.");
+ABSL_FLAG(bool, force, false, "ca rotate --finish: even if agents still hold old certificates.");
 
 namespace writeback::ctl {
 namespace {
@@ -200,8 +178,7 @@ int Usage(const std::string &why) {
 
 int Report(const grpc::Status &s) {
   std::cerr << "writebackctl: " << s.error_message() << std::endl;
-  if (IsAuthFailure(s))
-    return kExitNotAllowed;
+  if (IsAuthFailure(s)) return kExitNotAllowed;
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
       s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return kExitUnavailable;
@@ -210,24 +187,19 @@ int Report(const grpc::Status &s) {
 }
 
 absl::StatusOr<std::unique_ptr<v1::AdminService::Stub>> Connect() {
-  CtlSettings flags{
-      absl::GetFlag(FLAGS_controller), absl::GetFlag(FLAGS_token_file),
-      absl::GetFlag(FLAGS_ca_file), absl::GetFlag(FLAGS_cert_file),
-      absl::GetFlag(FLAGS_key_file)};
-  absl::StatusOr<CtlSettings> settings = ResolveCtlSettings(
-      flags, absl::GetFlag(FLAGS_ctl_config), CtlEnvironment::FromProcess());
-  if (!settings.ok())
-    return settings.status();
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      OpenAdminChannel(*settings);
-  if (!channel.ok())
-    return channel.status();
+  CtlSettings flags{absl::GetFlag(FLAGS_controller), absl::GetFlag(FLAGS_token_file),
+                    absl::GetFlag(FLAGS_ca_file), absl::GetFlag(FLAGS_cert_file),
+                    absl::GetFlag(FLAGS_key_file)};
+  absl::StatusOr<CtlSettings> settings =
+      ResolveCtlSettings(flags, absl::GetFlag(FLAGS_ctl_config), CtlEnvironment::FromProcess());
+  if (!settings.ok()) return settings.status();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenAdminChannel(*settings);
+  if (!channel.ok()) return channel.status();
   return v1::AdminService::NewStub(*channel);
 }
 
 void SetDeadline(grpc::ClientContext *context, int seconds = 30) {
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::seconds(seconds));
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
 DriftFlags CollectDriftFlags() {
@@ -257,25 +229,22 @@ TrustFlags TrustFlagsFromCommandLine() {
 }
 
 HoldFlags HoldFlagsFromCommandLine() {
-  return {absl::GetFlag(FLAGS_forest),
-          absl::GetFlag(FLAGS_mass_change_threshold),
-          absl::GetFlag(FLAGS_mass_change_window),
-          absl::GetFlag(FLAGS_use_defaults), absl::GetFlag(FLAGS_json)};
+  return {absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_mass_change_threshold),
+          absl::GetFlag(FLAGS_mass_change_window), absl::GetFlag(FLAGS_use_defaults),
+          absl::GetFlag(FLAGS_json)};
 }
 
 int Forest(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
   if (args.size() == 3 && args[1] == "add") {
     v1::AddForestRequest request;
     request.mutable_forest()->set_name(args[2]);
-    for (auto ou : absl::StrSplit(absl::GetFlag(FLAGS_scope_ous), ';',
-                                  absl::SkipEmpty())) {
+    for (auto ou : absl::StrSplit(absl::GetFlag(FLAGS_scope_ous), ';', absl::SkipEmpty())) {
       request.mutable_forest()->add_scope_ous(std::string(ou));
     }
     v1::Forest response;
     grpc::ClientContext context;
     SetDeadline(&context);
-    if (auto s = stub.AddForest(&context, request, &response); !s.ok())
-      return Report(s);
+    if (auto s = stub.AddForest(&context, request, &response); !s.ok()) return Report(s);
     if (absl::GetFlag(FLAGS_json))
       PrintJson(response);
     else
@@ -286,19 +255,14 @@ int Forest(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
     v1::ListForestsResponse response;
     grpc::ClientContext context;
     SetDeadline(&context);
-    if (auto s = stub.ListForests(&context, {}, &response); !s.ok())
-      return Report(s);
-    if (absl::GetFlag(FLAGS_json))
-      return PrintJson(response), kExitOk;
-    Table table(
-        {"FOREST", "STATE", "AGENTS", "OPEN_HOLD", "SCOPE", "PAUSE_REASON"});
+    if (auto s = stub.ListForests(&context, {}, &response); !s.ok()) return Report(s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
+    Table table({"FOREST", "STATE", "AGENTS", "OPEN_HOLD", "SCOPE", "PAUSE_REASON"});
     for (const auto &f : response.forests()) {
-      table.AddRow({f.name(), f.paused() ? "PAUSED" : "active",
-                    absl::StrCat(f.connected_agents()),
+      table.AddRow({f.name(), f.paused() ? "PAUSED" : "active", absl::StrCat(f.connected_agents()),
                     f.open_hold_id() == 0
                         ? "-"
-                        : absl::StrCat(f.open_hold_id(), " (",
-                                       f.held_mailboxes(), " held)"),
+                        : absl::StrCat(f.open_hold_id(), " (", f.held_mailboxes(), " held)"),
                     absl::StrJoin(f.scope_ous(), ";"), f.pause_reason()});
     }
     std::cout << table.Render() << std::flush;
@@ -319,21 +283,17 @@ int Forest(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
       request.set_name(args[2]);
       s = stub.ResumeForest(&context, request, &response);
     }
-    if (!s.ok())
-      return Report(s);
-    if (absl::GetFlag(FLAGS_json))
-      return PrintJson(response), kExitOk;
-    std::cout << "forest " << response.name()
-              << (response.paused() ? " paused" : " resumed") << std::endl;
+    if (!s.ok()) return Report(s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
+    std::cout << "forest " << response.name() << (response.paused() ? " paused" : " resumed")
+              << std::endl;
     return kExitOk;
   }
   if (args.size() == 3 && args[1] == "reconcile") {
-    return RunReconcileCommand(stub, args[2], CollectDriftFlags(),
-                               {Usage, Report});
+    return RunReconcileCommand(stub, args[2], CollectDriftFlags(), {Usage, Report});
   }
   if (args.size() >= 2 && args[1] == "set") {
-    return RunForestSetCommand(stub, args, HoldFlagsFromCommandLine(),
-                               {Usage, Report});
+    return RunForestSetCommand(stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
   }
   return Usage(
       "forest: expected 'forest add NAME', 'forest list', 'forest pause NAME', "
@@ -354,23 +314,19 @@ MailboxFlags MailboxFlagsFromCommandLine() {
 }
 
 StatusFlags StatusFlagsFromCommandLine() {
-  return {absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_limit),
-          absl::GetFlag(FLAGS_json)};
+  return {absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_limit), absl::GetFlag(FLAGS_json)};
 }
 
 void PrintAgents(const v1::ListAgentsResponse &response) {
-  Table table({"AGENT", "FOREST", "STATE", "IN_FLIGHT", "VERSION",
-               "LAST_SEEN (UTC)", "CERTIFICATE"});
+  Table table(
+      {"AGENT", "FOREST", "STATE", "IN_FLIGHT", "VERSION", "LAST_SEEN (UTC)", "CERTIFICATE"});
   for (const auto &a : response.agents()) {
-    std::string cert =
-        a.cert_serial().empty()
-            ? "operator-issued"
-            : absl::StrCat(a.cert_serial().substr(0, 12), " until ",
-                           FormatTimeMs(a.cert_not_after_ms()));
-    if (a.revoked_ms() != 0)
-      cert = absl::StrCat("REVOKED ", FormatTimeMs(a.revoked_ms()));
-    table.AddRow({a.agent_id(), a.forest(), a.state(),
-                  absl::StrCat(a.in_flight()), a.version(),
+    std::string cert = a.cert_serial().empty()
+                           ? "operator-issued"
+                           : absl::StrCat(a.cert_serial().substr(0, 12), " until ",
+                                          FormatTimeMs(a.cert_not_after_ms()));
+    if (a.revoked_ms() != 0) cert = absl::StrCat("REVOKED ", FormatTimeMs(a.revoked_ms()));
+    table.AddRow({a.agent_id(), a.forest(), a.state(), absl::StrCat(a.in_flight()), a.version(),
                   FormatTimeMs(a.last_seen_ms()), cert});
   }
   std::cout << table.Render() << std::flush;
@@ -384,42 +340,36 @@ int Agent(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
     v1::ListAgentsRequest request;
     request.set_forest(absl::GetFlag(FLAGS_forest));
     v1::ListAgentsResponse response;
-    if (auto s = stub.ListAgents(&context, request, &response); !s.ok())
-      return Report(s);
-    if (json)
-      return PrintJson(response), kExitOk;
+    if (auto s = stub.ListAgents(&context, request, &response); !s.ok()) return Report(s);
+    if (json) return PrintJson(response), kExitOk;
     PrintAgents(response);
     return kExitOk;
   }
   if (args.size() >= 2 && args[1] == "revoke") {
-    return RunAgentRevokeCommand(stub, args, TrustFlagsFromCommandLine(),
-                                 {Usage, Report});
+    return RunAgentRevokeCommand(stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
   }
   if (args.size() == 3 && args[1] == "drain") {
     v1::DrainAgentRequest request;
     request.set_agent_id(args[2]);
     request.set_reason(absl::GetFlag(FLAGS_reason));
     v1::Agent agent;
-    if (auto s = stub.DrainAgent(&context, request, &agent); !s.ok())
-      return Report(s);
-    if (json)
-      return PrintJson(agent), kExitOk;
+    if (auto s = stub.DrainAgent(&context, request, &agent); !s.ok()) return Report(s);
+    if (json) return PrintJson(agent), kExitOk;
     std::cout << "agent " << agent.agent_id() << " is draining: it answers its "
-              << agent.in_flight() << " unanswered job(s) and exits"
-              << std::endl;
+              << agent.in_flight() << " unanswered job(s) and exits" << std::endl;
     return kExitOk;
   }
-  return Usage("agent: expected 'agent list', 'agent drain AGENT_ID' or 'agent "
-               "revoke AGENT_ID'");
+  return Usage(
+      "agent: expected 'agent list', 'agent drain AGENT_ID' or 'agent "
+      "revoke AGENT_ID'");
 }
 
 int Log(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
-  LogFlags flags{absl::GetFlag(FLAGS_mailbox), absl::GetFlag(FLAGS_forest),
-                 absl::GetFlag(FLAGS_agent),   absl::GetFlag(FLAGS_outcome),
-                 absl::GetFlag(FLAGS_kind),    absl::GetFlag(FLAGS_since),
-                 absl::GetFlag(FLAGS_until),   absl::GetFlag(FLAGS_output),
-                 absl::GetFlag(FLAGS_limit),   absl::GetFlag(FLAGS_json),
-                 absl::GetFlag(FLAGS_follow)};
+  LogFlags flags{
+      absl::GetFlag(FLAGS_mailbox), absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_agent),
+      absl::GetFlag(FLAGS_outcome), absl::GetFlag(FLAGS_kind),   absl::GetFlag(FLAGS_since),
+      absl::GetFlag(FLAGS_until),   absl::GetFlag(FLAGS_output), absl::GetFlag(FLAGS_limit),
+      absl::GetFlag(FLAGS_json),    absl::GetFlag(FLAGS_follow)};
   return RunLogCommand(stub, args, flags, {Usage, Report});
 }
 
@@ -430,94 +380,76 @@ int Audit(v1::AdminService::Stub &stub) {
   v1::ListAuditLogResponse response;
   grpc::ClientContext context;
   SetDeadline(&context);
-  if (auto s = stub.ListAuditLog(&context, request, &response); !s.ok())
-    return Report(s);
-  if (absl::GetFlag(FLAGS_json))
-    return PrintJson(response), kExitOk;
+  if (auto s = stub.ListAuditLog(&context, request, &response); !s.ok()) return Report(s);
+  if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
   Table table({"TIME (UTC)", "METHOD", "RESULT", "CALLER", "ARGUMENTS"});
   for (const auto &r : response.records()) {
-    table.AddRow({FormatTimeMs(r.time_ms()), r.method(), r.result(), r.caller(),
-                  r.arguments()});
+    table.AddRow({FormatTimeMs(r.time_ms()), r.method(), r.result(), r.caller(), r.arguments()});
   }
   std::cout << table.Render() << std::flush;
   return kExitOk;
 }
 
 int Main(const std::vector<std::string> &args) {
-  if (args.empty())
-    return Usage("no command given");
+  if (args.empty()) return Usage("no command given");
   auto connected = Connect();
   if (!connected.ok()) {
     std::cerr << "writebackctl: " << connected.status().message() << std::endl;
     return kExitNotAllowed;
   }
   auto &stub = *connected;
-  if (args[0] == "forest")
-    return Forest(*stub, args);
+  if (args[0] == "forest") return Forest(*stub, args);
   const LogCommandHooks hooks{Usage, Report};
   if (args[0] == "mailbox")
     return RunMailboxCommand(*stub, args, MailboxFlagsFromCommandLine(), hooks);
   if (args[0] == "retry") {
-    return RetryMailboxes(*stub, {args.begin() + 1, args.end()},
-                          absl::GetFlag(FLAGS_json), hooks);
+    return RetryMailboxes(*stub, {args.begin() + 1, args.end()}, absl::GetFlag(FLAGS_json), hooks);
   }
   if (args[0] == "status")
     return RunStatusCommand(*stub, args, StatusFlagsFromCommandLine(), hooks);
   if (args[0] == "quarantine") {
-    return RunQuarantineCommand(*stub, args, StatusFlagsFromCommandLine(),
-                                hooks);
+    return RunQuarantineCommand(*stub, args, StatusFlagsFromCommandLine(), hooks);
   }
   if (args[0] == "approve") {
     std::vector<std::string> hold = {"hold", "approve"};
     hold.insert(hold.end(), args.begin() + 1, args.end());
     return RunHoldCommand(*stub, hold, HoldFlagsFromCommandLine(), hooks);
   }
-  if (args[0] == "agent")
-    return Agent(*stub, args);
-  if (args[0] == "log")
-    return Log(*stub, args);
+  if (args[0] == "agent") return Agent(*stub, args);
+  if (args[0] == "log") return Log(*stub, args);
   if (args[0] == "provision-now") {
-    return RunProvisionCommand(
-        *stub, args, {absl::GetFlag(FLAGS_timeout), absl::GetFlag(FLAGS_json)},
-        Usage);
+    return RunProvisionCommand(*stub, args,
+                               {absl::GetFlag(FLAGS_timeout), absl::GetFlag(FLAGS_json)}, Usage);
   }
-  if (args[0] == "drift")
-    return RunDriftCommand(*stub, args, CollectDriftFlags(), {Usage, Report});
+  if (args[0] == "drift") return RunDriftCommand(*stub, args, CollectDriftFlags(), {Usage, Report});
   if (args[0] == "audit") {
-    if (args.size() != 1)
-      return Usage("audit: takes no arguments (filters: --method, --limit)");
+    if (args.size() != 1) return Usage("audit: takes no arguments (filters: --method, --limit)");
     return Audit(*stub);
   }
   if (args[0] == "hold")
-    return RunHoldCommand(*stub, args, HoldFlagsFromCommandLine(),
-                          {Usage, Report});
+    return RunHoldCommand(*stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
   if (args[0] == "token")
-    return RunTokenCommand(*stub, args, TrustFlagsFromCommandLine(),
-                           {Usage, Report});
+    return RunTokenCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
   if (args[0] == "ca")
-    return RunCaCommand(*stub, args, TrustFlagsFromCommandLine(),
-                        {Usage, Report});
+    return RunCaCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }
 
-} // namespace
-} // namespace writeback::ctl
+}  // namespace
+}  // namespace writeback::ctl
 
 int main(int argc, char **argv) {
   // --continue-on-error is --continue_on_error: dashes in a flag's name (not
   // its value) become underscores, as Abseil's flag names have them.
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--")
-      break;
-    if (argv[i][0] != '-' || argv[i][1] != '-')
-      continue;
+    if (std::string_view(argv[i]) == "--") break;
+    if (argv[i][0] != '-' || argv[i][1] != '-') continue;
     for (char *c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
-      if (*c == '-')
-        *c = '_';
+      if (*c == '-') *c = '_';
     }
   }
-  std::vector<char *> positional = writeback::InitProgram(
-      argc, argv, "writebackctl", writeback::ctl::kUsage, /*daemon=*/false);
+  std::vector<char *> positional =
+      writeback::InitProgram(argc, argv, "writebackctl", writeback::ctl::kUsage, /*daemon=*/false);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return writeback::ctl::Main(args);
 }

@@ -15,13 +15,10 @@ std::string ToJson(const google::protobuf::Message &m) {
   return out;
 }
 
-void PrintJson(const google::protobuf::Message &m) {
-  std::cout << ToJson(m) << std::endl;
-}
+void PrintJson(const google::protobuf::Message &m) { std::cout << ToJson(m) << std::endl; }
 
 std::string FormatTimeMs(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
 }
 
-} // namespace writeback::ctl
+}  // namespace writeback::ctl

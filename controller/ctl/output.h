@@ -15,12 +15,10 @@ namespace writeback::ctl {
 // Exit codes (documented in kUsage and the README); 5, kExitNotAllowed, is
 // in credentials.h.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed =
-    1; // the controller refused or failed the request
-inline constexpr int kExitUsage =
-    2; // bad command line or unreadable input file
-inline constexpr int kExitUnavailable = 3; // controller unreachable
-inline constexpr int kExitTimeout = 4;     // mailbox wait gave up
+inline constexpr int kExitFailed = 1;       // the controller refused or failed the request
+inline constexpr int kExitUsage = 2;        // bad command line or unreadable input file
+inline constexpr int kExitUnavailable = 3;  // controller unreachable
+inline constexpr int kExitTimeout = 4;      // mailbox wait gave up
 
 // One line of JSON, proto field names (time_ms, not timeMs).
 std::string ToJson(const google::protobuf::Message &m);
@@ -29,6 +27,6 @@ void PrintJson(const google::protobuf::Message &m);
 // "2026-11-24 01:58:18.123" (UTC) for Unix milliseconds.
 std::string FormatTimeMs(int64_t ms);
 
-} // namespace writeback::ctl
+}  // namespace writeback::ctl
 
-#endif // WRITEBACK_CONTROLLER_CTL_OUTPUT_H_
+#endif  // WRITEBACK_CONTROLLER_CTL_OUTPUT_H_

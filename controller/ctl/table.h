@@ -13,20 +13,19 @@
 namespace writeback::ctl {
 
 class Table {
-public:
-  explicit Table(std::vector<std::string> header)
-      : header_(std::move(header)) {}
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
   // Missing cells print empty; extra cells are kept.
   void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
   size_t rows() const { return rows_.size(); }
   // Header and rows, columns separated by two spaces, no trailing blanks.
   std::string Render() const;
 
-private:
+ private:
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
 };
 
-} // namespace writeback::ctl
+}  // namespace writeback::ctl
 
-#endif // WRITEBACK_CONTROLLER_CTL_TABLE_H_
+#endif  // WRITEBACK_CONTROLLER_CTL_TABLE_H_

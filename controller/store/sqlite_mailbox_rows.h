@@ -27,15 +27,14 @@ absl::StatusOr<std::vector<MailboxRecord>> ReadMailboxRows(Statement &st);
 // Inserts (new_mailbox) or replaces `m`. Sets *refused (nothing written for
 // it, the transaction intact) for an unknown forest or a taken cloud id or
 // anchor; returns a failure of the transaction.
-absl::Status WriteMailboxRow(SqliteDb &db, const MailboxRecord &m,
-                             bool new_mailbox, absl::Status *refused);
+absl::Status WriteMailboxRow(SqliteDb &db, const MailboxRecord &m, bool new_mailbox,
+                             absl::Status *refused);
 // One read-modify-write (as UpdateMailbox): *result is the record as written
 // or this mailbox's error; returns a failure of the transaction.
-absl::Status
-UpdateMailboxRow(SqliteDb &db, std::string_view cloud_id,
-                 const std::function<absl::Status(MailboxRecord &)> &mutate,
-                 absl::StatusOr<MailboxRecord> *result);
+absl::Status UpdateMailboxRow(SqliteDb &db, std::string_view cloud_id,
+                              const std::function<absl::Status(MailboxRecord &)> &mutate,
+                              absl::StatusOr<MailboxRecord> *result);
 
-} // namespace writeback::controller::store_internal
+}  // namespace writeback::controller::store_internal
 
-#endif // WRITEBACK_CONTROLLER_STORE_SQLITE_MAILBOX_ROWS_H_
+#endif  // WRITEBACK_CONTROLLER_STORE_SQLITE_MAILBOX_ROWS_H_
