@@ -177,7 +177,11 @@ TEST(CtlVerbsTest, EveryVerbAsTableAndJsonWithItsExitCodes) {
   ExpectTable(env, {"hold", "list"}, "HOLD", "open");
   EXPECT_EQ(Json<v1::Hold>(env, {"approve", absl::StrCat(hold)}).state(), "approved");
   ASSERT_EQ(env.Ctl({"mailbox", "wait", ids[3], ids[4], ids[5]}).exit_code, 0);
-  ASSERT_OK(admin.UpdateMailbox(ids[3], {AdminClient::Set("extensionAttribute1", "v4")}).status());
+  // Mailboxes not counted in this window yet: counted, past the threshold, held.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(
+        admin.UpdateMailbox(ids[i], {AdminClient::Set("extensionAttribute1", "v4")}).status());
+  }
   hold = WaitOpenHold(env);
   ASSERT_NE(hold, 0) << env.LogsForFailure();
   EXPECT_EQ(Json<v1::Hold>(env, {"hold", "reject", absl::StrCat(hold)}).state(), "rejected");
