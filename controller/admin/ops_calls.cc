@@ -22,7 +22,7 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-bool IsCloudId(const std::string &id) {
+bool IsCloudId(const std::string& id) {
   if (id.size() != 36) return false;
   for (size_t i = 0; i < id.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
@@ -31,7 +31,7 @@ bool IsCloudId(const std::string &id) {
   return true;
 }
 
-void AddCount(v1::ForestStatus *f, v1::MailboxStatus status, int64_t n) {
+void AddCount(v1::ForestStatus* f, v1::MailboxStatus status, int64_t n) {
   f->set_total(f->total() + n);
   switch (status) {
     case v1::IN_SYNC:
@@ -66,12 +66,12 @@ void AddCount(v1::ForestStatus *f, v1::MailboxStatus status, int64_t n) {
 // set is replaced, a single-valued one set, one with no values cleared.
 // Sets *field and returns the error for an unknown attribute or several
 // values of a single-valued one.
-absl::StatusOr<std::vector<v1::AttributeEdit>> ImportEdits(const v1::AttributeMap &attributes,
-                                                           std::string *field) {
+absl::StatusOr<std::vector<v1::AttributeEdit>> ImportEdits(const v1::AttributeMap& attributes,
+                                                           std::string* field) {
   std::vector<v1::AttributeEdit> edits;
-  for (const auto &[name, values] : attributes.attributes()) {
+  for (const auto& [name, values] : attributes.attributes()) {
     *field = absl::StrCat("attributes.", name);
-    const AttributeSpec *spec = AttributeCatalog::Default().Find(name);
+    const AttributeSpec* spec = AttributeCatalog::Default().Find(name);
     if (spec == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("\"", name, "\" is not an attribute writeback carries"));
@@ -96,8 +96,8 @@ absl::StatusOr<std::vector<v1::AttributeEdit>> ImportEdits(const v1::AttributeMa
 
 // The field an ApplyEdits error names (its message starts with the
 // attribute), for the error report.
-std::string FieldOfEditError(const absl::Status &s, const std::vector<v1::AttributeEdit> &edits) {
-  for (const auto &e : edits) {
+std::string FieldOfEditError(const absl::Status& s, const std::vector<v1::AttributeEdit>& edits) {
+  for (const auto& e : edits) {
     if (absl::StartsWithIgnoreCase(s.message(), e.attribute())) {
       return absl::StrCat("attributes.", e.attribute());
     }
@@ -107,13 +107,13 @@ std::string FieldOfEditError(const absl::Status &s, const std::vector<v1::Attrib
 
 }  // namespace
 
-grpc::Status AdminService::GetStatus(grpc::ServerContext *context, const v1::GetStatusRequest *,
-                                     v1::GetStatusResponse *response) {
+grpc::Status AdminService::GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest*,
+                                     v1::GetStatusResponse* response) {
   response->set_time_ms(absl::ToUnixMillis(absl::Now()));
   auto forests = store_->ListForests();
   if (!forests.ok()) return ToGrpcStatus(forests.status());
-  for (const ForestRecord &f : *forests) {
-    v1::ForestStatus *out = response->add_forests();
+  for (const ForestRecord& f : *forests) {
+    v1::ForestStatus* out = response->add_forests();
     v1::Forest view = ForestProto(f);
     out->set_name(f.name);
     out->set_paused(f.paused);
@@ -123,7 +123,7 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext *context, const v1::Get
     out->set_connected_agents(view.connected_agents());
     auto counts = store_->CountByStatus(f.name);
     if (!counts.ok()) return ToGrpcStatus(counts.status());
-    for (const auto &[status, n] : *counts) AddCount(out, status, n);
+    for (const auto& [status, n] : *counts) AddCount(out, status, n);
     response->set_queue_depth(response->queue_depth() + out->queue_depth());
     response->set_quarantined(response->quarantined() + out->quarantined());
     response->set_conflicted(response->conflicted() + out->conflicted());
@@ -132,8 +132,8 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext *context, const v1::Get
   v1::ListAgentsRequest every;
   v1::ListAgentsResponse agents;
   if (grpc::Status s = ListAgents(context, &every, &agents); !s.ok()) return s;
-  for (const v1::Agent &a : agents.agents()) {
-    v1::AgentStatus *out = response->add_agents();
+  for (const v1::Agent& a : agents.agents()) {
+    v1::AgentStatus* out = response->add_agents();
     out->set_agent_id(a.agent_id());
     out->set_forest(a.forest());
     out->set_version(a.version());
@@ -146,9 +146,9 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext *context, const v1::Get
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::ImportMailboxes(grpc::ServerContext *context,
-                                           const v1::ImportMailboxesRequest *request,
-                                           v1::ImportMailboxesResponse *response) {
+grpc::Status AdminService::ImportMailboxes(grpc::ServerContext* context,
+                                           const v1::ImportMailboxesRequest* request,
+                                           v1::ImportMailboxesResponse* response) {
   if (request->entries_size() > kMaxImportEntries) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("entries: at most ", kMaxImportEntries,
@@ -158,14 +158,14 @@ grpc::Status AdminService::ImportMailboxes(grpc::ServerContext *context,
   std::vector<MailboxImport> imports;
   std::vector<std::string> fields(request->entries_size());
   std::vector<bool> prepared(request->entries_size(), false);
-  auto refuse = [response](int64_t line, const std::string &field, absl::string_view message) {
-    v1::ImportError *e = response->add_errors();
+  auto refuse = [response](int64_t line, const std::string& field, absl::string_view message) {
+    v1::ImportError* e = response->add_errors();
     e->set_line(line);
     e->set_field(field);
     e->set_message(std::string(message));
   };
   for (int i = 0; i < request->entries_size(); ++i) {
-    const v1::ImportEntry &entry = request->entries(i);
+    const v1::ImportEntry& entry = request->entries(i);
     const std::string cloud_id = absl::AsciiStrToLower(entry.cloud_id());
     const std::string forest = absl::AsciiStrToLower(entry.forest());
     if (!IsCloudId(cloud_id)) {
@@ -202,7 +202,7 @@ grpc::Status AdminService::ImportMailboxes(grpc::ServerContext *context,
       continue;
     }
     if (!SameDesiredState(v1::AttributeMap(), import.added.desired)) import.added.desired_gen = 1;
-    std::string *entry_field = &fields[i];
+    std::string* entry_field = &fields[i];
     import.update =
         [ edit_list, forest, anchor = entry.source_anchor(), now_ms, entry_field, edits = *
           edits ](MailboxRecord & m)
@@ -247,7 +247,7 @@ if (!results.ok()) return ToGrpcStatus(results.status());
 int64_t added = 0, updated = 0;
 for (size_t k = 0; k < results->size(); ++k) {
   const int i = index_of[k];
-  const absl::StatusOr<bool> &r = (*results)[k];
+  const absl::StatusOr<bool>& r = (*results)[k];
   if (r.ok()) {
     (*r ? added : updated)++;
     continue;
@@ -261,7 +261,7 @@ for (size_t k = 0; k < results->size(); ++k) {
   refuse(request->entries(i).line(), field, r.status().message());
 }
 std::sort(response->mutable_errors()->begin(), response->mutable_errors()->end(),
-          [](const v1::ImportError &a, const v1::ImportError &b) { return a.line() < b.line(); });
+          [](const v1::ImportError& a, const v1::ImportError& b) { return a.line() < b.line(); });
 response->set_stored(commit && response->errors().empty());
 if (response->stored()) {
   response->set_added(added);
@@ -272,7 +272,7 @@ if (response->stored()) {
 if (!request->validate_only()) {
   // One audit record per call with the counts, not every entry.
   google::protobuf::Struct summary;
-  auto &f = *summary.mutable_fields();
+  auto& f = *summary.mutable_fields();
   f["entries"].set_number_value(request->entries_size());
   if (request->entries_size() > 0) {
     f["first_line"].set_number_value(static_cast<double>(request->entries(0).line()));

@@ -20,18 +20,18 @@ namespace v1 = writeback::v1;
 // --wait gives up after this long (the pass goes on at the controller).
 constexpr absl::Duration kWaitGuard = absl::Hours(2);
 
-std::string Values(const google::protobuf::RepeatedPtrField<std::string> &values) {
+std::string Values(const google::protobuf::RepeatedPtrField<std::string>& values) {
   return values.empty() ? "(none)" : absl::StrCat("[", absl::StrJoin(values, "; "), "]");
 }
 
-void Deadline(grpc::ClientContext *context) {
+void Deadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
 }
 
 }  // namespace
 
-int RunReconcileCommand(v1::AdminService::Stub &stub, const std::string &forest,
-                        const DriftFlags &flags, const LogCommandHooks &hooks) {
+int RunReconcileCommand(v1::AdminService::Stub& stub, const std::string& forest,
+                        const DriftFlags& flags, const LogCommandHooks& hooks) {
   v1::ReconcileForestRequest request;
   request.set_forest(forest);
   request.set_full(flags.full);
@@ -62,7 +62,7 @@ int RunReconcileCommand(v1::AdminService::Stub &stub, const std::string &forest,
     if (auto s = stub.ListProvisioningLog(&context, filter, &response); !s.ok()) {
       return hooks.report(s);
     }
-    for (const auto &r : response.records()) {
+    for (const auto& r : response.records()) {
       if (r.job_id() != started.scan_id()) continue;
       if (flags.json) {
         std::cout << ToJson(r) << std::endl;
@@ -81,8 +81,8 @@ int RunReconcileCommand(v1::AdminService::Stub &stub, const std::string &forest,
   return kExitFailed;
 }
 
-int RunDriftCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                    const DriftFlags &flags, const LogCommandHooks &hooks) {
+int RunDriftCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                    const DriftFlags& flags, const LogCommandHooks& hooks) {
   if (args.size() != 1) return hooks.usage("drift: takes flags only (--mailbox, --forest, ...)");
   if (flags.limit < 0) return hooks.usage("--limit: must not be negative");
   v1::ListDriftRequest request;
@@ -97,14 +97,14 @@ int RunDriftCommand(v1::AdminService::Stub &stub, const std::vector<std::string>
   Deadline(&context);
   if (auto s = stub.ListDrift(&context, request, &response); !s.ok()) return hooks.report(s);
   if (flags.json) {  // JSON lines, one record or summary row each
-    for (const auto &r : response.records()) std::cout << ToJson(r) << "\n";
-    for (const auto &r : response.summary()) std::cout << ToJson(r) << "\n";
+    for (const auto& r : response.records()) std::cout << ToJson(r) << "\n";
+    for (const auto& r : response.summary()) std::cout << ToJson(r) << "\n";
     std::cout.flush();
     return kExitOk;
   }
   if (flags.summary) {
     Table table({"MAILBOX", "ATTRIBUTE", "DRIFT", "LAST (UTC)", "LAST_FOUND", "CONFLICT_HOLD"});
-    for (const auto &r : response.summary()) {
+    for (const auto& r : response.summary()) {
       table.AddRow({r.cloud_id(), r.attribute(), absl::StrCat(r.drift_count()),
                     FormatTimeMs(r.last_time_ms()), Values(r.last_found()),
                     r.in_conflict() ? "yes" : "no"});
@@ -113,7 +113,7 @@ int RunDriftCommand(v1::AdminService::Stub &stub, const std::vector<std::string>
   } else {
     Table table({"TIME (UTC)", "ACTION", "MAILBOX", "ATTRIBUTE", "EXPECTED", "FOUND", "SOURCE",
                  "DC", "WHEN_CHANGED", "CORRECTIONS", "DN"});
-    for (const auto &r : response.records()) {
+    for (const auto& r : response.records()) {
       table.AddRow({FormatTimeMs(r.time_ms()), r.action(), r.mailbox_id(), r.attribute(),
                     Values(r.expected()), Values(r.found()),
                     absl::StrCat(r.source(), " ", r.work_id()), r.dc(), r.when_changed(),

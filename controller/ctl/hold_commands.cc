@@ -19,14 +19,14 @@ std::string Time(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
 }
 
-void Deadline(grpc::ClientContext *context) {
+void Deadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
 }
 
 }  // namespace
 
-absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string &name,
-                                                             const HoldFlags &flags) {
+absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string& name,
+                                                             const HoldFlags& flags) {
   v1::SetForestPolicyRequest request;
   request.set_name(name);
   request.set_use_defaults(flags.use_defaults);
@@ -59,8 +59,8 @@ absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string &
   return request;
 }
 
-int RunHoldCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                   const HoldFlags &flags, const LogCommandHooks &hooks) {
+int RunHoldCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                   const HoldFlags& flags, const LogCommandHooks& hooks) {
   grpc::ClientContext context;
   Deadline(&context);
   if (args.size() == 2 && args[1] == "list") {
@@ -71,7 +71,7 @@ int RunHoldCommand(v1::AdminService::Stub &stub, const std::vector<std::string> 
     if (flags.json) return PrintJson(response), kExitOk;
     Table table({"HOLD", "FOREST", "STATE", "MAILBOXES", "OPENED (UTC)", "DECIDED (UTC)",
                  "DECIDED_BY", "REASON"});
-    for (const auto &h : response.holds()) {
+    for (const auto& h : response.holds()) {
       table.AddRow({absl::StrCat(h.id()), h.forest(), h.state(), absl::StrCat(h.mailboxes()),
                     Time(h.opened_ms()), h.decided_ms() == 0 ? "-" : Time(h.decided_ms()),
                     h.decided_by(), h.reason()});
@@ -109,8 +109,8 @@ int RunHoldCommand(v1::AdminService::Stub &stub, const std::vector<std::string> 
   return hooks.usage("hold: expected 'hold list', 'hold approve ID' or 'hold reject ID'");
 }
 
-int RunForestSetCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                        const HoldFlags &flags, const LogCommandHooks &hooks) {
+int RunForestSetCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                        const HoldFlags& flags, const LogCommandHooks& hooks) {
   if (args.size() != 3) return hooks.usage("forest set: expected 'forest set NAME' and flags");
   auto request = ParseForestPolicy(args[2], flags);
   if (!request.ok()) return hooks.usage(std::string(request.status().message()));

@@ -18,7 +18,7 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-bool ReadInput(const std::string &path, std::string *text) {
+bool ReadInput(const std::string& path, std::string* text) {
   if (path == "-") {
     std::ostringstream in;
     in << std::cin.rdbuf();
@@ -34,9 +34,9 @@ bool ReadInput(const std::string &path, std::string *text) {
 }
 
 // Calls ImportMailboxes for entries [begin, end).
-grpc::Status CallImport(v1::AdminService::Stub &stub, const std::vector<v1::ImportEntry> &entries,
+grpc::Status CallImport(v1::AdminService::Stub& stub, const std::vector<v1::ImportEntry>& entries,
                         size_t begin, size_t end, bool validate_only,
-                        v1::ImportMailboxesResponse *response) {
+                        v1::ImportMailboxesResponse* response) {
   v1::ImportMailboxesRequest request;
   request.set_validate_only(validate_only);
   for (size_t i = begin; i < end; ++i) *request.add_entries() = entries[i];
@@ -45,16 +45,16 @@ grpc::Status CallImport(v1::AdminService::Stub &stub, const std::vector<v1::Impo
   return stub.ImportMailboxes(&context, request, response);
 }
 
-void AddServerErrors(const v1::ImportMailboxesResponse &response,
-                     std::vector<ImportLineError> *errors) {
-  for (const auto &e : response.errors()) errors->push_back({e.line(), e.field(), e.message()});
+void AddServerErrors(const v1::ImportMailboxesResponse& response,
+                     std::vector<ImportLineError>* errors) {
+  for (const auto& e : response.errors()) errors->push_back({e.line(), e.field(), e.message()});
 }
 
 void PrintErrors(std::vector<ImportLineError> errors, bool json) {
   std::stable_sort(
       errors.begin(), errors.end(),
-      [](const ImportLineError &a, const ImportLineError &b) { return a.line < b.line; });
-  for (const auto &e : errors) {
+      [](const ImportLineError& a, const ImportLineError& b) { return a.line < b.line; });
+  for (const auto& e : errors) {
     if (json) {
       google::protobuf::Struct s;
       (*s.mutable_fields())["line"].set_number_value(static_cast<double>(e.line));
@@ -69,11 +69,11 @@ void PrintErrors(std::vector<ImportLineError> errors, bool json) {
 }
 
 void PrintSummary(int64_t added, int64_t updated, int64_t refused, int64_t lines, bool json,
-                  const std::string &note) {
+                  const std::string& note) {
   const int64_t stored = added + updated;
   if (json) {
     google::protobuf::Struct s;
-    auto &f = *s.mutable_fields();
+    auto& f = *s.mutable_fields();
     f["stored"].set_number_value(static_cast<double>(stored));
     f["added"].set_number_value(static_cast<double>(added));
     f["updated"].set_number_value(static_cast<double>(updated));
@@ -87,17 +87,17 @@ void PrintSummary(int64_t added, int64_t updated, int64_t refused, int64_t lines
 }
 
 // Lines with at least one error.
-int64_t RefusedLines(const std::vector<ImportLineError> &errors) {
+int64_t RefusedLines(const std::vector<ImportLineError>& errors) {
   std::vector<int64_t> lines;
-  for (const auto &e : errors) lines.push_back(e.line);
+  for (const auto& e : errors) lines.push_back(e.line);
   std::sort(lines.begin(), lines.end());
   return std::unique(lines.begin(), lines.end()) - lines.begin();
 }
 
 }  // namespace
 
-int RunImportCommand(v1::AdminService::Stub &stub, const std::string &path,
-                     const MailboxFlags &flags, const LogCommandHooks &hooks) {
+int RunImportCommand(v1::AdminService::Stub& stub, const std::string& path,
+                     const MailboxFlags& flags, const LogCommandHooks& hooks) {
   auto format = ChooseImportFormat(flags.format, path);
   if (!format.ok()) return hooks.usage(std::string(format.status().message()));
   std::string text;
@@ -132,10 +132,10 @@ int RunImportCommand(v1::AdminService::Stub &stub, const std::string &path,
   }
   // Store the lines without errors.
   std::vector<int64_t> bad_lines;
-  for (const auto &e : errors) bad_lines.push_back(e.line);
+  for (const auto& e : errors) bad_lines.push_back(e.line);
   std::sort(bad_lines.begin(), bad_lines.end());
   std::vector<v1::ImportEntry> good;
-  for (const auto &entry : parsed.entries) {
+  for (const auto& entry : parsed.entries) {
     if (!std::binary_search(bad_lines.begin(), bad_lines.end(), entry.line()))
       good.push_back(entry);
   }
@@ -156,7 +156,7 @@ int RunImportCommand(v1::AdminService::Stub &stub, const std::string &path,
     if (!response.stored()) {
       for (size_t i = begin; i < end; ++i) {
         bool named = false;
-        for (const auto &e : response.errors()) named = named || e.line() == good[i].line();
+        for (const auto& e : response.errors()) named = named || e.line() == good[i].line();
         if (!named) {
           errors.push_back(
               {good[i].line(), "", "not stored: another line of its batch was refused"});

@@ -29,8 +29,8 @@ namespace writeback::ctl {
 
 inline constexpr int kImportBatch = 500;
 
-int RunImportCommand(writeback::v1::AdminService::Stub &stub, const std::string &path,
-                     const MailboxFlags &flags, const LogCommandHooks &hooks);
+int RunImportCommand(writeback::v1::AdminService::Stub& stub, const std::string& path,
+                     const MailboxFlags& flags, const LogCommandHooks& hooks);
 
 }  // namespace writeback::ctl
 

@@ -33,7 +33,7 @@ struct RawEntry {
   std::vector<std::pair<std::string, std::vector<std::string>>> attributes;
 };
 
-bool IsGuid(const std::string &id) {
+bool IsGuid(const std::string& id) {
   if (id.size() != 36) return false;
   for (size_t i = 0; i < id.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
@@ -43,9 +43,9 @@ bool IsGuid(const std::string &id) {
 }
 
 // The checks that need no controller; the entry, or errors added.
-std::optional<v1::ImportEntry> Check(const RawEntry &raw, std::vector<ImportLineError> *errors) {
+std::optional<v1::ImportEntry> Check(const RawEntry& raw, std::vector<ImportLineError>* errors) {
   const size_t before = errors->size();
-  auto error = [&](const std::string &field, std::string message) {
+  auto error = [&](const std::string& field, std::string message) {
     errors->push_back({raw.line, field, std::move(message)});
   };
   v1::ImportEntry entry;
@@ -69,9 +69,9 @@ std::optional<v1::ImportEntry> Check(const RawEntry &raw, std::vector<ImportLine
   } else {
     entry.set_source_anchor(*anchor);
   }
-  auto &attributes = *entry.mutable_attributes()->mutable_attributes();
-  for (const auto &[name, values] : raw.attributes) {
-    const AttributeSpec *spec = AttributeCatalog::Default().Find(name);
+  auto& attributes = *entry.mutable_attributes()->mutable_attributes();
+  for (const auto& [name, values] : raw.attributes) {
+    const AttributeSpec* spec = AttributeCatalog::Default().Find(name);
     if (spec == nullptr) {
       error(absl::StrCat("attributes.", name),
             absl::StrCat("unknown attribute \"", name,
@@ -90,15 +90,15 @@ std::optional<v1::ImportEntry> Check(const RawEntry &raw, std::vector<ImportLine
         continue;
       }
     }
-    v1::AttributeValues &out = attributes[canonical];
-    for (const auto &v : values) out.add_values(v);
+    v1::AttributeValues& out = attributes[canonical];
+    for (const auto& v : values) out.add_values(v);
   }
   if (errors->size() != before) return std::nullopt;
   return entry;
 }
 
 // A JSON value as attribute values; false for a kind that is none.
-bool ToValues(const Value &v, std::vector<std::string> *out) {
+bool ToValues(const Value& v, std::vector<std::string>* out) {
   switch (v.kind_case()) {
     case Value::kNullValue:
       return true;
@@ -112,7 +112,7 @@ bool ToValues(const Value &v, std::vector<std::string> *out) {
       out->push_back(absl::StrFormat("%.0f", v.number_value()));
       return v.number_value() == static_cast<double>(static_cast<int64_t>(v.number_value()));
     case Value::kListValue:
-      for (const Value &item : v.list_value().values()) {
+      for (const Value& item : v.list_value().values()) {
         if (item.kind_case() == Value::kListValue || item.kind_case() == Value::kStructValue ||
             item.kind_case() == Value::kNullValue) {
           return false;
@@ -125,8 +125,8 @@ bool ToValues(const Value &v, std::vector<std::string> *out) {
   }
 }
 
-void ParseJsonLine(int64_t line, std::string_view text, ParsedImport *out, RawEntry *raw,
-                   bool *ok) {
+void ParseJsonLine(int64_t line, std::string_view text, ParsedImport* out, RawEntry* raw,
+                   bool* ok) {
   *ok = false;
   google::protobuf::Struct object;
   auto parsed = google::protobuf::util::JsonStringToMessage(std::string(text), &object);
@@ -137,7 +137,7 @@ void ParseJsonLine(int64_t line, std::string_view text, ParsedImport *out, RawEn
   }
   raw->line = line;
   bool bad = false;
-  for (const auto &[key, value] : object.fields()) {
+  for (const auto& [key, value] : object.fields()) {
     if (key == "cloud_id" || key == "forest" || key == "anchor") {
       if (value.kind_case() != Value::kStringValue) {
         out->errors.push_back({line, key, "must be a string"});
@@ -156,7 +156,7 @@ void ParseJsonLine(int64_t line, std::string_view text, ParsedImport *out, RawEn
       // Sorted by name, so that errors come out in a stable order.
       std::map<std::string, Value> sorted(value.struct_value().fields().begin(),
                                           value.struct_value().fields().end());
-      for (const auto &[name, v] : sorted) {
+      for (const auto& [name, v] : sorted) {
         std::vector<std::string> values;
         if (!ToValues(v, &values)) {
           out->errors.push_back({line, absl::StrCat("attributes.", name),
@@ -183,7 +183,7 @@ struct CsvRecord {
   std::vector<std::string> cells;
 };
 
-std::vector<CsvRecord> SplitCsv(std::string_view text, std::vector<ImportLineError> *errors) {
+std::vector<CsvRecord> SplitCsv(std::string_view text, std::vector<ImportLineError>* errors) {
   std::vector<CsvRecord> records;
   int64_t line = 1;
   size_t i = 0;
@@ -234,15 +234,15 @@ std::vector<CsvRecord> SplitCsv(std::string_view text, std::vector<ImportLineErr
   return records;
 }
 
-void ParseCsv(std::string_view text, std::vector<RawEntry> *raws, ParsedImport *out) {
+void ParseCsv(std::string_view text, std::vector<RawEntry>* raws, ParsedImport* out) {
   std::vector<CsvRecord> records = SplitCsv(text, &out->errors);
   if (records.empty()) return;
-  const CsvRecord &header = records.front();
+  const CsvRecord& header = records.front();
   std::vector<std::string> columns;
-  for (const auto &c : header.cells) {
+  for (const auto& c : header.cells) {
     columns.push_back(std::string(absl::StripAsciiWhitespace(c)));
   }
-  const char *required[] = {"cloud_id", "forest", "anchor"};
+  const char* required[] = {"cloud_id", "forest", "anchor"};
   for (size_t k = 0; k < 3; ++k) {
     if (columns.size() <= k || columns[k] != required[k]) {
       out->errors.push_back({header.line, "csv",
@@ -261,7 +261,7 @@ void ParseCsv(std::string_view text, std::vector<RawEntry> *raws, ParsedImport *
   }
   if (!header_ok) return;
   for (size_t r = 1; r < records.size(); ++r) {
-    const CsvRecord &rec = records[r];
+    const CsvRecord& rec = records[r];
     ++out->lines;
     if (rec.cells.size() != columns.size()) {
       out->errors.push_back(
@@ -323,7 +323,7 @@ ParsedImport ParseImport(std::string_view text, ImportFormat format) {
   // line is refused (the first stands).
   std::map<std::string, int64_t> ids;
   std::map<std::pair<std::string, std::string>, int64_t> anchors;
-  for (const RawEntry &raw : raws) {
+  for (const RawEntry& raw : raws) {
     std::optional<v1::ImportEntry> entry = Check(raw, &out.errors);
     if (!entry.has_value()) continue;
     auto [id, new_id] = ids.emplace(entry->cloud_id(), entry->line());
@@ -346,11 +346,11 @@ ParsedImport ParseImport(std::string_view text, ImportFormat format) {
   }
   std::stable_sort(
       out.errors.begin(), out.errors.end(),
-      [](const ImportLineError &a, const ImportLineError &b) { return a.line < b.line; });
+      [](const ImportLineError& a, const ImportLineError& b) { return a.line < b.line; });
   return out;
 }
 
-std::string FormatImportError(const ImportLineError &e) {
+std::string FormatImportError(const ImportLineError& e) {
   return absl::StrCat("line ", e.line, ": field ", e.field.empty() ? "-" : e.field, ": ",
                       e.message);
 }

@@ -62,7 +62,7 @@ struct ParsedImport {
 ParsedImport ParseImport(std::string_view text, ImportFormat format);
 
 // "line 7: field anchor: ..." as writebackctl prints it.
-std::string FormatImportError(const ImportLineError &e);
+std::string FormatImportError(const ImportLineError& e);
 
 }  // namespace writeback::ctl
 

@@ -30,7 +30,7 @@ std::string OutcomeNames() {
   return absl::StrJoin(names, ", ");
 }
 
-absl::StatusOr<int64_t> ParseTimeFlag(const char *flag, const std::string &value) {
+absl::StatusOr<int64_t> ParseTimeFlag(const char* flag, const std::string& value) {
   if (value.empty()) return 0;
   auto ms = ParseLogTime(value);
   if (!ms.ok())
@@ -38,9 +38,9 @@ absl::StatusOr<int64_t> ParseTimeFlag(const char *flag, const std::string &value
   return *ms;
 }
 
-std::vector<std::string> RecordRow(const v1::ProvisioningRecord &r) {
+std::vector<std::string> RecordRow(const v1::ProvisioningRecord& r) {
   std::vector<std::string> modified;
-  for (const auto &p : r.modified()) {
+  for (const auto& p : r.modified()) {
     modified.push_back(absl::StrCat(p.name(), ": [", absl::StrJoin(p.old_values(), "; "), "] -> [",
                                     absl::StrJoin(p.new_values(), "; "), "]"));
   }
@@ -64,8 +64,8 @@ Table RecordTable() {
 volatile std::sig_atomic_t g_stop = 0;
 void OnStopSignal(int) { g_stop = 1; }
 
-int Follow(v1::AdminService::Stub &stub, v1::ListProvisioningLogRequest request,
-           const LogFlags &flags, const LogCommandHooks &hooks) {
+int Follow(v1::AdminService::Stub& stub, v1::ListProvisioningLogRequest request,
+           const LogFlags& flags, const LogCommandHooks& hooks) {
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
   int64_t after_id = 0;
@@ -116,8 +116,8 @@ int Follow(v1::AdminService::Stub &stub, v1::ListProvisioningLogRequest request,
   return kExitOk;
 }
 
-int List(v1::AdminService::Stub &stub, const v1::ListProvisioningLogRequest &request,
-         const LogFlags &flags, const LogCommandHooks &hooks) {
+int List(v1::AdminService::Stub& stub, const v1::ListProvisioningLogRequest& request,
+         const LogFlags& flags, const LogCommandHooks& hooks) {
   v1::ListProvisioningLogResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -125,7 +125,7 @@ int List(v1::AdminService::Stub &stub, const v1::ListProvisioningLogRequest &req
     return hooks.report(s);
   }
   Table table = RecordTable();
-  for (const auto &r : response.records()) {
+  for (const auto& r : response.records()) {
     if (flags.json) {  // JSON lines, one record each
       std::cout << ToJson(r) << "\n";
     } else {
@@ -137,8 +137,8 @@ int List(v1::AdminService::Stub &stub, const v1::ListProvisioningLogRequest &req
   return kExitOk;
 }
 
-int Export(v1::AdminService::Stub &stub, const v1::ListProvisioningLogRequest &request,
-           const LogFlags &flags, const LogCommandHooks &hooks) {
+int Export(v1::AdminService::Stub& stub, const v1::ListProvisioningLogRequest& request,
+           const LogFlags& flags, const LogCommandHooks& hooks) {
   std::ofstream file;
   if (!flags.output.empty()) {
     file.open(flags.output, std::ios::out | std::ios::trunc);
@@ -148,7 +148,7 @@ int Export(v1::AdminService::Stub &stub, const v1::ListProvisioningLogRequest &r
       return kExitFailed;
     }
   }
-  std::ostream &out = flags.output.empty() ? std::cout : file;
+  std::ostream& out = flags.output.empty() ? std::cout : file;
   grpc::ClientContext context;
   // A hang guard only: an export of millions of records takes minutes.
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::hours(1));
@@ -200,7 +200,7 @@ absl::StatusOr<int64_t> ParseLogTime(std::string_view text) {
   return absl::ToUnixMillis(t);
 }
 
-absl::StatusOr<v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags &flags) {
+absl::StatusOr<v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags& flags) {
   v1::ListProvisioningLogRequest request;
   request.set_mailbox_id(absl::AsciiStrToLower(flags.mailbox));
   request.set_forest(absl::AsciiStrToLower(flags.forest));
@@ -241,8 +241,8 @@ absl::StatusOr<v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags &fl
   return request;
 }
 
-int RunLogCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                  const LogFlags &flags, const LogCommandHooks &hooks) {
+int RunLogCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                  const LogFlags& flags, const LogCommandHooks& hooks) {
   const bool is_export = args.size() == 2 && args[1] == "export";
   if (args.size() > 1 && !is_export) {
     return hooks.usage(

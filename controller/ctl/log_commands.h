@@ -47,8 +47,8 @@ struct LogFlags {
 
 // How the caller reports errors and which exit code each gets.
 struct LogCommandHooks {
-  std::function<int(const std::string &why)> usage;  // bad command line
-  std::function<int(const grpc::Status &s)> report;  // the call failed
+  std::function<int(const std::string& why)> usage;  // bad command line
+  std::function<int(const grpc::Status& s)> report;  // the call failed
 };
 
 // RFC 3339 ("2026-11-30T08:00:00Z", "...+01:00", fractions allowed) or Unix
@@ -58,11 +58,11 @@ absl::StatusOr<int64_t> ParseLogTime(std::string_view text);
 // The request the flags describe; kInvalidArgument naming the flag for a bad
 // value (unknown outcome or kind, unparsable time, negative limit, until not
 // after since).
-absl::StatusOr<writeback::v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags &flags);
+absl::StatusOr<writeback::v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags& flags);
 
 // Runs `log` or `log export` (args[0] == "log"); returns the exit code.
-int RunLogCommand(writeback::v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                  const LogFlags &flags, const LogCommandHooks &hooks);
+int RunLogCommand(writeback::v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                  const LogFlags& flags, const LogCommandHooks& hooks);
 
 }  // namespace writeback::ctl
 

@@ -18,16 +18,16 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-void SetDeadline(grpc::ClientContext *context, int seconds = 30) {
+void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
-std::string Values(const v1::AttributeValues &v) {
+std::string Values(const v1::AttributeValues& v) {
   if (v.values().empty()) return "(none)";
   return absl::StrJoin(v.values(), "; ");
 }
 
-void PrintMailbox(const v1::Mailbox &m) {
+void PrintMailbox(const v1::Mailbox& m) {
   std::cout << "mailbox     " << m.cloud_id() << "\n"
             << "forest      " << m.forest() << "\n"
             << "anchor      " << AnchorToGuidString(m.source_anchor()) << "\n"
@@ -35,17 +35,17 @@ void PrintMailbox(const v1::Mailbox &m) {
             << "status      " << v1::MailboxStatus_Name(m.status()) << "  (generation "
             << m.applied_gen() << " of " << m.desired_gen() << " applied)\n";
   if (!m.last_error().empty()) std::cout << "last error  " << m.last_error() << "\n";
-  for (const auto &[name, values] : m.desired().attributes()) {
+  for (const auto& [name, values] : m.desired().attributes()) {
     std::cout << "  " << name << " = " << Values(values) << "\n";
   }
   std::cout.flush();
 }
 
-int WaitForMailboxes(v1::AdminService::Stub &stub, const std::vector<std::string> &ids,
-                     const MailboxFlags &flags, const LogCommandHooks &hooks) {
+int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids,
+                     const MailboxFlags& flags, const LogCommandHooks& hooks) {
   absl::Time deadline = absl::Now() + absl::Seconds(flags.timeout_s);
   std::vector<v1::Mailbox> done;
-  for (const std::string &id : ids) {
+  for (const std::string& id : ids) {
     while (true) {
       v1::GetMailboxRequest request;
       request.set_cloud_id(id);
@@ -79,7 +79,7 @@ int WaitForMailboxes(v1::AdminService::Stub &stub, const std::vector<std::string
   }
   if (flags.json) {
     v1::ListMailboxesResponse all;
-    for (auto &m : done) *all.add_mailboxes() = std::move(m);
+    for (auto& m : done) *all.add_mailboxes() = std::move(m);
     PrintJson(all);
   } else {
     std::cout << ids.size() << " mailbox(es) in sync" << std::endl;
@@ -87,9 +87,9 @@ int WaitForMailboxes(v1::AdminService::Stub &stub, const std::vector<std::string
   return kExitOk;
 }
 
-void PrintMailboxTable(const v1::ListMailboxesResponse &response) {
+void PrintMailboxTable(const v1::ListMailboxesResponse& response) {
   Table table({"CLOUD_ID", "FOREST", "STATUS", "GEN", "DN"});
-  for (const auto &m : response.mailboxes()) {
+  for (const auto& m : response.mailboxes()) {
     table.AddRow({m.cloud_id(), m.forest(), v1::MailboxStatus_Name(m.status()),
                   absl::StrCat(m.applied_gen(), "/", m.desired_gen()), m.dn()});
   }
@@ -98,12 +98,12 @@ void PrintMailboxTable(const v1::ListMailboxesResponse &response) {
 
 }  // namespace
 
-std::string MailboxStatusName(const v1::Mailbox &m) { return v1::MailboxStatus_Name(m.status()); }
+std::string MailboxStatusName(const v1::Mailbox& m) { return v1::MailboxStatus_Name(m.status()); }
 
-int RetryMailboxes(v1::AdminService::Stub &stub, const std::vector<std::string> &ids, bool json,
-                   const LogCommandHooks &hooks) {
+int RetryMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids, bool json,
+                   const LogCommandHooks& hooks) {
   if (ids.empty()) return hooks.usage("retry: give at least one CLOUD_ID");
-  for (const std::string &id : ids) {
+  for (const std::string& id : ids) {
     v1::RetryMailboxRequest request;
     request.set_cloud_id(id);
     v1::Mailbox mailbox;
@@ -120,14 +120,14 @@ int RetryMailboxes(v1::AdminService::Stub &stub, const std::vector<std::string> 
   return kExitOk;
 }
 
-int RunMailboxCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                      const MailboxFlags &flags, const LogCommandHooks &hooks) {
+int RunMailboxCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                      const MailboxFlags& flags, const LogCommandHooks& hooks) {
   if (args.size() < 2) {
     return hooks.usage(
         "mailbox: expected add, set, get, list, wait, retry, "
         "provision, import or remove");
   }
-  const std::string &verb = args[1];
+  const std::string& verb = args[1];
   if (verb == "provision") {
     return RunProvisionCommand(stub, args, {flags.provision_timeout, flags.json}, hooks.usage);
   }
@@ -157,7 +157,7 @@ int RunMailboxCommand(v1::AdminService::Stub &stub, const std::vector<std::strin
     if (!edits.ok()) return hooks.usage(std::string(edits.status().message()));
     v1::UpdateMailboxRequest request;
     request.set_cloud_id(args[2]);
-    for (auto &e : *edits) *request.add_edits() = std::move(e);
+    for (auto& e : *edits) *request.add_edits() = std::move(e);
     if (auto s = stub.UpdateMailbox(&context, request, &mailbox); !s.ok()) return hooks.report(s);
   } else if (verb == "get" && args.size() == 3) {
     v1::GetMailboxRequest request;

@@ -37,15 +37,15 @@ struct MailboxFlags {
 };
 
 // Runs `mailbox ...` (args[0] == "mailbox"); returns the exit code.
-int RunMailboxCommand(writeback::v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                      const MailboxFlags &flags, const LogCommandHooks &hooks);
+int RunMailboxCommand(writeback::v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                      const MailboxFlags& flags, const LogCommandHooks& hooks);
 
 // RetryMailbox for each id, in order; stops at the first refusal.
-int RetryMailboxes(writeback::v1::AdminService::Stub &stub, const std::vector<std::string> &ids,
-                   bool json, const LogCommandHooks &hooks);
+int RetryMailboxes(writeback::v1::AdminService::Stub& stub, const std::vector<std::string>& ids,
+                   bool json, const LogCommandHooks& hooks);
 
 // The one-line status column of a mailbox: "QUARANTINED" etc.
-std::string MailboxStatusName(const writeback::v1::Mailbox &m);
+std::string MailboxStatusName(const writeback::v1::Mailbox& m);
 
 }  // namespace writeback::ctl
 

@@ -171,12 +171,12 @@ Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait
 5 not authenticated or not allowed (credentials refused, role too low, or unusable credentials).
 mailbox provision: 0 when the export succeeded or was not needed, 5 as above, 1 otherwise.)";
 
-int Usage(const std::string &why) {
+int Usage(const std::string& why) {
   std::cerr << "writebackctl: " << why << "\n\n" << kUsage << std::endl;
   return kExitUsage;
 }
 
-int Report(const grpc::Status &s) {
+int Report(const grpc::Status& s) {
   std::cerr << "writebackctl: " << s.error_message() << std::endl;
   if (IsAuthFailure(s)) return kExitNotAllowed;
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -198,7 +198,7 @@ absl::StatusOr<std::unique_ptr<v1::AdminService::Stub>> Connect() {
   return v1::AdminService::NewStub(*channel);
 }
 
-void SetDeadline(grpc::ClientContext *context, int seconds = 30) {
+void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
@@ -234,7 +234,7 @@ HoldFlags HoldFlagsFromCommandLine() {
           absl::GetFlag(FLAGS_json)};
 }
 
-int Forest(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
+int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   if (args.size() == 3 && args[1] == "add") {
     v1::AddForestRequest request;
     request.mutable_forest()->set_name(args[2]);
@@ -258,7 +258,7 @@ int Forest(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
     if (auto s = stub.ListForests(&context, {}, &response); !s.ok()) return Report(s);
     if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
     Table table({"FOREST", "STATE", "AGENTS", "OPEN_HOLD", "SCOPE", "PAUSE_REASON"});
-    for (const auto &f : response.forests()) {
+    for (const auto& f : response.forests()) {
       table.AddRow({f.name(), f.paused() ? "PAUSED" : "active", absl::StrCat(f.connected_agents()),
                     f.open_hold_id() == 0
                         ? "-"
@@ -317,10 +317,10 @@ StatusFlags StatusFlagsFromCommandLine() {
   return {absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_limit), absl::GetFlag(FLAGS_json)};
 }
 
-void PrintAgents(const v1::ListAgentsResponse &response) {
+void PrintAgents(const v1::ListAgentsResponse& response) {
   Table table(
       {"AGENT", "FOREST", "STATE", "IN_FLIGHT", "VERSION", "LAST_SEEN (UTC)", "CERTIFICATE"});
-  for (const auto &a : response.agents()) {
+  for (const auto& a : response.agents()) {
     std::string cert = a.cert_serial().empty()
                            ? "operator-issued"
                            : absl::StrCat(a.cert_serial().substr(0, 12), " until ",
@@ -332,7 +332,7 @@ void PrintAgents(const v1::ListAgentsResponse &response) {
   std::cout << table.Render() << std::flush;
 }
 
-int Agent(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
+int Agent(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   bool json = absl::GetFlag(FLAGS_json);
   grpc::ClientContext context;
   SetDeadline(&context);
@@ -364,7 +364,7 @@ int Agent(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
       "revoke AGENT_ID'");
 }
 
-int Log(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
+int Log(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   LogFlags flags{
       absl::GetFlag(FLAGS_mailbox), absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_agent),
       absl::GetFlag(FLAGS_outcome), absl::GetFlag(FLAGS_kind),   absl::GetFlag(FLAGS_since),
@@ -373,7 +373,7 @@ int Log(v1::AdminService::Stub &stub, const std::vector<std::string> &args) {
   return RunLogCommand(stub, args, flags, {Usage, Report});
 }
 
-int Audit(v1::AdminService::Stub &stub) {
+int Audit(v1::AdminService::Stub& stub) {
   v1::ListAuditLogRequest request;
   request.set_method(absl::GetFlag(FLAGS_method));
   request.set_limit(absl::GetFlag(FLAGS_limit));
@@ -383,21 +383,21 @@ int Audit(v1::AdminService::Stub &stub) {
   if (auto s = stub.ListAuditLog(&context, request, &response); !s.ok()) return Report(s);
   if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
   Table table({"TIME (UTC)", "METHOD", "RESULT", "CALLER", "ARGUMENTS"});
-  for (const auto &r : response.records()) {
+  for (const auto& r : response.records()) {
     table.AddRow({FormatTimeMs(r.time_ms()), r.method(), r.result(), r.caller(), r.arguments()});
   }
   std::cout << table.Render() << std::flush;
   return kExitOk;
 }
 
-int Main(const std::vector<std::string> &args) {
+int Main(const std::vector<std::string>& args) {
   if (args.empty()) return Usage("no command given");
   auto connected = Connect();
   if (!connected.ok()) {
     std::cerr << "writebackctl: " << connected.status().message() << std::endl;
     return kExitNotAllowed;
   }
-  auto &stub = *connected;
+  auto& stub = *connected;
   if (args[0] == "forest") return Forest(*stub, args);
   const LogCommandHooks hooks{Usage, Report};
   if (args[0] == "mailbox")
@@ -438,17 +438,17 @@ int Main(const std::vector<std::string> &args) {
 }  // namespace
 }  // namespace writeback::ctl
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   // --continue-on-error is --continue_on_error: dashes in a flag's name (not
   // its value) become underscores, as Abseil's flag names have them.
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--") break;
     if (argv[i][0] != '-' || argv[i][1] != '-') continue;
-    for (char *c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
+    for (char* c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
       if (*c == '-') *c = '_';
     }
   }
-  std::vector<char *> positional =
+  std::vector<char*> positional =
       writeback::InitProgram(argc, argv, "writebackctl", writeback::ctl::kUsage, /*daemon=*/false);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return writeback::ctl::Main(args);

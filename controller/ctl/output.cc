@@ -7,7 +7,7 @@
 
 namespace writeback::ctl {
 
-std::string ToJson(const google::protobuf::Message &m) {
+std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
@@ -15,7 +15,7 @@ std::string ToJson(const google::protobuf::Message &m) {
   return out;
 }
 
-void PrintJson(const google::protobuf::Message &m) { std::cout << ToJson(m) << std::endl; }
+void PrintJson(const google::protobuf::Message& m) { std::cout << ToJson(m) << std::endl; }
 
 std::string FormatTimeMs(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(ms), absl::UTCTimeZone());

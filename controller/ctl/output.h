@@ -21,9 +21,9 @@ inline constexpr int kExitUnavailable = 3;  // controller unreachable
 inline constexpr int kExitTimeout = 4;      // mailbox wait gave up
 
 // One line of JSON, proto field names (time_ms, not timeMs).
-std::string ToJson(const google::protobuf::Message &m);
+std::string ToJson(const google::protobuf::Message& m);
 // ToJson(m) and a newline on stdout.
-void PrintJson(const google::protobuf::Message &m);
+void PrintJson(const google::protobuf::Message& m);
 // "2026-11-24 01:58:18.123" (UTC) for Unix milliseconds.
 std::string FormatTimeMs(int64_t ms);
 

@@ -13,17 +13,17 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-void SetDeadline(grpc::ClientContext *context) {
+void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
 }
 
-void PrintStatus(const v1::GetStatusResponse &status) {
+void PrintStatus(const v1::GetStatusResponse& status) {
   std::cout << "mailboxes " << status.total_mailboxes() << "  queue " << status.queue_depth()
             << "  quarantined " << status.quarantined() << "  conflicted " << status.conflicted()
             << "  (" << FormatTimeMs(status.time_ms()) << " UTC)\n\n";
   Table forests({"FOREST", "STATE", "AGENTS", "QUEUE", "PENDING", "IN_FLIGHT", "RETRY_WAIT",
                  "IN_SYNC", "QUARANTINED", "CONFLICTED", "HELD", "OPEN_HOLD"});
-  for (const auto &f : status.forests()) {
+  for (const auto& f : status.forests()) {
     forests.AddRow(
         {f.name(), f.paused() ? "PAUSED" : "active", absl::StrCat(f.connected_agents()),
          absl::StrCat(f.queue_depth()), absl::StrCat(f.pending()), absl::StrCat(f.in_flight()),
@@ -33,13 +33,13 @@ void PrintStatus(const v1::GetStatusResponse &status) {
                                : absl::StrCat(f.open_hold_id(), " (", f.held_mailboxes(), ")")});
   }
   std::cout << forests.Render();
-  for (const auto &f : status.forests()) {
+  for (const auto& f : status.forests()) {
     if (f.paused()) std::cout << "  " << f.name() << " paused: " << f.pause_reason() << "\n";
   }
   std::cout << "\n";
   Table agents(
       {"AGENT", "FOREST", "STREAM", "IN_FLIGHT", "VERSION", "PROTOCOL", "LAST_SEEN (UTC)"});
-  for (const auto &a : status.agents()) {
+  for (const auto& a : status.agents()) {
     agents.AddRow({a.agent_id(), a.forest(), a.stream_state(), absl::StrCat(a.in_flight()),
                    a.version(), absl::StrCat(a.protocol_version()),
                    FormatTimeMs(a.last_seen_ms())});
@@ -49,8 +49,8 @@ void PrintStatus(const v1::GetStatusResponse &status) {
 
 }  // namespace
 
-int RunStatusCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                     const StatusFlags &flags, const LogCommandHooks &hooks) {
+int RunStatusCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                     const StatusFlags& flags, const LogCommandHooks& hooks) {
   if (args.size() != 1) return hooks.usage("status: takes no arguments");
   v1::GetStatusResponse response;
   grpc::ClientContext context;
@@ -61,8 +61,8 @@ int RunStatusCommand(v1::AdminService::Stub &stub, const std::vector<std::string
   return kExitOk;
 }
 
-int RunQuarantineCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                         const StatusFlags &flags, const LogCommandHooks &hooks) {
+int RunQuarantineCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                         const StatusFlags& flags, const LogCommandHooks& hooks) {
   if (args.size() >= 2 && args[1] == "release") {
     return RetryMailboxes(stub, {args.begin() + 2, args.end()}, flags.json, hooks);
   }
@@ -82,7 +82,7 @@ int RunQuarantineCommand(v1::AdminService::Stub &stub, const std::vector<std::st
   if (auto s = stub.ListMailboxes(&context, request, &response); !s.ok()) return hooks.report(s);
   if (flags.json) return PrintJson(response), kExitOk;
   Table table({"CLOUD_ID", "FOREST", "STATUS", "ATTEMPTS", "LAST_ERROR"});
-  for (const auto &m : response.mailboxes()) {
+  for (const auto& m : response.mailboxes()) {
     table.AddRow({m.cloud_id(), m.forest(), MailboxStatusName(m), absl::StrCat(m.attempts()),
                   m.last_error()});
   }

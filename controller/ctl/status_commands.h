@@ -28,13 +28,13 @@ struct StatusFlags {
 };
 
 // Runs `status` (args[0] == "status"); returns the exit code.
-int RunStatusCommand(writeback::v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                     const StatusFlags &flags, const LogCommandHooks &hooks);
+int RunStatusCommand(writeback::v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                     const StatusFlags& flags, const LogCommandHooks& hooks);
 
 // Runs `quarantine ...` (args[0] == "quarantine"); returns the exit code.
-int RunQuarantineCommand(writeback::v1::AdminService::Stub &stub,
-                         const std::vector<std::string> &args, const StatusFlags &flags,
-                         const LogCommandHooks &hooks);
+int RunQuarantineCommand(writeback::v1::AdminService::Stub& stub,
+                         const std::vector<std::string>& args, const StatusFlags& flags,
+                         const LogCommandHooks& hooks);
 
 }  // namespace writeback::ctl
 

@@ -14,13 +14,13 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-void SetDeadline(grpc::ClientContext *context) {
+void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
 }
 
 std::string When(int64_t ms) { return ms == 0 ? "-" : FormatTimeMs(ms); }
 
-std::vector<std::string> TokenRow(const v1::JoinToken &t) {
+std::vector<std::string> TokenRow(const v1::JoinToken& t) {
   return {t.token_id(),         t.forest(),     t.state(),
           When(t.created_ms()), t.created_by(), When(t.expires_ms()),
           When(t.used_ms()),    t.used_by(),    When(t.revoked_ms())};
@@ -31,7 +31,7 @@ Table TokenTable() {
                 "USED_BY", "REVOKED (UTC)"});
 }
 
-void PrintToken(const v1::JoinToken &t) {
+void PrintToken(const v1::JoinToken& t) {
   std::cout << t.token_id() << "  " << t.forest() << "  " << t.state() << "  created "
             << When(t.created_ms()) << " by " << t.created_by() << "  expires "
             << When(t.expires_ms());
@@ -40,8 +40,8 @@ void PrintToken(const v1::JoinToken &t) {
   std::cout << "\n";
 }
 
-int CreateToken(v1::AdminService::Stub &stub, const TrustFlags &flags,
-                const LogCommandHooks &hooks) {
+int CreateToken(v1::AdminService::Stub& stub, const TrustFlags& flags,
+                const LogCommandHooks& hooks) {
   if (flags.forest.empty()) return hooks.usage("token create: --forest is required");
   if (flags.ttl <= absl::ZeroDuration()) return hooks.usage("--ttl: give a positive duration");
   v1::CreateJoinTokenRequest request;
@@ -75,7 +75,7 @@ int CreateToken(v1::AdminService::Stub &stub, const TrustFlags &flags,
   return kExitOk;
 }
 
-void PrintCa(const v1::CertificateAuthority &ca) {
+void PrintCa(const v1::CertificateAuthority& ca) {
   std::cout << "CA fingerprint (sha256)  " << ca.fingerprint() << "\n"
             << "valid until              " << When(ca.not_after_ms()) << "\n";
   if (ca.next_fingerprint().empty()) {
@@ -93,8 +93,8 @@ void PrintCa(const v1::CertificateAuthority &ca) {
 
 }  // namespace
 
-int RunTokenCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                    const TrustFlags &flags, const LogCommandHooks &hooks) {
+int RunTokenCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                    const TrustFlags& flags, const LogCommandHooks& hooks) {
   if (args.size() == 2 && args[1] == "create") return CreateToken(stub, flags, hooks);
   grpc::ClientContext context;
   SetDeadline(&context);
@@ -107,7 +107,7 @@ int RunTokenCommand(v1::AdminService::Stub &stub, const std::vector<std::string>
     }
     if (flags.json) return PrintJson(response), kExitOk;
     Table table = TokenTable();
-    for (const auto &t : response.tokens()) table.AddRow(TokenRow(t));
+    for (const auto& t : response.tokens()) table.AddRow(TokenRow(t));
     std::cout << table.Render();
     std::cout.flush();
     return kExitOk;
@@ -127,8 +127,8 @@ int RunTokenCommand(v1::AdminService::Stub &stub, const std::vector<std::string>
       "'token revoke TOKEN_ID'");
 }
 
-int RunAgentRevokeCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                          const TrustFlags &flags, const LogCommandHooks &hooks) {
+int RunAgentRevokeCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                          const TrustFlags& flags, const LogCommandHooks& hooks) {
   if (args.size() != 3) return hooks.usage("agent revoke: expected one AGENT_ID");
   v1::RevokeAgentRequest request;
   request.set_agent_id(args[2]);
@@ -146,8 +146,8 @@ int RunAgentRevokeCommand(v1::AdminService::Stub &stub, const std::vector<std::s
   return kExitOk;
 }
 
-int RunCaCommand(v1::AdminService::Stub &stub, const std::vector<std::string> &args,
-                 const TrustFlags &flags, const LogCommandHooks &hooks) {
+int RunCaCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
+                 const TrustFlags& flags, const LogCommandHooks& hooks) {
   grpc::ClientContext context;
   SetDeadline(&context);
   v1::CertificateAuthority ca;

@@ -17,7 +17,7 @@ using store_internal::SqlLimitOf;
 using store_internal::UpdateMailboxRow;
 using store_internal::WriteMailboxRow;
 
-absl::StatusOr<bool> IsRegistered(SqliteDb &db, const std::string &cloud_id) {
+absl::StatusOr<bool> IsRegistered(SqliteDb& db, const std::string& cloud_id) {
   WB_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT 1 FROM mailboxes WHERE cloud_id = ?1"));
   st.BindText(1, cloud_id);
   return st.Step();
@@ -29,14 +29,14 @@ constexpr char kRollBack[] = "import rolled back on purpose";
 }  // namespace
 
 absl::StatusOr<std::vector<absl::StatusOr<bool>>> SqliteStore::ImportMailboxes(
-    const std::vector<MailboxImport> &entries, bool commit) {
+    const std::vector<MailboxImport>& entries, bool commit) {
   std::vector<absl::StatusOr<bool>> results;
   if (entries.empty()) return results;
-  absl::Status done = Transact(SqliteDb::kImmediate, [&](SqliteDb &db) -> absl::Status {
+  absl::Status done = Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
     results.clear();
     results.reserve(entries.size());
     bool all_ok = true;
-    for (const MailboxImport &entry : entries) {
+    for (const MailboxImport& entry : entries) {
       WB_ASSIGN_OR_RETURN(bool registered, IsRegistered(db, entry.added.cloud_id));
       if (registered) {
         absl::StatusOr<MailboxRecord> updated;
@@ -68,12 +68,12 @@ absl::StatusOr<std::vector<absl::StatusOr<bool>>> SqliteStore::ImportMailboxes(
 }
 
 absl::StatusOr<std::vector<MailboxRecord>> SqliteStore::ListMailboxesInStatus(
-    std::string_view forest, const std::vector<writeback::v1::MailboxStatus> &statuses,
+    std::string_view forest, const std::vector<writeback::v1::MailboxStatus>& statuses,
     size_t limit) {
   std::vector<MailboxRecord> mailboxes;
   std::vector<int> codes;
   for (auto s : statuses) codes.push_back(static_cast<int>(s));
-  WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb &db) -> absl::Status {
+  WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
     std::string where = forest.empty() ? "WHERE 1 " : "WHERE forest = ?1 ";
     if (!codes.empty()) absl::StrAppend(&where, "AND status IN (", absl::StrJoin(codes, ","), ") ");
     WB_ASSIGN_OR_RETURN(

@@ -21,19 +21,19 @@ namespace writeback::controller::store_internal {
 // SQLite's LIMIT for a size_t limit where 0 means none.
 int64_t SqlLimitOf(size_t limit);
 // "SELECT <mailbox columns> FROM mailboxes " + where_and_order.
-std::string SelectMailboxSql(const std::string &where_and_order);
+std::string SelectMailboxSql(const std::string& where_and_order);
 // Every row of a statement made from SelectMailboxSql.
-absl::StatusOr<std::vector<MailboxRecord>> ReadMailboxRows(Statement &st);
+absl::StatusOr<std::vector<MailboxRecord>> ReadMailboxRows(Statement& st);
 // Inserts (new_mailbox) or replaces `m`. Sets *refused (nothing written for
 // it, the transaction intact) for an unknown forest or a taken cloud id or
 // anchor; returns a failure of the transaction.
-absl::Status WriteMailboxRow(SqliteDb &db, const MailboxRecord &m, bool new_mailbox,
-                             absl::Status *refused);
+absl::Status WriteMailboxRow(SqliteDb& db, const MailboxRecord& m, bool new_mailbox,
+                             absl::Status* refused);
 // One read-modify-write (as UpdateMailbox): *result is the record as written
 // or this mailbox's error; returns a failure of the transaction.
-absl::Status UpdateMailboxRow(SqliteDb &db, std::string_view cloud_id,
-                              const std::function<absl::Status(MailboxRecord &)> &mutate,
-                              absl::StatusOr<MailboxRecord> *result);
+absl::Status UpdateMailboxRow(SqliteDb& db, std::string_view cloud_id,
+                              const std::function<absl::Status(MailboxRecord&)>& mutate,
+                              absl::StatusOr<MailboxRecord>* result);
 
 }  // namespace writeback::controller::store_internal
 

@@ -13,7 +13,7 @@
 
 namespace writeback::testing {
 
-inline std::string ShellQuote(const std::string &s) {
+inline std::string ShellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
     if (c == '\'') {
@@ -26,12 +26,12 @@ inline std::string ShellQuote(const std::string &s) {
 }
 
 // Runs writebackctl as the local operator; output is stdout only.
-inline ShellResult CtlStdout(WritebackEnv &env, const std::vector<std::string> &args,
-                             const std::string &stdin_file = "") {
+inline ShellResult CtlStdout(WritebackEnv& env, const std::vector<std::string>& args,
+                             const std::string& stdin_file = "") {
   std::string cmd = absl::StrCat("( WRITEBACKCTL_TOKEN_FILE=", ShellQuote(env.admin_token_file()),
                                  " WRITEBACKCTL_CONFIG= HOME=", ShellQuote(env.work_dir()), " ",
                                  WB_CTL_BIN, " --controller=", env.admin_address());
-  for (const auto &a : args) absl::StrAppend(&cmd, " ", ShellQuote(a));
+  for (const auto& a : args) absl::StrAppend(&cmd, " ", ShellQuote(a));
   if (!stdin_file.empty()) absl::StrAppend(&cmd, " < ", ShellQuote(stdin_file));
   absl::StrAppend(&cmd, " 2>/dev/null )");
   return RunShell(cmd);
@@ -40,7 +40,7 @@ inline ShellResult CtlStdout(WritebackEnv &env, const std::vector<std::string> &
 // Parses `json` into `m`; false (and m untouched) when it is not exactly one
 // JSON value of that message.
 template <typename M>
-bool ParseJson(const std::string &json, M *m) {
+bool ParseJson(const std::string& json, M* m) {
   return google::protobuf::util::JsonStringToMessage(json, m).ok();
 }
 

@@ -40,8 +40,8 @@ constexpr char kTakenAnchor[] = "deadbeef-1111-2222-3333-000000000000";
 constexpr char kHolder[] = "eeeeeeee-0000-4000-8000-000000000000";
 
 // The bad lines and the field each must be reported with.
-const std::vector<std::pair<int, std::string>> &BadLines() {
-  static const auto *bad = new std::vector<std::pair<int, std::string>>{
+const std::vector<std::pair<int, std::string>>& BadLines() {
+  static const auto* bad = new std::vector<std::pair<int, std::string>>{
       {100, "json"},                         // malformed JSON
       {2000, "attributes.favouriteColour"},  // unknown attribute
       {4000, "attributes.proxyAddresses"},   // invalid value
@@ -53,9 +53,9 @@ const std::vector<std::pair<int, std::string>> &BadLines() {
   return *bad;
 }
 
-std::string LineText(int line, const std::vector<SambaDc::User> &users) {
+std::string LineText(int line, const std::vector<SambaDc::User>& users) {
   const std::string id = CloudIdOf(line);
-  auto json = [&](const std::string &forest, const std::string &anchor, const std::string &attrs) {
+  auto json = [&](const std::string& forest, const std::string& anchor, const std::string& attrs) {
     return absl::StrCat("{\"cloud_id\":\"", id, "\",\"forest\":\"", forest, "\",\"anchor\":\"",
                         anchor, "\",\"attributes\":{", attrs, "}}");
   };
@@ -89,7 +89,7 @@ std::string LineText(int line, const std::vector<SambaDc::User> &users) {
   return json(kBulk, BulkAnchor(line), good_attrs);
 }
 
-int64_t TotalMailboxes(WritebackEnv &env) {
+int64_t TotalMailboxes(WritebackEnv& env) {
   v1::GetStatusResponse status;
   grpc::ClientContext context;
   EXPECT_TRUE(env.Admin().stub().GetStatus(&context, {}, &status).ok());
@@ -97,12 +97,12 @@ int64_t TotalMailboxes(WritebackEnv &env) {
 }
 
 // extensionAttribute1 of every user under the scope OU that has one.
-std::map<std::string, std::string> AdValues(WritebackEnv &env) {
+std::map<std::string, std::string> AdValues(WritebackEnv& env) {
   auto found = env.dc().Search(env.ScopeOu(), "(extensionAttribute1=*)", {"extensionAttribute1"});
   EXPECT_OK(found);
   std::map<std::string, std::string> out;
   if (!found.ok()) return out;
-  for (const auto &[dn, attrs] : *found) {
+  for (const auto& [dn, attrs] : *found) {
     auto it = attrs.find("extensionAttribute1");
     if (it != attrs.end() && !it->second.empty()) out[dn] = it->second[0];
   }
@@ -115,7 +115,7 @@ TEST(MailboxImportTest, BadLinesStoreNothingUnlessContinueOnErrorThenTheGoodOnes
   ASSERT_OK_AND_ASSIGN(auto users, env.dc().AddUsers(kRealUsers));
   ASSERT_OK(env.StartController());
   ASSERT_OK(env.StartAgent(1));
-  AdminClient &admin = env.Admin();
+  AdminClient& admin = env.Admin();
   ASSERT_OK(admin.AddForest(WritebackEnv::kForest, env.ScopeOu()));
   ASSERT_OK(admin.AddForest(kBulk, "OU=Mailboxes,DC=bulk,DC=example,DC=test"));
   ASSERT_EQ(env.Ctl({"forest", "pause", kBulk, "--reason=bulk import test"}).exit_code, 0);
@@ -133,7 +133,7 @@ TEST(MailboxImportTest, BadLinesStoreNothingUnlessContinueOnErrorThenTheGoodOnes
   absl::Time start = absl::Now();
   CtlResult refused = env.Ctl({"mailbox", "import", file});
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
-  for (const auto &[line, field] : BadLines()) {
+  for (const auto& [line, field] : BadLines()) {
     EXPECT_THAT(refused.output, HasSubstr(absl::StrCat("line ", line, ": field ", field, ": ")))
         << refused.output;
   }
@@ -173,7 +173,7 @@ TEST(MailboxImportTest, BadLinesStoreNothingUnlessContinueOnErrorThenTheGoodOnes
   std::cout << "import of " << kLines << " lines took " << absl::FormatDuration(absl::Now() - start)
             << std::endl;
   EXPECT_EQ(TotalMailboxes(env), good + 1);
-  for (const auto &[line, field] : BadLines()) {
+  for (const auto& [line, field] : BadLines()) {
     EXPECT_FALSE(admin.GetMailbox(CloudIdOf(line)).ok()) << "line " << line << " was stored";
   }
   ASSERT_OK_AND_ASSIGN(v1::Mailbox sample, admin.GetMailbox(CloudIdOf(5000)));
@@ -193,7 +193,7 @@ TEST(MailboxImportTest, BadLinesStoreNothingUnlessContinueOnErrorThenTheGoodOnes
   ASSERT_EQ(waited.exit_code, 0) << waited.output << env.LogsForFailure();
   std::map<std::string, std::string> in_ad = AdValues(env);
   std::set<std::string> values, want;
-  for (const auto &[dn, value] : in_ad) values.insert(value);
+  for (const auto& [dn, value] : in_ad) values.insert(value);
   for (int line = 1; line <= kRealUsers; ++line) want.insert(absl::StrCat("imported-", line));
   EXPECT_EQ(in_ad.size(), static_cast<size_t>(kRealUsers));
   EXPECT_EQ(values, want);

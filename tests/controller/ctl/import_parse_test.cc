@@ -18,15 +18,15 @@ constexpr char kId2[] = "11111111-2222-3333-4444-666666666666";
 constexpr char kGuid1[] = "01234567-89ab-cdef-0123-456789abcdef";
 constexpr char kGuid2[] = "01234567-89ab-cdef-0123-456789abcde0";
 
-std::string Line(const std::string &id, const std::string &anchor, const std::string &attrs,
-                 const std::string &forest = "corp.example.com") {
+std::string Line(const std::string& id, const std::string& anchor, const std::string& attrs,
+                 const std::string& forest = "corp.example.com") {
   return "{\"cloud_id\":\"" + id + "\",\"forest\":\"" + forest + "\",\"anchor\":\"" + anchor +
          "\",\"attributes\":{" + attrs + "}}";
 }
 
-std::vector<std::string> Where(const ParsedImport &p) {
+std::vector<std::string> Where(const ParsedImport& p) {
   std::vector<std::string> out;
-  for (const auto &e : p.errors) out.push_back(std::to_string(e.line) + " " + e.field);
+  for (const auto& e : p.errors) out.push_back(std::to_string(e.line) + " " + e.field);
   return out;
 }
 
@@ -44,7 +44,7 @@ TEST(ImportParseTest, JsonLinesGiveEntriesWithLineNumbersAndValues) {
   EXPECT_EQ(p.entries[0].cloud_id(), kId1);
   EXPECT_EQ(p.entries[0].forest(), "corp.example.com");
   EXPECT_EQ(p.entries[0].source_anchor().size(), 16u);
-  const auto &attrs = p.entries[0].attributes().attributes();
+  const auto& attrs = p.entries[0].attributes().attributes();
   EXPECT_THAT(attrs.at("mail").values(), ElementsAre("a@contoso.com"));
   EXPECT_THAT(attrs.at("proxyAddresses").values(),
               ElementsAre("SMTP:a@contoso.com", "smtp:b@contoso.com"));
@@ -88,11 +88,11 @@ TEST(ImportParseTest, CsvHandlesQuotingAndMultiValuedCells) {
   EXPECT_THAT(p.errors, IsEmpty());
   ASSERT_THAT(p.entries, SizeIs(2));
   EXPECT_EQ(p.entries[0].line(), 2);
-  const auto &a = p.entries[0].attributes().attributes();
+  const auto& a = p.entries[0].attributes().attributes();
   EXPECT_THAT(a.at("proxyAddresses").values(),
               ElementsAre("SMTP:a@contoso.com", "smtp:b@contoso.com"));
   EXPECT_THAT(a.at("extensionAttribute1").values(), ElementsAre("x, \"quoted\""));
-  const auto &b = p.entries[1].attributes().attributes();
+  const auto& b = p.entries[1].attributes().attributes();
   EXPECT_EQ(p.entries[1].line(), 3);
   EXPECT_EQ(b.count("mail"), 0u);  // an empty cell leaves it as it is
   EXPECT_THAT(b.at("extensionAttribute1").values(), ElementsAre("plain"));
