@@ -265,7 +265,14 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
                         : absl::StrCat(f.open_hold_id(), " (", f.held_mailboxes(), " held)"),
                     absl::StrJoin(f.scope_ous(), ";"), f.pause_reason()});
     }
-    std::cout << table.Render() << std::flush;
+    std::cout << table.Render();
+    for (const auto& f : response.forests()) {
+      if (f.open_hold_id() == 0) continue;
+      std::cout << f.name() << ": mass-change hold " << f.open_hold_id() << " holds "
+                << f.held_mailboxes() << " mailbox(es): writebackctl hold approve|reject "
+                << f.open_hold_id() << "\n";
+    }
+    std::cout.flush();
     return kExitOk;
   }
   if (args.size() == 3 && (args[1] == "pause" || args[1] == "resume")) {
@@ -381,7 +388,10 @@ int Audit(v1::AdminService::Stub& stub) {
   grpc::ClientContext context;
   SetDeadline(&context);
   if (auto s = stub.ListAuditLog(&context, request, &response); !s.ok()) return Report(s);
-  if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
+  if (absl::GetFlag(FLAGS_json)) {  // JSON lines, one record each (none: no output)
+    for (const auto& r : response.records()) PrintJson(r);
+    return kExitOk;
+  }
   Table table({"TIME (UTC)", "METHOD", "RESULT", "CALLER", "ARGUMENTS"});
   for (const auto& r : response.records()) {
     table.AddRow({FormatTimeMs(r.time_ms()), r.method(), r.result(), r.caller(), r.arguments()});

@@ -257,9 +257,10 @@ TEST(CtlVerbsTest, EveryVerbAsTableAndJsonWithItsExitCodes) {
   ExpectTable(env, {"drift", "--summary"}, "MAILBOX");
   JsonLines<v1::DriftRecord>(CtlStdout(env, {"drift", "--json"}).output);
   ExpectTable(env, {"audit"}, "TIME (UTC)", "PauseForest");
-  auto audit = Json<v1::ListAuditLogResponse>(env, {"audit", "--method=PauseForest"});
-  ASSERT_THAT(audit.records(), SizeIs(1));
-  EXPECT_THAT(audit.records(0).arguments(), HasSubstr(WritebackEnv::kForest));
+  auto audit = JsonLines<v1::AuditRecord>(
+      CtlStdout(env, {"audit", "--json", "--method=PauseForest"}).output);
+  ASSERT_THAT(audit, SizeIs(1));
+  EXPECT_THAT(audit[0].arguments(), HasSubstr(WritebackEnv::kForest));
 
   // token create / list / revoke; ca; ca rotate (finish refused: exit 1).
   auto token = Json<v1::CreateJoinTokenResponse>(
