@@ -226,8 +226,12 @@ grpc::Status AdminService::GetMailbox(grpc::ServerContext*,
 grpc::Status AdminService::ListMailboxes(grpc::ServerContext*,
                                          const writeback::v1::ListMailboxesRequest* request,
                                          writeback::v1::ListMailboxesResponse* response) {
-  auto list = store_->ListMailboxes(absl::AsciiStrToLower(request->forest()),
-                                    request->limit() == 0 ? 1000 : request->limit());
+  const std::string forest = absl::AsciiStrToLower(request->forest());
+  const size_t limit = request->limit() == 0 ? 1000 : request->limit();
+  std::vector<writeback::v1::MailboxStatus> statuses;
+  for (int s : request->statuses()) statuses.push_back(static_cast<writeback::v1::MailboxStatus>(s));
+  auto list = statuses.empty() ? store_->ListMailboxes(forest, limit)
+                               : store_->ListMailboxesInStatus(forest, statuses, limit);
   if (!list.ok()) return ToGrpcStatus(list.status());
   for (const auto& m : *list) *response->add_mailboxes() = ToProto(m);
   return grpc::Status::OK;

@@ -109,6 +109,14 @@ class AdminService : public writeback::v1::AdminService::Service {
       grpc::ServerContext* context, const writeback::v1::RotateCertificateAuthorityRequest* request,
       writeback::v1::CertificateAuthority* response) override;
 
+  // In ops_calls.cc: the estate at a glance and the bulk import.
+  grpc::Status GetStatus(grpc::ServerContext* context, const writeback::v1::GetStatusRequest*,
+                         writeback::v1::GetStatusResponse* response) override;
+  grpc::Status ImportMailboxes(grpc::ServerContext* context,
+                               const writeback::v1::ImportMailboxesRequest* request,
+                               writeback::v1::ImportMailboxesResponse* response) override;
+  static constexpr int kMaxImportEntries = 5000;
+
  private:
   grpc::Status CreateJoinTokenUnaudited(grpc::ServerContext*,
                                         const writeback::v1::CreateJoinTokenRequest*,

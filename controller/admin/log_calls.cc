@@ -40,7 +40,7 @@ grpc::Status AdminService::ExportProvisioningLog(
   if (grpc::Status s = CheckLogFilter(*request); !s.ok()) return s;
   const uint64_t limit = request->limit();  // 0: all
   uint64_t sent = 0;
-  int64_t after_id = 0;
+  int64_t after_id = request->after_id();  // 0: from the start
   while (true) {
     size_t page = kExportPageSize;
     if (limit != 0 && limit - sent < page) page = static_cast<size_t>(limit - sent);

@@ -1,5 +1,4 @@
 #include "controller/ctl/drift_commands.h"
-#include "controller/ctl/output.h"
 
 #include <chrono>
 #include <iostream>
@@ -9,6 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "controller/ctl/output.h"
+#include "controller/ctl/table.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace writeback::ctl {
@@ -16,8 +17,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 // --wait gives up after this long (the pass goes on at the controller).
 constexpr absl::Duration kWaitGuard = absl::Hours(2);
 
@@ -97,26 +96,30 @@ int RunDriftCommand(v1::AdminService::Stub& stub, const std::vector<std::string>
   grpc::ClientContext context;
   Deadline(&context);
   if (auto s = stub.ListDrift(&context, request, &response); !s.ok()) return hooks.report(s);
-  for (const auto& r : response.records()) {
-    if (flags.json) {
-      std::cout << ToJson(r) << "\n";
-      continue;
-    }
-    std::cout << FormatTimeMs(r.time_ms()) << "  " << r.action() << "  mailbox=" << r.mailbox_id()
-              << "  " << r.attribute() << ": expected " << Values(r.expected()) << ", found "
-              << Values(r.found()) << "\n    " << r.source() << " " << r.work_id()
-              << "  dc=" << r.dc() << "  whenChanged=" << r.when_changed()
-              << "  usn=" << r.usn_changed() << "  corrections=" << r.corrections() << "  "
-              << r.dn() << "\n";
+  if (flags.json) {  // JSON lines, one record or summary row each
+    for (const auto& r : response.records()) std::cout << ToJson(r) << "\n";
+    for (const auto& r : response.summary()) std::cout << ToJson(r) << "\n";
+    std::cout.flush();
+    return kExitOk;
   }
-  for (const auto& r : response.summary()) {
-    if (flags.json) {
-      std::cout << ToJson(r) << "\n";
-      continue;
+  if (flags.summary) {
+    Table table({"MAILBOX", "ATTRIBUTE", "DRIFT", "LAST (UTC)", "LAST_FOUND", "CONFLICT_HOLD"});
+    for (const auto& r : response.summary()) {
+      table.AddRow({r.cloud_id(), r.attribute(), absl::StrCat(r.drift_count()),
+                    FormatTimeMs(r.last_time_ms()), Values(r.last_found()),
+                    r.in_conflict() ? "yes" : "no"});
     }
-    std::cout << r.cloud_id() << "  " << r.attribute() << "  drift=" << r.drift_count()
-              << "  last=" << FormatTimeMs(r.last_time_ms()) << "  found " << Values(r.last_found())
-              << (r.in_conflict() ? "  CONFLICT_HOLD" : "") << "\n";
+    std::cout << table.Render();
+  } else {
+    Table table({"TIME (UTC)", "ACTION", "MAILBOX", "ATTRIBUTE", "EXPECTED", "FOUND", "SOURCE",
+                 "DC", "WHEN_CHANGED", "CORRECTIONS", "DN"});
+    for (const auto& r : response.records()) {
+      table.AddRow({FormatTimeMs(r.time_ms()), r.action(), r.mailbox_id(), r.attribute(),
+                    Values(r.expected()), Values(r.found()),
+                    absl::StrCat(r.source(), " ", r.work_id()), r.dc(), r.when_changed(),
+                    absl::StrCat(r.corrections()), r.dn()});
+    }
+    std::cout << table.Render();
   }
   std::cout.flush();
   return kExitOk;

@@ -1,5 +1,4 @@
 #include "controller/ctl/hold_commands.h"
-#include "controller/ctl/output.h"
 
 #include <chrono>
 #include <iostream>
@@ -7,6 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "controller/ctl/output.h"
+#include "controller/ctl/table.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace writeback::ctl {
@@ -14,20 +15,8 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-constexpr int kExitOk = 0;
-
 std::string Time(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
-
-void PrintHold(const v1::Hold& h) {
-  std::cout << "hold " << h.id() << "  forest=" << h.forest() << "  " << h.state()
-            << "  mailboxes=" << h.mailboxes() << "  opened " << Time(h.opened_ms()) << " UTC";
-  if (h.state() != "open") {
-    std::cout << "  " << h.state() << " " << Time(h.decided_ms()) << " UTC by "
-              << h.decided_by();
-  }
-  std::cout << "\n    " << h.reason() << "\n";
 }
 
 void Deadline(grpc::ClientContext* context) {
@@ -63,7 +52,8 @@ absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string& 
   if (!flags.use_defaults && !request.has_mass_change_threshold() &&
       !request.has_mass_change_window_s()) {
     return absl::InvalidArgumentError(
-        "forest set: give --mass_change_threshold=N, --mass_change_window=DURATION or "
+        "forest set: give --mass_change_threshold=N, "
+        "--mass_change_window=DURATION or "
         "--use_defaults");
   }
   return request;
@@ -79,8 +69,14 @@ int RunHoldCommand(v1::AdminService::Stub& stub, const std::vector<std::string>&
     v1::ListHoldsResponse response;
     if (auto s = stub.ListHolds(&context, request, &response); !s.ok()) return hooks.report(s);
     if (flags.json) return PrintJson(response), kExitOk;
-    if (response.holds().empty()) std::cout << "no holds\n";
-    for (const auto& h : response.holds()) PrintHold(h);
+    Table table({"HOLD", "FOREST", "STATE", "MAILBOXES", "OPENED (UTC)", "DECIDED (UTC)",
+                 "DECIDED_BY", "REASON"});
+    for (const auto& h : response.holds()) {
+      table.AddRow({absl::StrCat(h.id()), h.forest(), h.state(), absl::StrCat(h.mailboxes()),
+                    Time(h.opened_ms()), h.decided_ms() == 0 ? "-" : Time(h.decided_ms()),
+                    h.decided_by(), h.reason()});
+    }
+    std::cout << table.Render();
     std::cout.flush();
     return kExitOk;
   }

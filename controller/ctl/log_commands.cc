@@ -1,7 +1,8 @@
 #include "controller/ctl/log_commands.h"
-#include "controller/ctl/output.h"
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -10,16 +11,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "controller/ctl/output.h"
+#include "controller/ctl/table.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace writeback::ctl {
 namespace {
 
 namespace v1 = writeback::v1;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 
 std::string OutcomeNames() {
   std::vector<std::string> names;
@@ -32,23 +33,87 @@ std::string OutcomeNames() {
 absl::StatusOr<int64_t> ParseTimeFlag(const char* flag, const std::string& value) {
   if (value.empty()) return 0;
   auto ms = ParseLogTime(value);
-  if (!ms.ok()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", ms.status().message()));
+  if (!ms.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", ms.status().message()));
   return *ms;
 }
 
-void PrintRecord(const v1::ProvisioningRecord& r) {
-  std::cout << absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(r.time_ms()),
-                                absl::UTCTimeZone())
-            << "  " << r.kind() << " " << r.job_id() << "  mailbox=" << r.mailbox_id()
-            << "  agent=" << r.agent_id() << "  gen=" << r.generation();
-  if (r.outcome() != v1::OUTCOME_UNSPECIFIED) std::cout << "  " << v1::Outcome_Name(r.outcome());
-  if (r.ldap_code() != 0) std::cout << "  ldap=" << r.ldap_code();
-  if (!r.diagnostic().empty()) std::cout << "  " << r.diagnostic();
-  std::cout << "\n";
+std::vector<std::string> RecordRow(const v1::ProvisioningRecord& r) {
+  std::vector<std::string> modified;
   for (const auto& p : r.modified()) {
-    std::cout << "    " << p.name() << ": [" << absl::StrJoin(p.old_values(), "; ") << "] -> ["
-              << absl::StrJoin(p.new_values(), "; ") << "]\n";
+    modified.push_back(absl::StrCat(p.name(), ": [", absl::StrJoin(p.old_values(), "; "), "] -> [",
+                                    absl::StrJoin(p.new_values(), "; "), "]"));
   }
+  return {FormatTimeMs(r.time_ms()),
+          r.kind(),
+          r.job_id(),
+          r.mailbox_id(),
+          r.agent_id(),
+          absl::StrCat(r.generation()),
+          r.outcome() == v1::OUTCOME_UNSPECIFIED ? "-" : v1::Outcome_Name(r.outcome()),
+          r.ldap_code() == 0 ? "-" : absl::StrCat(r.ldap_code()),
+          absl::StrJoin(modified, ", "),
+          r.diagnostic()};
+}
+
+Table RecordTable() {
+  return Table({"TIME (UTC)", "KIND", "JOB", "MAILBOX", "AGENT", "GEN", "OUTCOME", "LDAP",
+                "MODIFIED", "DIAGNOSTIC"});
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+int Follow(v1::AdminService::Stub& stub, v1::ListProvisioningLogRequest request,
+           const LogFlags& flags, const LogCommandHooks& hooks) {
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  int64_t after_id = 0;
+  {  // Start after the newest record there is now.
+    v1::ListProvisioningLogRequest newest;
+    newest.set_limit(1);
+    v1::ListProvisioningLogResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (auto s = stub.ListProvisioningLog(&context, newest, &response); !s.ok()) {
+      return hooks.report(s);
+    }
+    if (!response.records().empty()) after_id = response.records(0).id();
+  }
+  const int64_t limit = flags.limit;  // 0: until a signal
+  int64_t printed = 0;
+  if (!flags.json) std::cout << RecordTable().Render() << std::flush;  // the header
+  while (g_stop == 0 && (limit == 0 || printed < limit)) {
+    request.set_after_id(after_id);
+    request.set_limit(
+        static_cast<uint32_t>(limit == 0 ? 500 : std::min<int64_t>(500, limit - printed)));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    std::unique_ptr<grpc::ClientReader<v1::ProvisioningRecord>> reader =
+        stub.ExportProvisioningLog(&context, request);
+    v1::ProvisioningRecord record;
+    int64_t got = 0;
+    while (reader->Read(&record)) {
+      after_id = std::max(after_id, record.id());
+      ++got;
+      if (limit != 0 && printed >= limit) continue;
+      if (flags.json) {
+        std::cout << ToJson(record) << "\n";
+      } else {
+        Table row = RecordTable();
+        row.AddRow(RecordRow(record));
+        std::string text = row.Render();
+        std::cout << text.substr(text.find('\n') + 1);  // without the header
+      }
+      ++printed;
+    }
+    std::cout.flush();
+    if (grpc::Status s = reader->Finish(); !s.ok()) return hooks.report(s);
+    if (got == 0) {
+      for (int i = 0; i < 5 && g_stop == 0; ++i) absl::SleepFor(absl::Milliseconds(50));
+    }
+  }
+  return kExitOk;
 }
 
 int List(v1::AdminService::Stub& stub, const v1::ListProvisioningLogRequest& request,
@@ -59,13 +124,15 @@ int List(v1::AdminService::Stub& stub, const v1::ListProvisioningLogRequest& req
   if (auto s = stub.ListProvisioningLog(&context, request, &response); !s.ok()) {
     return hooks.report(s);
   }
+  Table table = RecordTable();
   for (const auto& r : response.records()) {
     if (flags.json) {  // JSON lines, one record each
       std::cout << ToJson(r) << "\n";
     } else {
-      PrintRecord(r);
+      table.AddRow(RecordRow(r));
     }
   }
+  if (!flags.json) std::cout << table.Render();
   std::cout.flush();
   return kExitOk;
 }
@@ -97,8 +164,8 @@ int Export(v1::AdminService::Stub& stub, const v1::ListProvisioningLogRequest& r
   out.flush();
   const std::string where = flags.output.empty() ? "stdout" : flags.output;
   if (!s.ok()) {
-    std::cerr << "writebackctl: export stopped after " << count << " record(s) written to "
-              << where << std::endl;
+    std::cerr << "writebackctl: export stopped after " << count << " record(s) written to " << where
+              << std::endl;
     return hooks.report(s);
   }
   if (!out) {
@@ -124,7 +191,8 @@ absl::StatusOr<int64_t> ParseLogTime(std::string_view text) {
   if (!absl::ParseTime(absl::RFC3339_full, value, &t, &error)) {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", value,
-                     "\" is neither RFC 3339 (e.g. 2026-11-30T08:00:00Z) nor Unix milliseconds"));
+                     "\" is neither RFC 3339 (e.g. 2026-11-30T08:00:00Z) nor "
+                     "Unix milliseconds"));
   }
   if (t < absl::UnixEpoch()) {
     return absl::InvalidArgumentError(absl::StrCat("\"", value, "\" is before 1970"));
@@ -148,11 +216,12 @@ absl::StatusOr<v1::ListProvisioningLogRequest> ParseLogFilter(const LogFlags& fl
   }
   if (!flags.kind.empty()) {
     const std::string kind = absl::AsciiStrToLower(flags.kind);
-    if (kind != "job" && kind != "read" && kind != "lost" && kind != "removed" &&
-        kind != "scan" && kind != "held" && kind != "rejected") {
+    if (kind != "job" && kind != "read" && kind != "lost" && kind != "removed" && kind != "scan" &&
+        kind != "held" && kind != "rejected") {
       return absl::InvalidArgumentError(
           absl::StrCat("--kind: \"", flags.kind,
-                       "\" is not a record kind; use job, read, lost, removed, scan, held or rejected"));
+                       "\" is not a record kind; use job, read, lost, removed, "
+                       "scan, held or rejected"));
     }
     request.set_kind(kind);
   }
@@ -176,11 +245,15 @@ int RunLogCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& 
                   const LogFlags& flags, const LogCommandHooks& hooks) {
   const bool is_export = args.size() == 2 && args[1] == "export";
   if (args.size() > 1 && !is_export) {
-    return hooks.usage("log: expected 'log [FILTERS]' or 'log export [FILTERS] [--output=FILE]'");
+    return hooks.usage(
+        "log: expected 'log [FILTERS]' or 'log export [FILTERS] "
+        "[--output=FILE]'");
   }
   if (!is_export && !flags.output.empty()) return hooks.usage("--output is for 'log export'");
+  if (is_export && flags.follow) return hooks.usage("--follow is for 'log', not 'log export'");
   auto request = ParseLogFilter(flags);
   if (!request.ok()) return hooks.usage(std::string(request.status().message()));
+  if (flags.follow) return Follow(stub, *request, flags, hooks);
   return is_export ? Export(stub, *request, flags, hooks) : List(stub, *request, flags, hooks);
 }
 

@@ -1,7 +1,11 @@
 // writebackctl's provisioning log commands:
 //
-//   writebackctl log [FILTERS] [--limit=N] [--json]   newest first (default 100)
-//   writebackctl log export [FILTERS] [--limit=N] [--output=FILE]
+//   writebackctl log [FILTERS] [--limit=N] [--json]   newest first (default
+//   100) writebackctl log export [FILTERS] [--limit=N] [--output=FILE]
+//   writebackctl log --follow [FILTERS] [--limit=N] [--json]   records newer
+//   than
+//       the newest at the start, as they arrive (polling ExportProvisioningLog
+//       with after_id every 250 ms), until SIGINT/SIGTERM or N records
 //
 // FILTERS: --mailbox=ID --forest=NAME --agent=ID --outcome=APPLIED --kind=job
 // --since=TIME --until=TIME, TIME being RFC 3339 ("2026-11-30T08:00:00Z") or
@@ -33,15 +37,18 @@ struct LogFlags {
   std::string kind;     // job, read, lost, removed
   std::string since;    // RFC 3339 or Unix ms
   std::string until;
-  std::string output;   // log export: the file; empty for stdout
+  std::string output;  // log export: the file; empty for stdout
   int limit = 0;
   bool json = false;
+  // log --follow: print records as they arrive (oldest first), until
+  // SIGINT/SIGTERM or `limit` records.
+  bool follow = false;
 };
 
 // How the caller reports errors and which exit code each gets.
 struct LogCommandHooks {
-  std::function<int(const std::string& why)> usage;    // bad command line
-  std::function<int(const grpc::Status& s)> report;    // the call failed
+  std::function<int(const std::string& why)> usage;  // bad command line
+  std::function<int(const grpc::Status& s)> report;  // the call failed
 };
 
 // RFC 3339 ("2026-11-30T08:00:00Z", "...+01:00", fractions allowed) or Unix

@@ -18,23 +18,32 @@
 #include "common/identity/anchor.h"
 #include "common/protocol.h"
 #include "controller/ctl/credentials.h"
-#include "controller/ctl/edit_syntax.h"
-#include "controller/ctl/output.h"
 #include "controller/ctl/drift_commands.h"
+#include "controller/ctl/edit_syntax.h"
 #include "controller/ctl/hold_commands.h"
-#include "controller/ctl/trust_commands.h"
 #include "controller/ctl/log_commands.h"
+#include "controller/ctl/mailbox_commands.h"
+#include "controller/ctl/output.h"
 #include "controller/ctl/provision_commands.h"
+#include "controller/ctl/status_commands.h"
+#include "controller/ctl/table.h"
+#include "controller/ctl/trust_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "writeback/v1/admin.grpc.pb.h"
 
-ABSL_FLAG(std::string, controller, "", "Admin API address (default $WRITEBACK_CONTROLLER or 127.0.0.1:7444).");
-ABSL_FLAG(std::string, token_file, "", "Admin API bearer token file, mode 0600 (default $WRITEBACKCTL_TOKEN_FILE).");
+ABSL_FLAG(std::string, controller, "",
+          "Admin API address (default $WRITEBACK_CONTROLLER or 127.0.0.1:7444).");
+ABSL_FLAG(std::string, token_file, "",
+          "Admin API bearer token file, mode 0600 (default "
+          "$WRITEBACKCTL_TOKEN_FILE).");
 ABSL_FLAG(std::string, ca_file, "", "TLS to the Admin API: the CA that verifies the controller.");
-ABSL_FLAG(std::string, cert_file, "", "TLS: admin client certificate (URI SAN writeback://admin/NAME).");
+ABSL_FLAG(std::string, cert_file, "",
+          "TLS: admin client certificate (URI SAN writeback://admin/NAME).");
 ABSL_FLAG(std::string, key_file, "", "TLS: the client certificate's key (mode 0600).");
-ABSL_FLAG(std::string, ctl_config, "", "writebackctl settings file (default $WRITEBACKCTL_CONFIG or ~/.config/writeback/writebackctl.conf).");
+ABSL_FLAG(std::string, ctl_config, "",
+          "writebackctl settings file (default $WRITEBACKCTL_CONFIG or "
+          "~/.config/writeback/writebackctl.conf).");
 ABSL_FLAG(bool, json, false, "Print results as JSON.");
 ABSL_FLAG(std::string, scope_ous, "", "forest add: scope OU DNs separated by ';'.");
 ABSL_FLAG(std::string, forest, "", "mailbox add / list, log: the forest.");
@@ -58,11 +67,16 @@ ABSL_FLAG(std::string, attribute, "", "drift: only this attribute.");
 ABSL_FLAG(std::string, action, "", "drift: only records with this action (corrected, conflict).");
 ABSL_FLAG(bool, summary, false, "drift: one row per mailbox and attribute.");
 ABSL_FLAG(std::string, mass_change_threshold, "",
-          "forest set: most mailboxes changed per window without approval (0 disables).");
+          "forest set: most mailboxes changed per window without approval (0 "
+          "disables).");
 ABSL_FLAG(std::string, mass_change_window, "", "forest set: the window, e.g. 30m, 1h, 3600s.");
 ABSL_FLAG(bool, use_defaults, false, "forest set: back to the controller's defaults.");
 ABSL_FLAG(absl::Duration, ttl, absl::Hours(1), "token create: how long the token may be used.");
 ABSL_FLAG(bool, finish, false, "ca rotate: finish the rotation under way.");
+ABSL_FLAG(std::string, format, "", "mailbox import: jsonl or csv (default: from the file name).");
+ABSL_FLAG(bool, continue_on_error, false,
+          "mailbox import: store the good lines even when some are bad.");
+ABSL_FLAG(bool, follow, false, "log: print records as they arrive until interrupted or --limit.");
 ABSL_FLAG(bool, force, false, "ca rotate --finish: even if agents still hold old certificates.");
 
 namespace writeback::ctl {
@@ -71,16 +85,16 @@ namespace {
 namespace v1 = writeback::v1;
 
 // Exit codes (documented in the README).
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;      // the controller refused or failed the request
-constexpr int kExitUsage = 2;       // bad command line
-constexpr int kExitUnavailable = 3; // controller unreachable
-constexpr int kExitTimeout = 4;     // mailbox wait gave up
 // kExitNotAllowed (5, credentials.h): not authenticated or not allowed
 
-constexpr char kUsage[] = R"(Usage: writebackctl [--controller=HOST:PORT] [--json] [CREDENTIALS] COMMAND
+constexpr char kUsage[] =
+    R"(Usage: writebackctl [--controller=HOST:PORT] [--json] [CREDENTIALS] COMMAND
 
-Commands:
+Commands (every one takes --json: the Admin API's answer as JSON on stdout, lists as one
+object or JSON lines; without it, text and aligned tables with a header row):
+  status                           forests (paused, open hold, queue depth = pending + in flight
+                                   + retry wait, counts by state) and agents (version, last seen,
+                                   stream state, work in flight)
   forest add NAME --scope_ous='OU=A,DC=x;OU=B,DC=x'
   forest list
   forest pause NAME [--reason=TEXT]      no new work for the forest until resumed
@@ -97,12 +111,30 @@ Commands:
   mailbox wait CLOUD_ID... [--timeout_s=120]   wait until AD holds the desired state
   mailbox remove CLOUD_ID          the mailbox stopped being cloud-managed: leave AD as it is
   mailbox retry CLOUD_ID...        put quarantined/failed/conflict-held mailboxes back in line now
+  mailbox import FILE|- [--format=jsonl|csv] [--continue-on-error]
+                                   add or update many mailboxes; FILE - is stdin. JSON lines:
+                                   {"cloud_id":"…","forest":"…","anchor":"GUID|BASE64",
+                                    "attributes":{"mail":"a@b","proxyAddresses":["SMTP:a@b"]}}
+                                   CSV: header cloud_id,forest,anchor,ATTRIBUTE...; values of a
+                                   multi-valued cell separated by ';'; RFC 4180 quoting.
+                                   An existing cloud id gets the named attributes as desired
+                                   values (a new generation); attributes not named (CSV: empty
+                                   cells) stay as they are; [] or null clears one.
+                                   A bad line is reported as "line N: field F: message";
+                                   any bad line stores NOTHING unless --continue-on-error
+                                   (then the good lines are stored). Exit 0 all stored, 1 any
+                                   line refused, 2 usage or unreadable file
+  retry CLOUD_ID...                = mailbox retry
+  quarantine [list] [--forest=NAME] [--limit=N]
+                                   QUARANTINED and CONFLICT_HOLD mailboxes with their last error
+  quarantine release CLOUD_ID...   = mailbox retry
   mailbox provision CLOUD_ID [--timeout=30s]   write it now, ahead of the queue, and print
                                    the steps and modified properties (alias: provision-now)
   agent list [--forest=NAME]
   agent drain AGENT_ID [--reason=TEXT]   the agent finishes its work and exits
   log [FILTERS] [--limit=N]        the provisioning log, newest first (default 100)
   log export [FILTERS] [--limit=N] [--output=FILE]   all matching, oldest first, JSON lines
+  log --follow [FILTERS] [--limit=N]   new records as they arrive, until Ctrl-C / SIGTERM or N
   drift [--mailbox=ID] [--forest=NAME] [--attribute=A] [--action=corrected|conflict]
         [--summary] [--limit=N]    what reconciliation found in AD, newest first;
                                    --summary: per mailbox and attribute, with conflict holds
@@ -119,6 +151,7 @@ Commands:
   ca rotate [--finish [--force]]   start / finish a CA rotation with overlapping trust
   hold list [--forest=NAME]        mass-change holds, newest first
   hold approve ID                  the held changes go out now (their latest values)
+  approve ID                       = hold approve
   hold reject ID                   drop the held changes: desired reverts to what AD holds
 
 Credentials (every Admin API call is authenticated; DESIGN §7):
@@ -130,8 +163,9 @@ Credentials (every Admin API call is authenticated; DESIGN §7):
   --ctl_config=FILE (or WRITEBACKCTL_CONFIG; default ~/.config/writeback/writebackctl.conf when it
                                    exists): "key = value" lines for controller, token_file,
                                    ca_file, cert_file, key_file; flags and environment win
-  Roles: read-only may run what only reads (forest list, mailbox get/list/wait, agent list, log,
-  drift, audit, hold list); operator everything.
+  Roles: read-only may run what only reads (status, forest list, mailbox get/list/wait, agent
+  list, quarantine list, log, drift, audit, hold list); operator everything.
+  Flag names take dashes or underscores (--continue-on-error = --continue_on_error).
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 controller unreachable, 4 wait timed out,
 5 not authenticated or not allowed (credentials refused, role too low, or unusable credentials).
@@ -150,25 +184,6 @@ int Report(const grpc::Status& s) {
     return kExitUnavailable;
   }
   return kExitFailed;
-}
-
-std::string Values(const v1::AttributeValues& v) {
-  if (v.values().empty()) return "(none)";
-  return absl::StrJoin(v.values(), "; ");
-}
-
-void PrintMailbox(const v1::Mailbox& m) {
-  std::cout << "mailbox     " << m.cloud_id() << "\n"
-            << "forest      " << m.forest() << "\n"
-            << "anchor      " << AnchorToGuidString(m.source_anchor()) << "\n"
-            << "dn          " << (m.dn().empty() ? "(not read yet)" : m.dn()) << "\n"
-            << "status      " << v1::MailboxStatus_Name(m.status()) << "  (generation "
-            << m.applied_gen() << " of " << m.desired_gen() << " applied)\n";
-  if (!m.last_error().empty()) std::cout << "last error  " << m.last_error() << "\n";
-  for (const auto& [name, values] : m.desired().attributes()) {
-    std::cout << "  " << name << " = " << Values(values) << "\n";
-  }
-  std::cout.flush();
 }
 
 absl::StatusOr<std::unique_ptr<v1::AdminService::Stub>> Connect() {
@@ -230,8 +245,10 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
     grpc::ClientContext context;
     SetDeadline(&context);
     if (auto s = stub.AddForest(&context, request, &response); !s.ok()) return Report(s);
-    if (absl::GetFlag(FLAGS_json)) PrintJson(response);
-    else std::cout << "forest " << response.name() << " added" << std::endl;
+    if (absl::GetFlag(FLAGS_json))
+      PrintJson(response);
+    else
+      std::cout << "forest " << response.name() << " added" << std::endl;
     return kExitOk;
   }
   if (args.size() == 2 && args[1] == "list") {
@@ -240,15 +257,22 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
     SetDeadline(&context);
     if (auto s = stub.ListForests(&context, {}, &response); !s.ok()) return Report(s);
     if (absl::GetFlag(FLAGS_json)) return PrintJson(response), kExitOk;
+    Table table({"FOREST", "STATE", "AGENTS", "OPEN_HOLD", "SCOPE", "PAUSE_REASON"});
     for (const auto& f : response.forests()) {
-      std::cout << f.name() << "  agents=" << f.connected_agents() << "  scope="
-                << absl::StrJoin(f.scope_ous(), ";") << (f.paused() ? "  PAUSED" : "") << "\n";
-      if (f.paused()) std::cout << "    " << f.pause_reason() << "\n";
-      if (f.open_hold_id() != 0) {
-        std::cout << "    mass-change hold " << f.open_hold_id() << " holds " << f.held_mailboxes()
-                  << " mailbox(es): writebackctl hold approve|reject " << f.open_hold_id() << "\n";
-      }
+      table.AddRow({f.name(), f.paused() ? "PAUSED" : "active", absl::StrCat(f.connected_agents()),
+                    f.open_hold_id() == 0
+                        ? "-"
+                        : absl::StrCat(f.open_hold_id(), " (", f.held_mailboxes(), " held)"),
+                    absl::StrJoin(f.scope_ous(), ";"), f.pause_reason()});
     }
+    std::cout << table.Render();
+    for (const auto& f : response.forests()) {
+      if (f.open_hold_id() == 0) continue;
+      std::cout << f.name() << ": mass-change hold " << f.open_hold_id() << " holds "
+                << f.held_mailboxes() << " mailbox(es): writebackctl hold approve|reject "
+                << f.open_hold_id() << "\n";
+    }
+    std::cout.flush();
     return kExitOk;
   }
   if (args.size() == 3 && (args[1] == "pause" || args[1] == "resume")) {
@@ -278,139 +302,41 @@ int Forest(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
   if (args.size() >= 2 && args[1] == "set") {
     return RunForestSetCommand(stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
   }
-  return Usage("forest: expected 'forest add NAME', 'forest list', 'forest pause NAME', "
-               "'forest resume NAME', 'forest reconcile NAME' or 'forest set NAME'");
+  return Usage(
+      "forest: expected 'forest add NAME', 'forest list', 'forest pause NAME', "
+      "'forest resume NAME', 'forest reconcile NAME' or 'forest set NAME'");
 }
 
-int WaitForMailboxes(v1::AdminService::Stub& stub, const std::vector<std::string>& ids) {
-  absl::Time deadline = absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_timeout_s));
-  for (const std::string& id : ids) {
-    while (true) {
-      v1::GetMailboxRequest request;
-      request.set_cloud_id(id);
-      v1::Mailbox m;
-      grpc::ClientContext context;
-      SetDeadline(&context);
-      if (auto s = stub.GetMailbox(&context, request, &m); !s.ok()) return Report(s);
-      if (m.status() == v1::IN_SYNC && m.applied_gen() >= m.desired_gen()) break;
-      if (m.status() >= v1::CONFLICT_HOLD) {  // needs an operator; waiting will not help
-        std::cerr << "writebackctl: mailbox " << id << " is " << v1::MailboxStatus_Name(m.status())
-                  << ": "
-                  << (m.status() == v1::HELD
-                          ? "held by a mass-change hold; see writebackctl hold list"
-                          : m.last_error())
-                  << std::endl;
-        return kExitFailed;
-      }
-      if (absl::Now() > deadline) {
-        std::cerr << "writebackctl: mailbox " << id << " still "
-                  << v1::MailboxStatus_Name(m.status()) << " after "
-                  << absl::GetFlag(FLAGS_timeout_s) << " s" << std::endl;
-        return kExitTimeout;
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-  }
-  if (!absl::GetFlag(FLAGS_json)) std::cout << ids.size() << " mailbox(es) in sync" << std::endl;
-  return kExitOk;
+MailboxFlags MailboxFlagsFromCommandLine() {
+  MailboxFlags flags;
+  flags.forest = absl::GetFlag(FLAGS_forest);
+  flags.anchor = absl::GetFlag(FLAGS_anchor);
+  flags.limit = absl::GetFlag(FLAGS_limit);
+  flags.timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  flags.provision_timeout = absl::GetFlag(FLAGS_timeout);
+  flags.format = absl::GetFlag(FLAGS_format);
+  flags.continue_on_error = absl::GetFlag(FLAGS_continue_on_error);
+  flags.json = absl::GetFlag(FLAGS_json);
+  return flags;
 }
 
-int Provision(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
-  return RunProvisionCommand(stub, args, {absl::GetFlag(FLAGS_timeout), absl::GetFlag(FLAGS_json)},
-                             Usage);
-}
-
-int Mailbox(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
-  if (args.size() < 2) {
-    return Usage("mailbox: expected add, set, get, list, wait, retry, provision or remove");
-  }
-  const std::string& verb = args[1];
-  if (verb == "provision") return Provision(stub, args);
-  bool json = absl::GetFlag(FLAGS_json);
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  v1::Mailbox mailbox;
-  if (verb == "add" && args.size() == 3) {
-    v1::AddMailboxRequest request;
-    request.set_cloud_id(args[2]);
-    request.set_forest(absl::GetFlag(FLAGS_forest));
-    auto anchor = ParseAnchor(absl::GetFlag(FLAGS_anchor));
-    if (!anchor.ok()) return Usage(absl::StrCat("--anchor: ", anchor.status().message()));
-    request.set_source_anchor(*anchor);
-    if (auto s = stub.AddMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
-  } else if (verb == "set" && args.size() >= 4) {
-    auto edits = ParseEdits({args.begin() + 3, args.end()});
-    if (!edits.ok()) return Usage(std::string(edits.status().message()));
-    v1::UpdateMailboxRequest request;
-    request.set_cloud_id(args[2]);
-    for (auto& e : *edits) *request.add_edits() = std::move(e);
-    if (auto s = stub.UpdateMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
-  } else if (verb == "get" && args.size() == 3) {
-    v1::GetMailboxRequest request;
-    request.set_cloud_id(args[2]);
-    if (auto s = stub.GetMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
-  } else if (verb == "list" && args.size() == 2) {
-    v1::ListMailboxesRequest request;
-    request.set_forest(absl::GetFlag(FLAGS_forest));
-    request.set_limit(absl::GetFlag(FLAGS_limit));
-    v1::ListMailboxesResponse response;
-    if (auto s = stub.ListMailboxes(&context, request, &response); !s.ok()) return Report(s);
-    if (json) return PrintJson(response), kExitOk;
-    for (const auto& m : response.mailboxes()) {
-      std::cout << m.cloud_id() << "  " << v1::MailboxStatus_Name(m.status()) << "  gen "
-                << m.applied_gen() << "/" << m.desired_gen() << "  " << m.dn() << "\n";
-    }
-    return kExitOk;
-  } else if (verb == "wait" && args.size() >= 3) {
-    return WaitForMailboxes(stub, {args.begin() + 2, args.end()});
-  } else if (verb == "retry" && args.size() >= 3) {
-    for (size_t i = 2; i < args.size(); ++i) {
-      v1::RetryMailboxRequest request;
-      request.set_cloud_id(args[i]);
-      grpc::ClientContext each;
-      SetDeadline(&each);
-      if (auto s = stub.RetryMailbox(&each, request, &mailbox); !s.ok()) return Report(s);
-      if (json) PrintJson(mailbox);
-      else std::cout << "mailbox " << mailbox.cloud_id() << " "
-                     << v1::MailboxStatus_Name(mailbox.status()) << std::endl;
-    }
-    return kExitOk;
-  } else if (verb == "remove" && args.size() == 3) {
-    v1::RemoveMailboxRequest request;
-    request.set_cloud_id(args[2]);
-    if (auto s = stub.RemoveMailbox(&context, request, &mailbox); !s.ok()) return Report(s);
-    if (json) return PrintJson(mailbox), kExitOk;
-    std::cout << "mailbox " << mailbox.cloud_id()
-              << " removed from writeback; AD was not changed" << std::endl;
-    return kExitOk;
-  } else {
-    return Usage(absl::StrCat("mailbox ", verb, ": wrong arguments"));
-  }
-  if (json) PrintJson(mailbox);
-  else if (verb == "get") PrintMailbox(mailbox);
-  else std::cout << "mailbox " << mailbox.cloud_id() << " accepted (generation "
-                 << mailbox.desired_gen() << ")" << std::endl;
-  return kExitOk;
+StatusFlags StatusFlagsFromCommandLine() {
+  return {absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_limit), absl::GetFlag(FLAGS_json)};
 }
 
 void PrintAgents(const v1::ListAgentsResponse& response) {
-  std::cout << absl::StrFormat("%-24s %-24s %-12s %-9s %-8s %-19s %s\n", "AGENT", "FOREST",
-                               "STATE", "IN_FLIGHT", "VERSION", "LAST SEEN (UTC)",
-                               "CERTIFICATE");
+  Table table(
+      {"AGENT", "FOREST", "STATE", "IN_FLIGHT", "VERSION", "LAST_SEEN (UTC)", "CERTIFICATE"});
   for (const auto& a : response.agents()) {
     std::string cert = a.cert_serial().empty()
                            ? "operator-issued"
                            : absl::StrCat(a.cert_serial().substr(0, 12), " until ",
                                           FormatTimeMs(a.cert_not_after_ms()));
     if (a.revoked_ms() != 0) cert = absl::StrCat("REVOKED ", FormatTimeMs(a.revoked_ms()));
-    std::cout << absl::StrFormat(
-        "%-24s %-24s %-12s %-9d %-8s %-19s %s\n", a.agent_id(), a.forest(), a.state(),
-        a.in_flight(), a.version(),
-        absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(a.last_seen_ms()),
-                         absl::UTCTimeZone()),
-        cert);
+    table.AddRow({a.agent_id(), a.forest(), a.state(), absl::StrCat(a.in_flight()), a.version(),
+                  FormatTimeMs(a.last_seen_ms()), cert});
   }
-  std::cout.flush();
+  std::cout << table.Render() << std::flush;
 }
 
 int Agent(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
@@ -436,19 +362,21 @@ int Agent(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
     v1::Agent agent;
     if (auto s = stub.DrainAgent(&context, request, &agent); !s.ok()) return Report(s);
     if (json) return PrintJson(agent), kExitOk;
-    std::cout << "agent " << agent.agent_id() << " is draining: it answers its " << agent.in_flight()
-              << " unanswered job(s) and exits" << std::endl;
+    std::cout << "agent " << agent.agent_id() << " is draining: it answers its "
+              << agent.in_flight() << " unanswered job(s) and exits" << std::endl;
     return kExitOk;
   }
-  return Usage("agent: expected 'agent list', 'agent drain AGENT_ID' or 'agent revoke AGENT_ID'");
+  return Usage(
+      "agent: expected 'agent list', 'agent drain AGENT_ID' or 'agent "
+      "revoke AGENT_ID'");
 }
 
 int Log(v1::AdminService::Stub& stub, const std::vector<std::string>& args) {
-  LogFlags flags{absl::GetFlag(FLAGS_mailbox), absl::GetFlag(FLAGS_forest),
-                 absl::GetFlag(FLAGS_agent),   absl::GetFlag(FLAGS_outcome),
-                 absl::GetFlag(FLAGS_kind),    absl::GetFlag(FLAGS_since),
-                 absl::GetFlag(FLAGS_until),   absl::GetFlag(FLAGS_output),
-                 absl::GetFlag(FLAGS_limit),   absl::GetFlag(FLAGS_json)};
+  LogFlags flags{
+      absl::GetFlag(FLAGS_mailbox), absl::GetFlag(FLAGS_forest), absl::GetFlag(FLAGS_agent),
+      absl::GetFlag(FLAGS_outcome), absl::GetFlag(FLAGS_kind),   absl::GetFlag(FLAGS_since),
+      absl::GetFlag(FLAGS_until),   absl::GetFlag(FLAGS_output), absl::GetFlag(FLAGS_limit),
+      absl::GetFlag(FLAGS_json),    absl::GetFlag(FLAGS_follow)};
   return RunLogCommand(stub, args, flags, {Usage, Report});
 }
 
@@ -460,17 +388,15 @@ int Audit(v1::AdminService::Stub& stub) {
   grpc::ClientContext context;
   SetDeadline(&context);
   if (auto s = stub.ListAuditLog(&context, request, &response); !s.ok()) return Report(s);
-  for (const auto& r : response.records()) {
-    if (absl::GetFlag(FLAGS_json)) {  // JSON lines, one record each
-      PrintJson(r);
-      continue;
-    }
-    std::cout << absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(r.time_ms()),
-                                  absl::UTCTimeZone())
-              << "  " << r.method() << "  " << r.result() << "  by " << r.caller() << "\n    "
-              << r.arguments() << "\n";
+  if (absl::GetFlag(FLAGS_json)) {  // JSON lines, one record each (none: no output)
+    for (const auto& r : response.records()) PrintJson(r);
+    return kExitOk;
   }
-  std::cout.flush();
+  Table table({"TIME (UTC)", "METHOD", "RESULT", "CALLER", "ARGUMENTS"});
+  for (const auto& r : response.records()) {
+    table.AddRow({FormatTimeMs(r.time_ms()), r.method(), r.result(), r.caller(), r.arguments()});
+  }
+  std::cout << table.Render() << std::flush;
   return kExitOk;
 }
 
@@ -483,15 +409,39 @@ int Main(const std::vector<std::string>& args) {
   }
   auto& stub = *connected;
   if (args[0] == "forest") return Forest(*stub, args);
-  if (args[0] == "mailbox") return Mailbox(*stub, args);
+  const LogCommandHooks hooks{Usage, Report};
+  if (args[0] == "mailbox")
+    return RunMailboxCommand(*stub, args, MailboxFlagsFromCommandLine(), hooks);
+  if (args[0] == "retry") {
+    return RetryMailboxes(*stub, {args.begin() + 1, args.end()}, absl::GetFlag(FLAGS_json), hooks);
+  }
+  if (args[0] == "status")
+    return RunStatusCommand(*stub, args, StatusFlagsFromCommandLine(), hooks);
+  if (args[0] == "quarantine") {
+    return RunQuarantineCommand(*stub, args, StatusFlagsFromCommandLine(), hooks);
+  }
+  if (args[0] == "approve") {
+    std::vector<std::string> hold = {"hold", "approve"};
+    hold.insert(hold.end(), args.begin() + 1, args.end());
+    return RunHoldCommand(*stub, hold, HoldFlagsFromCommandLine(), hooks);
+  }
   if (args[0] == "agent") return Agent(*stub, args);
   if (args[0] == "log") return Log(*stub, args);
-  if (args[0] == "provision-now") return Provision(*stub, args);
+  if (args[0] == "provision-now") {
+    return RunProvisionCommand(*stub, args,
+                               {absl::GetFlag(FLAGS_timeout), absl::GetFlag(FLAGS_json)}, Usage);
+  }
   if (args[0] == "drift") return RunDriftCommand(*stub, args, CollectDriftFlags(), {Usage, Report});
-  if (args[0] == "audit" && args.size() == 1) return Audit(*stub);
-  if (args[0] == "hold") return RunHoldCommand(*stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
-  if (args[0] == "token") return RunTokenCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
-  if (args[0] == "ca") return RunCaCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
+  if (args[0] == "audit") {
+    if (args.size() != 1) return Usage("audit: takes no arguments (filters: --method, --limit)");
+    return Audit(*stub);
+  }
+  if (args[0] == "hold")
+    return RunHoldCommand(*stub, args, HoldFlagsFromCommandLine(), {Usage, Report});
+  if (args[0] == "token")
+    return RunTokenCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
+  if (args[0] == "ca")
+    return RunCaCommand(*stub, args, TrustFlagsFromCommandLine(), {Usage, Report});
   return Usage(absl::StrCat("unknown command \"", args[0], "\""));
 }
 
@@ -499,6 +449,15 @@ int Main(const std::vector<std::string>& args) {
 }  // namespace writeback::ctl
 
 int main(int argc, char** argv) {
+  // --continue-on-error is --continue_on_error: dashes in a flag's name (not
+  // its value) become underscores, as Abseil's flag names have them.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") break;
+    if (argv[i][0] != '-' || argv[i][1] != '-') continue;
+    for (char* c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
+      if (*c == '-') *c = '_';
+    }
+  }
   std::vector<char*> positional =
       writeback::InitProgram(argc, argv, "writebackctl", writeback::ctl::kUsage, /*daemon=*/false);
   std::vector<std::string> args(positional.begin() + 1, positional.end());

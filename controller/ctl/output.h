@@ -12,6 +12,14 @@
 
 namespace writeback::ctl {
 
+// Exit codes (documented in kUsage and the README); 5, kExitNotAllowed, is
+// in credentials.h.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;       // the controller refused or failed the request
+inline constexpr int kExitUsage = 2;        // bad command line or unreadable input file
+inline constexpr int kExitUnavailable = 3;  // controller unreachable
+inline constexpr int kExitTimeout = 4;      // mailbox wait gave up
+
 // One line of JSON, proto field names (time_ms, not timeMs).
 std::string ToJson(const google::protobuf::Message& m);
 // ToJson(m) and a newline on stdout.

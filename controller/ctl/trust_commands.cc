@@ -7,20 +7,29 @@
 #include "absl/strings/str_join.h"
 #include "common/base/files.h"
 #include "controller/ctl/output.h"
+#include "controller/ctl/table.h"
 
 namespace writeback::ctl {
 namespace {
 
 namespace v1 = writeback::v1;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-
 void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
 }
 
 std::string When(int64_t ms) { return ms == 0 ? "-" : FormatTimeMs(ms); }
+
+std::vector<std::string> TokenRow(const v1::JoinToken& t) {
+  return {t.token_id(),         t.forest(),     t.state(),
+          When(t.created_ms()), t.created_by(), When(t.expires_ms()),
+          When(t.used_ms()),    t.used_by(),    When(t.revoked_ms())};
+}
+
+Table TokenTable() {
+  return Table({"TOKEN_ID", "FOREST", "STATE", "CREATED (UTC)", "BY", "EXPIRES (UTC)", "USED (UTC)",
+                "USED_BY", "REVOKED (UTC)"});
+}
 
 void PrintToken(const v1::JoinToken& t) {
   std::cout << t.token_id() << "  " << t.forest() << "  " << t.state() << "  created "
@@ -47,9 +56,9 @@ int CreateToken(v1::AdminService::Stub& stub, const TrustFlags& flags,
   if (!flags.output.empty()) {
     if (absl::Status s = WritePrivateFileAtomically(flags.output, response.token() + "\n");
         !s.ok()) {
-      std::cerr << "writebackctl: the token was created but could not be written: "
-                << s.message() << "; revoke it: writebackctl token revoke "
-                << response.info().token_id() << std::endl;
+      std::cerr << "writebackctl: the token was created but could not be written: " << s.message()
+                << "; revoke it: writebackctl token revoke " << response.info().token_id()
+                << std::endl;
       return kExitFailed;
     }
   }
@@ -97,7 +106,9 @@ int RunTokenCommand(v1::AdminService::Stub& stub, const std::vector<std::string>
       return hooks.report(s);
     }
     if (flags.json) return PrintJson(response), kExitOk;
-    for (const auto& t : response.tokens()) PrintToken(t);
+    Table table = TokenTable();
+    for (const auto& t : response.tokens()) table.AddRow(TokenRow(t));
+    std::cout << table.Render();
     std::cout.flush();
     return kExitOk;
   }
@@ -111,8 +122,9 @@ int RunTokenCommand(v1::AdminService::Stub& stub, const std::vector<std::string>
     std::cout.flush();
     return kExitOk;
   }
-  return hooks.usage("token: expected 'token create --forest=F', 'token list' or "
-                     "'token revoke TOKEN_ID'");
+  return hooks.usage(
+      "token: expected 'token create --forest=F', 'token list' or "
+      "'token revoke TOKEN_ID'");
 }
 
 int RunAgentRevokeCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
@@ -127,7 +139,8 @@ int RunAgentRevokeCommand(v1::AdminService::Stub& stub, const std::vector<std::s
   if (auto s = stub.RevokeAgent(&context, request, &agent); !s.ok()) return hooks.report(s);
   if (flags.json) return PrintJson(agent), kExitOk;
   std::cout << "agent " << agent.agent_id() << " revoked at " << When(agent.revoked_ms())
-            << ": its certificates are refused and its streams were cut; enroll it again with "
+            << ": its certificates are refused and its streams were cut; "
+               "enroll it again with "
                "a new token to let it back"
             << std::endl;
   return kExitOk;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
 #include "controller/store/schema.h"
+#include "controller/store/sqlite_mailbox_rows.h"
 #include "controller/store/sqlite_rows.h"
 
 namespace writeback::controller {
@@ -554,3 +555,24 @@ absl::StatusOr<std::vector<std::pair<MailboxStatus, int64_t>>> SqliteStore::Coun
 }
 
 }  // namespace writeback::controller
+
+namespace writeback::controller::store_internal {
+
+int64_t SqlLimitOf(size_t limit) { return SqlLimit(limit); }
+std::string SelectMailboxSql(const std::string& where_and_order) {
+  return SelectMailboxes(where_and_order);
+}
+absl::StatusOr<std::vector<MailboxRecord>> ReadMailboxRows(Statement& st) {
+  return ReadMailboxes(st);
+}
+absl::Status WriteMailboxRow(SqliteDb& db, const MailboxRecord& m, bool new_mailbox,
+                             absl::Status* refused) {
+  return WriteMailbox(db, m, new_mailbox, refused);
+}
+absl::Status UpdateMailboxRow(SqliteDb& db, std::string_view cloud_id,
+                              const std::function<absl::Status(MailboxRecord&)>& mutate,
+                              absl::StatusOr<MailboxRecord>* result) {
+  return UpdateOne(db, cloud_id, mutate, result);
+}
+
+}  // namespace writeback::controller::store_internal

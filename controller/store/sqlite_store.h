@@ -110,6 +110,12 @@ class SqliteStore : public Store, public TrustStore {
   absl::StatusOr<std::vector<MailboxRecord>> DueMailboxes(std::string_view forest, int64_t now_ms,
                                                           size_t limit) override;
   absl::StatusOr<int> ResetInFlight(int64_t not_before_ms) override;
+  // In sqlite_import.cc.
+  absl::StatusOr<std::vector<absl::StatusOr<bool>>> ImportMailboxes(
+      const std::vector<MailboxImport>& entries, bool commit) override;
+  absl::StatusOr<std::vector<MailboxRecord>> ListMailboxesInStatus(
+      std::string_view forest, const std::vector<writeback::v1::MailboxStatus>& statuses,
+      size_t limit) override;
   absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>> CountByStatus(
       std::string_view forest) override;
 

@@ -159,6 +159,14 @@ struct MailboxUpdate {
       mutate_drift = nullptr;
 };
 
+// One mailbox of an import (Store::ImportMailboxes).
+struct MailboxImport {
+  // Inserted as given when its cloud id is not registered.
+  MailboxRecord added;
+  // Applied to the stored record when it is; an error refuses the entry.
+  std::function<absl::Status(MailboxRecord&)> update;
+};
+
 // Where a reconciliation pass got to on one DC (agent.proto UsnMark).
 struct ScanMark {
   std::string invocation_id;
@@ -246,6 +254,21 @@ class Store {
   // with ReleaseInFlight(not_before_ms, ...), `not_before_ms` being the moment
   // any agent that held its job must have stopped writing. Returns how many.
   virtual absl::StatusOr<int> ResetInFlight(int64_t not_before_ms) = 0;
+  // Adds or updates every entry in ONE transaction (sqlite_import.cc): an
+  // entry whose added.cloud_id is registered goes through `update`, the
+  // others are inserted (kNotFound for an unknown forest, kAlreadyExists for
+  // an anchor another mailbox holds, also one an earlier entry took). Returns
+  // one result per entry, in order: true when added, false when updated, or
+  // the entry's error. Commits only when `commit` and every entry succeeded;
+  // otherwise nothing is written. The call itself fails only when the
+  // transaction does.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<bool>>> ImportMailboxes(
+      const std::vector<MailboxImport>& entries, bool commit) = 0;
+  // Mailboxes of `forest` (all if empty) in one of `statuses`, by cloud id;
+  // limit 0: all.
+  virtual absl::StatusOr<std::vector<MailboxRecord>> ListMailboxesInStatus(
+      std::string_view forest, const std::vector<writeback::v1::MailboxStatus>& statuses,
+      size_t limit) = 0;
   // Counts mailboxes by status for `forest` (all if empty).
   virtual absl::StatusOr<std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>>
   CountByStatus(std::string_view forest) = 0;
