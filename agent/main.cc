@@ -40,6 +40,7 @@ ABSL_FLAG(std::string, password_file, "", "Overrides ldap.password_file (mode 06
 ABSL_FLAG(std::string, scope_ous, "", "Overrides scope_ous (separated by ';').");
 ABSL_FLAG(int, max_in_flight, 0, "Overrides max_in_flight.");
 ABSL_FLAG(std::string, log_level, "", "Overrides log_level.");
+ABSL_FLAG(std::string, log_format, "", "Overrides log_format (text, json).");
 ABSL_FLAG(std::string, state_dir, "", "Overrides state_dir (enrolled key and certificates).");
 ABSL_FLAG(std::string, token_file, "",
           "enroll: file holding the join token (preferred: never in the process list).");
@@ -92,6 +93,7 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   }
   if (int v = absl::GetFlag(FLAGS_max_in_flight); v > 0) c.set_max_in_flight(v);
   Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
+  Override(absl::GetFlag(FLAGS_log_format), c.mutable_log_format());
   Override(absl::GetFlag(FLAGS_state_dir), c.mutable_state_dir());
   if (c.state_dir().empty()) c.set_state_dir("/var/lib/writeback-agent");
   const bool any_tls =
@@ -150,6 +152,9 @@ absl::Status Run() {
   LogLevel level;
   WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));
   SetLogLevel(level);
+  LogFormat log_format;
+  WB_RETURN_IF_ERROR(ParseLogFormat(config.log_format(), &log_format));
+  SetLogFormat(log_format);
 
   LdapOptions ldap;
   ldap.urls = {config.ldap().urls().begin(), config.ldap().urls().end()};
@@ -201,7 +206,10 @@ absl::Status Run() {
   policy.dry_run = config.dry_run();
   policy.full_consistency_guid_scan = config.full_consistency_guid_scan();
   WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
-  if (policy.dry_run) WB_LOG(WARNING) << "dry_run is set: no job writes to the directory";
+  if (policy.dry_run) {
+    WB_LOG(WARNING) << "dry_run is set: no job writes to the directory"
+                    << LogHint("remove dry_run from the agent configuration to write");
+  }
   JobApplier applier(directory, policy);
   // Reconciliation scans read on connections of their own (DESIGN §6).
   Scanner::Options scan_options;
