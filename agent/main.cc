@@ -15,12 +15,13 @@
 #include "agent/core/agent.h"
 #include "agent/directory/directory_set.h"
 #include "agent/directory/ldap_directory.h"
-#include "agent/reconcile/scanner.h"
 #include "agent/directory/secret_file.h"
 #include "agent/enroll/enroll_command.h"
 #include "agent/enroll/renewer.h"
+#include "agent/reconcile/scanner.h"
 #include "agent/uplink/uplink.h"
 #include "common/base/files.h"
+#include "common/base/grpc_log.h"
 #include "common/base/log.h"
 #include "common/base/program.h"
 #include "common/base/status_macros.h"
@@ -155,6 +156,7 @@ absl::Status Run() {
   LogFormat log_format;
   WB_RETURN_IF_ERROR(ParseLogFormat(config.log_format(), &log_format));
   SetLogFormat(log_format);
+  RouteGrpcLogs();
 
   LdapOptions ldap;
   ldap.urls = {config.ldap().urls().begin(), config.ldap().urls().end()};

@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/files.h"
+#include "common/base/grpc_log.h"
 #include "common/base/log.h"
 #include "common/base/program.h"
 #include "common/base/status_macros.h"
@@ -18,9 +19,9 @@
 #include "controller/admin/public_services.h"
 #include "controller/dispatch/dispatcher.h"
 #include "controller/enroll/enrollment_service.h"
+#include "controller/gateway/gateway_service.h"
 #include "controller/pki/controller_ca.h"
 #include "controller/pki/tls_credentials.h"
-#include "controller/gateway/gateway_service.h"
 #include "controller/retention/retention.h"
 #include "controller/store/sqlite_store.h"
 #include "grpcpp/grpcpp.h"
@@ -126,6 +127,7 @@ absl::Status Run() {
   LogFormat log_format;
   WB_RETURN_IF_ERROR(ParseLogFormat(config.log_format(), &log_format));
   SetLogFormat(log_format);
+  RouteGrpcLogs();
   // Trust (DESIGN §7): the controller CA, and optionally an operator's PKI.
   const bool operator_identity = !config.tls().cert_file().empty();
   std::string operator_ca;

@@ -246,10 +246,11 @@ void JobApplier::FindDeleted(const std::vector<std::string>& anchors,
       static_cast<int>(missing * 2 + kMatchSizeLimit));
   if (!hits.ok()) {
     // "not found" stands; the DC may not support the Show Deleted control.
-    WB_LOG(WARNING) << "search for deleted objects failed" << LogField("dc", directory_->CurrentDc())
-                    << LogError(hits.status())
-                    << LogHint("the unmatched objects stay OBJECT_NOT_FOUND; check that the DC "
-                               "allows the Show Deleted control to the agent's account");
+    WB_LOG(WARNING) << "search for deleted objects failed"
+                    << LogField("dc", directory_->CurrentDc()) << LogError(hits.status())
+                    << LogHint(
+                           "the unmatched objects stay OBJECT_NOT_FOUND; check that the DC "
+                           "allows the Show Deleted control to the agent's account");
     return;
   }
   for (size_t i = 0; i < anchors.size(); ++i) {

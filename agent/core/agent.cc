@@ -135,8 +135,9 @@ void Agent::OnMessage(const ControllerMessage& message) {
       // the process was stopped, say) must not revive it, whatever protocol.
       WB_LOG(WARNING) << "lease ran out before a message arrived; stopping all writes"
                       << LogField("session", session_id_)
-                      << LogHint("was the agent suspended or starved of CPU? it reconnects; "
-                                 "the controller redelivers its work");
+                      << LogHint(
+                             "was the agent suspended or starved of CPU? it reconnects; "
+                             "the controller redelivers its work");
       to_cancel = EndSessionLocked("lease expired");
     } else {
       HandleLocked(message);
@@ -224,8 +225,9 @@ void Agent::RefuseUnwelcomedWorkLocked() {
   // Work before the Welcome belongs to no session: never carry it out, and
   // end the stream so that the controller learns of it and redelivers.
   WB_LOG(WARNING) << "the controller sent work before its Welcome (protocol error)"
-                  << LogHint("nothing to do: the agent reconnects so that the work is "
-                             "redelivered; report it if it repeats");
+                  << LogHint(
+                         "nothing to do: the agent reconnects so that the work is "
+                         "redelivered; report it if it repeats");
   if (stream_) stream_->Cancel();
 }
 
@@ -326,8 +328,9 @@ void Agent::TickerLoop() {
                         << LogField("session", session_id_)
                         << LogField("unechoed_for", absl::FormatDuration(now - lease_base_))
                         << LogField("last_heard", absl::FormatDuration(now - last_heard_))
-                        << LogHint("check the network path to the controller and its load; "
-                                   "the agent reconnects and its work is redelivered");
+                        << LogHint(
+                               "check the network path to the controller and its load; "
+                               "the agent reconnects and its work is redelivered");
         to_cancel = EndSessionLocked("lease expired");
       } else if (welcomed_ && now >= next_heartbeat) {
         to_ping = stream_;

@@ -210,8 +210,8 @@ absl::StatusOr<LDAP*> LdapDirectory::Dial(std::string* url) const {
       if (!failures.empty()) {
         WB_LOG(WARNING) << "LDAP failover" << LogField("dc", candidate)
                         << LogField("error", absl::StrJoin(failures, "; "))
-                        << LogHint("check the DCs named in the error; the agent uses " +
-                                   candidate + " meanwhile");
+                        << LogHint("check the DCs named in the error; the agent uses " + candidate +
+                                   " meanwhile");
       }
       *url = candidate;
       return *ld;
@@ -324,8 +324,9 @@ absl::StatusOr<std::vector<DirectoryEntry>> LdapDirectory::Search(
         entries.status().code() == absl::StatusCode::kUnavailable;
     if (!dead_idle) return entries;
     WB_LOG(WARNING) << "LDAP connection lost, reconnecting" << LogError(entries.status())
-                    << LogHint("nothing to do unless it repeats; then check the DC and the "
-                               "network path to it");
+                    << LogHint(
+                           "nothing to do unless it repeats; then check the DC and the "
+                           "network path to it");
   }
 }
 

@@ -49,8 +49,9 @@ absl::Status Renewer::RenewOnce() {
     WB_LOG(WARNING) << "could not ask the controller to move the stream to the renewed "
                        "certificate"
                     << LogField("serial", renewed.info.serial) << LogError(moved.status())
-                    << LogHint("nothing to do: the stream moves when the old certificate "
-                               "expires");
+                    << LogHint(
+                           "nothing to do: the stream moves when the old certificate "
+                           "expires");
   }
   return absl::OkStatus();
 }
@@ -77,15 +78,17 @@ void Renewer::Run() {
     if (now >= expires) {
       WB_LOG(ERROR) << "the agent certificate expired and could not be renewed"
                     << LogField("state_dir", options_.state_dir) << LogError(s)
-                    << LogHint("enroll the agent again: writebackctl token create --forest "
-                               "<forest>, then writeback-agent enroll --token_file <file>");
+                    << LogHint(
+                           "enroll the agent again: writebackctl token create --forest "
+                           "<forest>, then writeback-agent enroll --token_file <file>");
     } else {
       WB_LOG(WARNING) << "certificate renewal failed" << LogError(s)
                       << LogField("retry_in", absl::FormatDuration(retry))
                       << LogField("valid_until", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", expires,
                                                                   absl::UTCTimeZone()))
-                      << LogHint("check that the controller's agent listener is reachable; "
-                                 "enroll again if the certificate expires");
+                      << LogHint(
+                             "check that the controller's agent listener is reachable; "
+                             "enroll again if the certificate expires");
     }
     absl::MutexLock lock(&mu_);
     auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };

@@ -136,8 +136,9 @@ class Pass {
     std::string diagnostic = absl::StrCat(what, ": ", status.message());
     WB_LOG(WARNING) << "scan failed" << LogField("scan", request_.scan_id())
                     << LogField("error", diagnostic)
-                    << LogHint("the controller runs the pass again later; see writebackctl log "
-                               "--kind=scan");
+                    << LogHint(
+                           "the controller runs the pass again later; see writebackctl log "
+                           "--kind=scan");
     Send(FailedScanPage(request_.scan_id(), OutcomeFor(status), diagnostic));
     return summary_;
   }

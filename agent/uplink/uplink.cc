@@ -90,9 +90,10 @@ void Uplink::Run() {
                     << LogField("code", status.error_code())
                     << LogField("error", status.error_message())
                     << LogField("reconnect_in", absl::FormatDuration(wait))
-                    << LogHint("reconnects by itself; if it keeps failing, check that the "
-                               "controller runs and that this agent is not revoked "
-                               "(writebackctl agent list)");
+                    << LogHint(
+                           "reconnects by itself; if it keeps failing, check that the "
+                           "controller runs and that this agent is not revoked "
+                           "(writebackctl agent list)");
     absl::MutexLock lock(&mu_);
     current_.reset();
     auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };

@@ -13,8 +13,8 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<int> g_format{static_cast<int>(LogFormat::kText)};
 absl::Mutex g_mu;
-std::string* g_component ABSL_GUARDED_BY(g_mu) = new std::string("writeback");
-std::string* g_capture ABSL_GUARDED_BY(g_mu) = nullptr;  // ScopedLogCapture's lines
+std::string *g_component ABSL_GUARDED_BY(g_mu) = new std::string("writeback");
+std::string *g_capture ABSL_GUARDED_BY(g_mu) = nullptr;  // ScopedLogCapture's lines
 }  // namespace
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
@@ -25,15 +25,19 @@ void SetLogComponent(absl::string_view component) {
   *g_component = std::string(component);
 }
 
-absl::Status ParseLogLevel(absl::string_view text, LogLevel* level) {
+absl::Status ParseLogLevel(absl::string_view text, LogLevel *level) {
   std::string t = absl::AsciiStrToLower(text);
-  if (t == "debug") *level = LogLevel::kDebug;
-  else if (t == "info" || t.empty()) *level = LogLevel::kInfo;
-  else if (t == "warning") *level = LogLevel::kWarning;
-  else if (t == "error") *level = LogLevel::kError;
+  if (t == "debug")
+    *level = LogLevel::kDebug;
+  else if (t == "info" || t.empty())
+    *level = LogLevel::kInfo;
+  else if (t == "warning")
+    *level = LogLevel::kWarning;
+  else if (t == "error")
+    *level = LogLevel::kError;
   else
-    return absl::InvalidArgumentError(absl::StrCat(
-        "log_level: unknown level '", text, "' (use debug, info, warning or error)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("log_level: unknown level '", text, "' (use debug, info, warning or error)"));
   return absl::OkStatus();
 }
 

@@ -1,13 +1,16 @@
 // Structured logging: one event per line on stderr, as text (the default)
-//   2026-11-23T20:15:01.123Z ERROR agent: job refused mailbox=c10d... attribute=mail hint="..."
+//   2026-11-23T20:15:01.123Z ERROR agent: job refused mailbox=c10d...
+//   attribute=mail hint="..."
 // or as one JSON object per line (SetLogFormat(LogFormat::kJson))
 //   {"time":"2026-11-23T20:15:01.123Z","level":"error","component":"agent",
 //    "msg":"job refused","mailbox":"c10d...","attribute":"mail","hint":"..."}
 // Formats and escaping: log_format.h. Thread-safe; level and format are set
 // once by main().
 //
-//   WB_LOG(ERROR) << "job refused" << LogField("mailbox", id) << LogField("attribute", a)
-//                 << LogHint("fix the value in the cloud, then: writebackctl mailbox retry ID");
+//   WB_LOG(ERROR) << "job refused" << LogField("mailbox", id) <<
+//   LogField("attribute", a)
+//                 << LogHint("fix the value in the cloud, then: writebackctl
+//                 mailbox retry ID");
 //
 // Everything streamed that is not a LogField makes up the message; keep its
 // leading text fixed and distinctive (the operator guide lists messages by
@@ -35,7 +38,7 @@ void SetLogLevel(LogLevel level);
 void SetLogFormat(LogFormat format);
 void SetLogComponent(absl::string_view component);
 // Parses "debug", "info", "warning", "error".
-absl::Status ParseLogLevel(absl::string_view text, LogLevel* level);
+absl::Status ParseLogLevel(absl::string_view text, LogLevel *level);
 bool LogEnabled(LogLevel level);
 
 // A named value of a log event. The value is anything `<<` can print; an
@@ -43,18 +46,18 @@ bool LogEnabled(LogLevel level);
 class LogField {
  public:
   template <typename T>
-  LogField(absl::string_view key, const T& value) : key_(key), value_(ToText(value)) {}
+  LogField(absl::string_view key, const T &value) : key_(key), value_(ToText(value)) {}
 
-  const std::string& key() const { return key_; }
-  const std::string& value() const { return value_; }
+  const std::string &key() const { return key_; }
+  const std::string &value() const { return value_; }
 
  private:
   static std::string ToText(absl::string_view v) { return std::string(v); }
-  static std::string ToText(const std::string& v) { return v; }
-  static std::string ToText(const char* v) { return v == nullptr ? "" : v; }
-  static std::string ToText(const absl::Status& s) { return s.ToString(); }
+  static std::string ToText(const std::string &v) { return v; }
+  static std::string ToText(const char *v) { return v == nullptr ? "" : v; }
+  static std::string ToText(const absl::Status &s) { return s.ToString(); }
   template <typename T>
-  static std::string ToText(const T& v) {
+  static std::string ToText(const T &v) {
     std::ostringstream out;
     out << v;
     return out.str();
@@ -67,7 +70,7 @@ class LogField {
 // The field "hint": what the operator should do about the event.
 inline LogField LogHint(absl::string_view what_to_do) { return LogField("hint", what_to_do); }
 // The field "error": the status's code and message.
-inline LogField LogError(const absl::Status& status) { return LogField("error", status); }
+inline LogField LogError(const absl::Status &status) { return LogField("error", status); }
 
 // Collects one event and writes it as one line on destruction, when its
 // level is enabled. WB_LOG skips the formatting for disabled levels; a
@@ -79,15 +82,15 @@ class LogLine {
  public:
   explicit LogLine(LogLevel level) : level_(level) {}
   ~LogLine();
-  LogLine(const LogLine&) = delete;
-  LogLine& operator=(const LogLine&) = delete;
+  LogLine(const LogLine &) = delete;
+  LogLine &operator=(const LogLine &) = delete;
 
-  LogLine& operator<<(const LogField& field) {
+  LogLine &operator<<(const LogField &field) {
     fields_.emplace_back(field.key(), field.value());
     return *this;
   }
   template <typename T>
-  LogLine& operator<<(const T& v) {
+  LogLine &operator<<(const T &v) {
     stream_ << v;
     return *this;
   }
@@ -104,8 +107,8 @@ class ScopedLogCapture {
  public:
   ScopedLogCapture();
   ~ScopedLogCapture();
-  ScopedLogCapture(const ScopedLogCapture&) = delete;
-  ScopedLogCapture& operator=(const ScopedLogCapture&) = delete;
+  ScopedLogCapture(const ScopedLogCapture &) = delete;
+  ScopedLogCapture &operator=(const ScopedLogCapture &) = delete;
   // Everything written so far, line after line.
   std::string text() const;
 };

@@ -4,12 +4,14 @@
 // Pure functions, no state; log.h writes what these return.
 //
 //   LogEvent e{absl::Now(), LogLevel::kError, "agent", "job refused",
-//              {{"mailbox", "c10d..."}, {"hint", "fix the value in the cloud"}}};
+//              {{"mailbox", "c10d..."}, {"hint", "fix the value in the
+//              cloud"}}};
 //   FormatLogEvent(e, LogFormat::kText);
-//   // 2026-11-23T20:15:01.123Z ERROR agent: job refused mailbox=c10d... hint="fix the ..."
-//   FormatLogEvent(e, LogFormat::kJson);
+//   // 2026-11-23T20:15:01.123Z ERROR agent: job refused mailbox=c10d...
+//   hint="fix the ..." FormatLogEvent(e, LogFormat::kJson);
 //   // {"time":"2026-11-23T20:15:01.123Z","level":"error","component":"agent",
-//   //  "msg":"job refused","mailbox":"c10d...","hint":"fix the value in the cloud"}
+//   //  "msg":"job refused","mailbox":"c10d...","hint":"fix the value in the
+//   cloud"}
 #ifndef WRITEBACK_COMMON_BASE_LOG_FORMAT_H_
 #define WRITEBACK_COMMON_BASE_LOG_FORMAT_H_
 
@@ -27,10 +29,10 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 enum class LogFormat { kText = 0, kJson = 1 };
 
 // "DEBUG", "INFO", "WARNING", "ERROR".
-const char* LogLevelName(LogLevel level);
+const char *LogLevelName(LogLevel level);
 // Parses "text" (or empty) and "json", any case; kInvalidArgument naming
 // the field log_format otherwise.
-absl::Status ParseLogFormat(absl::string_view text, LogFormat* format);
+absl::Status ParseLogFormat(absl::string_view text, LogFormat *format);
 
 struct LogEvent {
   absl::Time time;
@@ -52,7 +54,7 @@ struct LogEvent {
 //  kJson: one object: "time", "level" (lower case), "component", "msg",
 //         then one string member per field. Strings are escaped per RFC 8259;
 //         invalid UTF-8 becomes U+FFFD.
-std::string FormatLogEvent(const LogEvent& event, LogFormat format);
+std::string FormatLogEvent(const LogEvent &event, LogFormat format);
 
 // The JSON string literal of `text` (quotes included), as above.
 std::string JsonQuote(absl::string_view text);

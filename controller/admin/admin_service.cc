@@ -306,8 +306,9 @@ void AdminService::Audit(const grpc::ServerContext* context, const char* method,
     WB_LOG(ERROR) << "recording an Admin API call in the audit trail failed"
                   << LogField("method", method) << LogField("caller", record.caller())
                   << LogError(s)
-                  << LogHint("the call itself took effect; check the store's disk (space, "
-                             "permissions)");
+                  << LogHint(
+                         "the call itself took effect; check the store's disk (space, "
+                         "permissions)");
   }
 }
 

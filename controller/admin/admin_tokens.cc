@@ -121,8 +121,9 @@ void AdminTokens::Reload() {
                      "stay in force"
                   << LogField("file", options_.tokens_file)
                   << LogField("error", table.status().message())
-                  << LogHint("fix the line the error names (<name> <role> <sha256-hex>), mode "
-                             "0600");
+                  << LogHint(
+                         "fix the line the error names (<name> <role> <sha256-hex>), mode "
+                         "0600");
     return;
   }
   WB_LOG(INFO) << "Admin API tokens file " << options_.tokens_file << " read again: "

@@ -139,8 +139,9 @@ grpc::Status AdminService::RevokeAgentUnaudited(grpc::ServerContext* context,
   WB_LOG(WARNING) << "agent revoked" << LogField("agent", r.agent_id)
                   << LogField("by", r.revoked_by) << LogField("reason", r.reason)
                   << LogField("streams_cut", cut)
-                  << LogHint("to bring it back: writebackctl token create, then writeback-agent "
-                             "enroll on its server");
+                  << LogHint(
+                         "to bring it back: writebackctl token create, then writeback-agent "
+                         "enroll on its server");
   all.Clear();
   if (grpc::Status s = ListAgents(context, &every, &all); !s.ok()) return s;
   for (const auto& a : all.agents()) {
@@ -218,8 +219,9 @@ grpc::Status AdminService::RotateCertificateAuthorityUnaudited(
     if (absl::Status s = trust_.ca->BeginRotation(now); !s.ok()) return ToGrpcStatus(s);
     WB_LOG(WARNING) << "CA rotation started"
                     << LogField("new_ca", trust_.ca->State().next_fingerprint)
-                    << LogHint("agents move to the new CA as they renew; finish with writebackctl "
-                               "ca rotate --finish once writebackctl ca lists none on the old CA");
+                    << LogHint(
+                           "agents move to the new CA as they renew; finish with writebackctl "
+                           "ca rotate --finish once writebackctl ca lists none on the old CA");
     return ToGrpcStatus(DescribeCa(response));
   }
   writeback::v1::CertificateAuthority before;
@@ -265,8 +267,9 @@ grpc::Status AdminService::RotateCertificateAuthorityUnaudited(
                             kReEnrollHint));
     WB_LOG(WARNING) << "agent still held a certificate of the retired CA: revoked"
                     << LogField("agent", agent) << LogField("streams_cut", cut)
-                    << LogHint("enroll it again: writebackctl token create, then writeback-agent "
-                               "enroll on its server");
+                    << LogHint(
+                           "enroll it again: writebackctl token create, then writeback-agent "
+                           "enroll on its server");
   }
   return ToGrpcStatus(DescribeCa(response));
 }

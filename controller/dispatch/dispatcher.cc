@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/base/status_macros.h"
 #include "common/base/log.h"
+#include "common/base/status_macros.h"
 #include "controller/dispatch/answer_log.h"
 #include "controller/planner/job_planner.h"
 
@@ -228,8 +228,9 @@ void Dispatcher::OnResults(const std::string& session_id,
         WB_LOG(WARNING) << "refused a result for a job the session was not given"
                         << LogField("job", result.job_id()) << LogField("session", session_id)
                         << LogField("agent", s.info.agent_id)
-                        << LogHint("nothing to do: the job's own session answers it; report "
-                                   "it if it repeats");
+                        << LogHint(
+                               "nothing to do: the job's own session answers it; report "
+                               "it if it repeats");
         continue;
       }
       writeback::v1::Job job = std::move(out->second.job);
@@ -257,9 +258,12 @@ void Dispatcher::OnResults(const std::string& session_id,
   if (pause.has_value()) {
     WB_LOG(WARNING) << "forest paused: too many jobs failed" << LogField("forest", pause->first)
                     << LogField("reason", pause->second)
-                    << LogHint("fix the cause named in the reason, then: writebackctl forest "
-                               "resume " + pause->first + " and writebackctl mailbox retry for "
-                               "the quarantined mailboxes");
+                    << LogHint(
+                           "fix the cause named in the reason, then: writebackctl forest "
+                           "resume " +
+                           pause->first +
+                           " and writebackctl mailbox retry for "
+                           "the quarantined mailboxes");
     absl::Status paused =
         store_->SetForestPause(pause->first, true, pause->second, absl::ToUnixMillis(now));
     if (!paused.ok()) {
@@ -287,12 +291,13 @@ void Dispatcher::OnObserved(const std::string& session_id,
       if (out == s.outstanding.end() || !out->second.is_read) {
         WB_LOG(WARNING) << "refused an observation the session was not asked for"
                         << LogField("request", key) << LogField("session", session_id)
-                        << LogField("agent", s.info.agent_id) << LogField("mailbox",
-                                                                          object.mailbox_id())
+                        << LogField("agent", s.info.agent_id)
+                        << LogField("mailbox", object.mailbox_id())
                         << LogHint("nothing to do: the mailbox is read again");
         continue;
       }
       s.outstanding.erase(out);
+      LogFailedRead(object, s.info.agent_id, s.info.forest);
       if (TakeOnDemandReadLocked(session_id, key, object)) continue;  // provision on demand
       RetryPolicy retry = options_.retry;
       writeback::v1::ProvisioningRecord log =
@@ -335,8 +340,9 @@ void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<Mailbo
   if (!written.ok()) {
     WB_LOG(ERROR) << "recording answers failed" << LogField("session", session_id)
                   << LogError(written.status())
-                  << LogHint("check the store (disk space, permissions); the work is "
-                             "redelivered");
+                  << LogHint(
+                         "check the store (disk space, permissions); the work is "
+                         "redelivered");
     return;
   }
   for (const auto& r : *written) {
@@ -397,8 +403,9 @@ void Dispatcher::Heartbeat(absl::Time now) {
         WB_LOG(WARNING) << "lease expired: the agent sent nothing, cutting its session"
                         << LogField("agent", s.info.agent_id) << LogField("session", id)
                         << LogField("silent_for", absl::FormatDuration(now - s.last_heard))
-                        << LogHint("check the agent's host and the network path; its work is "
-                                   "redelivered");
+                        << LogHint(
+                               "check the agent's host and the network path; its work is "
+                               "redelivered");
         continue;
       }
       const Outstanding* oldest = nullptr;
@@ -415,8 +422,9 @@ void Dispatcher::Heartbeat(absl::Time now) {
                         << LogField("agent", s.info.agent_id) << LogField("session", id)
                         << LogField("job", oldest_id) << LogField("mailbox", oldest->cloud_id)
                         << LogField("waited", absl::FormatDuration(now - oldest->sent))
-                        << LogHint("check the agent's log and its DC; the work is redelivered "
-                                   "(answer_timeout_ms)");
+                        << LogHint(
+                               "check the agent's log and its DC; the work is redelivered "
+                               "(answer_timeout_ms)");
         continue;
       }
       ControllerMessage hb;

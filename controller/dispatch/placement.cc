@@ -210,8 +210,9 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   if (!written.ok()) {
     WB_LOG(ERROR) << "marking work in flight failed" << LogField("forest", forest)
                   << LogError(written.status())
-                  << LogHint("check the store (disk space, permissions); the work is placed "
-                             "again");
+                  << LogHint(
+                         "check the store (disk space, permissions); the work is placed "
+                         "again");
   }
   if (!orphans.empty()) store_->UpdateMailboxes(orphans).IgnoreError();
   for (auto& [sid, entry] : outbox) {

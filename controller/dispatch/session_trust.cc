@@ -58,8 +58,9 @@ void Dispatcher::EndSessionsOutOfTrust(absl::Time now) {
         WB_LOG(WARNING) << "cutting a session: its certificate expired"
                         << LogField("agent", s.info.agent_id) << LogField("session", id)
                         << LogField("serial", s.info.cert_serial) << LogField("error", message)
-                        << LogHint("check the agent's log, or enroll it again: writebackctl "
-                                   "token create, then writeback-agent enroll");
+                        << LogHint(
+                               "check the agent's log, or enroll it again: writebackctl "
+                               "token create, then writeback-agent enroll");
         end.emplace_back(s.sink, absl::UnauthenticatedError(message));
         continue;
       }

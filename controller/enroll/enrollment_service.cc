@@ -80,7 +80,8 @@ grpc::Status EnrollmentService::Enroll(grpc::ServerContext* context,
                                        CertificateResponse* response) {
   const absl::Time now = absl::Now();
   absl::StatusOr<JoinTokenParts> parts = ParseJoinToken(request->token());
-  if (!parts.ok()) return Refuse(parts.status(), context->peer(), "enrollment", request->agent_id());
+  if (!parts.ok())
+    return Refuse(parts.status(), context->peer(), "enrollment", request->agent_id());
   if (parts->pin != ca_->Pin()) {
     return Refuse(absl::PermissionDeniedError(
                       "the join token pins another CA than this controller's (was the CA "
@@ -96,14 +97,16 @@ grpc::Status EnrollmentService::Enroll(grpc::ServerContext* context,
   absl::StatusOr<AgentIdentity> identity =
       ParseAgentIdentity(AgentIdentityUri({(*stored)->forest, request->agent_id()}));
   if (!identity.ok()) {
-    return Refuse(absl::InvalidArgumentError(absl::StrCat("agent id: ", identity.status().message())),
-                  context->peer(), "enrollment", request->agent_id());
+    return Refuse(
+        absl::InvalidArgumentError(absl::StrCat("agent id: ", identity.status().message())),
+        context->peer(), "enrollment", request->agent_id());
   }
   if (absl::StatusOr<ForestRecord> forest = store_->GetForest(identity->forest); !forest.ok()) {
-    return Refuse(absl::FailedPreconditionError(absl::StrCat(
-                      "forest ", identity->forest,
-                      " is not registered at this controller; add it with writebackctl forest add")),
-                  context->peer(), "enrollment", request->agent_id());
+    return Refuse(
+        absl::FailedPreconditionError(absl::StrCat(
+            "forest ", identity->forest,
+            " is not registered at this controller; add it with writebackctl forest add")),
+        context->peer(), "enrollment", request->agent_id());
   }
   if (absl::Status s = CheckAgentForest(store_, *identity); !s.ok()) {
     return Refuse(s, context->peer(), "enrollment", request->agent_id());

@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 #include "common/identity/peer_identity.h"
-#include "controller/enroll/agent_certificates.h"
 #include "common/protocol.h"
+#include "controller/enroll/agent_certificates.h"
 
 namespace writeback::controller {
 
@@ -25,8 +25,9 @@ AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatc
       line << LogField("agent", claimed->agent_id) << LogField("forest", claimed->forest);
     }
     line << LogField("error", agent.status().message())
-         << LogHint("enroll the agent (again) if it should serve: writebackctl token create, "
-                    "then writeback-agent enroll; see writebackctl agent list");
+         << LogHint(
+                "enroll the agent (again) if it should serve: writebackctl token create, "
+                "then writeback-agent enroll; see writebackctl agent list");
     session->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                               std::string(agent.status().message())));
     return session.get();
@@ -178,8 +179,9 @@ void AgentSession::Close(const absl::Status& status) {
   }
   WB_LOG(WARNING) << "ending an agent stream" << LogField("agent", identity_.agent_id)
                   << LogField("forest", identity_.forest) << LogField("reason", status.message())
-                  << LogHint("the agent reconnects unless it was drained or revoked; see "
-                             "writebackctl agent list");
+                  << LogHint(
+                         "the agent reconnects unless it was drained or revoked; see "
+                         "writebackctl agent list");
   End(grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
 }
 

@@ -273,8 +273,7 @@ absl::Status Reconciler::ApplyObjects(const Pass& pass, const ScanPage& page, Co
       // pass.
       WB_LOG(WARNING) << "reconciliation skipped a mailbox" << LogField("scan", pass.scan_id)
                       << LogField("forest", pass.forest) << LogField("mailbox", o.mailbox_id())
-                      << LogError(outcome)
-                      << LogHint("nothing to do: it is read again next pass");
+                      << LogError(outcome) << LogHint("nothing to do: it is read again next pass");
       counts->skipped++;
       hold(o);
       continue;

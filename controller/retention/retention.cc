@@ -55,8 +55,9 @@ void RetentionPruner::Loop() {
       if (auto pruned = RunOnce(); !pruned.ok()) {
         WB_LOG(WARNING) << "retention pass failed" << LogError(pruned.status())
                         << LogField("retry_in", absl::FormatDuration(options_.interval))
-                        << LogHint("check the store's disk; old records stay until a pass "
-                                   "succeeds");
+                        << LogHint(
+                               "check the store's disk; old records stay until a pass "
+                               "succeeds");
       }
       next = clock_->Now() + options_.interval;
     }

@@ -1,12 +1,13 @@
 // The log formats (log_format.h) and the logger (log.h): escaping, one line
 // per event, levels, fields in text and JSON.
+#include "common/base/log.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "common/base/log.h"
 #include "common/base/log_format.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -25,24 +26,27 @@ LogEvent Event(std::string message, std::vector<std::pair<std::string, std::stri
 }
 
 // Parses one JSON line into a Struct; fails the test when it is not one.
-google::protobuf::Struct ParseJson(const std::string& line) {
+google::protobuf::Struct ParseJson(const std::string &line) {
   google::protobuf::Struct object;
   auto status = google::protobuf::util::JsonStringToMessage(line, &object);
   EXPECT_TRUE(status.ok()) << status.ToString() << " in " << line;
   return object;
 }
 
-std::string Str(const google::protobuf::Struct& s, const std::string& key) {
+std::string Str(const google::protobuf::Struct &s, const std::string &key) {
   auto it = s.fields().find(key);
   return it == s.fields().end() ? "<missing>" : it->second.string_value();
 }
 
-int Newlines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int Newlines(const std::string &s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
 
 TEST(LogFormatTest, TextKeepsTheClassicLayoutAndAppendsFields) {
   EXPECT_EQ(FormatLogEvent(Event("job refused", {{"mailbox", "c10d-1"}, {"attribute", "mail"}}),
                            LogFormat::kText),
-            "2026-11-23T20:15:01.123Z ERROR agent: job refused mailbox=c10d-1 attribute=mail\n");
+            "2026-11-23T20:15:01.123Z ERROR agent: job refused mailbox=c10d-1 "
+            "attribute=mail\n");
 }
 
 TEST(LogFormatTest, TextQuotesValuesThatNeedIt) {
@@ -69,7 +73,8 @@ TEST(LogFormatTest, JsonHasTheFixedMembersThenTheFields) {
       Event("job refused", {{"mailbox", "c10d-1"}, {"hint", "fix it: writebackctl mailbox retry"}}),
       LogFormat::kJson);
   EXPECT_EQ(line,
-            "{\"time\":\"2026-11-23T20:15:01.123Z\",\"level\":\"error\",\"component\":\"agent\","
+            "{\"time\":\"2026-11-23T20:15:01.123Z\",\"level\":\"error\","
+            "\"component\":\"agent\","
             "\"msg\":\"job refused\",\"mailbox\":\"c10d-1\","
             "\"hint\":\"fix it: writebackctl mailbox retry\"}\n");
   google::protobuf::Struct object = ParseJson(line);
@@ -92,7 +97,12 @@ TEST(LogFormatTest, JsonEscapesEverythingAndStaysOneLine) {
 TEST(LogFormatTest, JsonReplacesInvalidUtf8) {
   // A stray continuation byte, a truncated sequence, an overlong '/', a
   // surrogate, and a code point past U+10FFFF.
-  const std::string bad = "a\x80" "b\xc3" "c\xc0\xaf" "d\xed\xa0\x80" "e\xf4\x90\x80\x80";
+  const std::string bad =
+      "a\x80"
+      "b\xc3"
+      "c\xc0\xaf"
+      "d\xed\xa0\x80"
+      "e\xf4\x90\x80\x80";
   std::string line = FormatLogEvent(Event(bad), LogFormat::kJson);
   google::protobuf::Struct object = ParseJson(line);
   const std::string r = "\xef\xbf\xbd";  // U+FFFD
