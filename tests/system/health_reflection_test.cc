@@ -105,7 +105,8 @@ TEST_F(HealthReflectionTest, OtherAdminCallsStillNeedAToken) {
     grpc::GenericStub generic(Anonymous(env_));
     grpc::ClientContext context;
     SetDeadline(&context);
-    grpc::ByteBuffer request, response;
+    grpc::Slice empty_message("");  // an empty HealthCheckRequest
+    grpc::ByteBuffer request(&empty_message, 1), response;
     grpc::Status result;
     absl::Notification done;
     generic.UnaryCall(&context, "/grpc.health.v1.Health/Reset", grpc::StubOptions(), &request,
