@@ -15,12 +15,13 @@
 #include "agent/core/agent.h"
 #include "agent/directory/directory_set.h"
 #include "agent/directory/ldap_directory.h"
-#include "agent/reconcile/scanner.h"
 #include "agent/directory/secret_file.h"
 #include "agent/enroll/enroll_command.h"
 #include "agent/enroll/renewer.h"
+#include "agent/reconcile/scanner.h"
 #include "agent/uplink/uplink.h"
 #include "common/base/files.h"
+#include "common/base/grpc_log.h"
 #include "common/base/log.h"
 #include "common/base/program.h"
 #include "common/base/status_macros.h"
@@ -40,6 +41,7 @@ ABSL_FLAG(std::string, password_file, "", "Overrides ldap.password_file (mode 06
 ABSL_FLAG(std::string, scope_ous, "", "Overrides scope_ous (separated by ';').");
 ABSL_FLAG(int, max_in_flight, 0, "Overrides max_in_flight.");
 ABSL_FLAG(std::string, log_level, "", "Overrides log_level.");
+ABSL_FLAG(std::string, log_format, "", "Overrides log_format (text, json).");
 ABSL_FLAG(std::string, state_dir, "", "Overrides state_dir (enrolled key and certificates).");
 ABSL_FLAG(std::string, token_file, "",
           "enroll: file holding the join token (preferred: never in the process list).");
@@ -92,6 +94,7 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   }
   if (int v = absl::GetFlag(FLAGS_max_in_flight); v > 0) c.set_max_in_flight(v);
   Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
+  Override(absl::GetFlag(FLAGS_log_format), c.mutable_log_format());
   Override(absl::GetFlag(FLAGS_state_dir), c.mutable_state_dir());
   if (c.state_dir().empty()) c.set_state_dir("/var/lib/writeback-agent");
   const bool any_tls =
@@ -150,6 +153,10 @@ absl::Status Run() {
   LogLevel level;
   WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));
   SetLogLevel(level);
+  LogFormat log_format;
+  WB_RETURN_IF_ERROR(ParseLogFormat(config.log_format(), &log_format));
+  SetLogFormat(log_format);
+  RouteGrpcLogs();
 
   LdapOptions ldap;
   ldap.urls = {config.ldap().urls().begin(), config.ldap().urls().end()};
@@ -201,7 +208,10 @@ absl::Status Run() {
   policy.dry_run = config.dry_run();
   policy.full_consistency_guid_scan = config.full_consistency_guid_scan();
   WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
-  if (policy.dry_run) WB_LOG(WARNING) << "dry_run is set: no job writes to the directory";
+  if (policy.dry_run) {
+    WB_LOG(WARNING) << "dry_run is set: no job writes to the directory"
+                    << LogHint("remove dry_run from the agent configuration to write");
+  }
   JobApplier applier(directory, policy);
   // Reconciliation scans read on connections of their own (DESIGN §6).
   Scanner::Options scan_options;

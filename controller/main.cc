@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/files.h"
+#include "common/base/grpc_log.h"
 #include "common/base/log.h"
 #include "common/base/program.h"
 #include "common/base/status_macros.h"
@@ -15,11 +16,12 @@
 #include "common/protocol.h"
 #include "controller/admin/admin_server.h"
 #include "controller/admin/admin_service.h"
+#include "controller/admin/public_services.h"
 #include "controller/dispatch/dispatcher.h"
 #include "controller/enroll/enrollment_service.h"
+#include "controller/gateway/gateway_service.h"
 #include "controller/pki/controller_ca.h"
 #include "controller/pki/tls_credentials.h"
-#include "controller/gateway/gateway_service.h"
 #include "controller/retention/retention.h"
 #include "controller/store/sqlite_store.h"
 #include "grpcpp/grpcpp.h"
@@ -37,6 +39,7 @@ ABSL_FLAG(std::string, enroll_listen, "", "Overrides enroll_listen (host:port, s
 ABSL_FLAG(std::string, ca_dir, "", "Overrides ca_dir (the controller CA's directory).");
 ABSL_FLAG(std::string, ports_file, "", "Overrides ports_file.");
 ABSL_FLAG(std::string, log_level, "", "Overrides log_level (debug, info, warning, error).");
+ABSL_FLAG(std::string, log_format, "", "Overrides log_format (text, json).");
 ABSL_FLAG(int, lease_ms, 0, "Overrides lease_ms.");
 ABSL_FLAG(int, heartbeat_ms, 0, "Overrides heartbeat_interval_ms.");
 
@@ -97,6 +100,7 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
     return absl::InvalidArgumentError("agent_cert_lifetime_s must be at least 10 seconds");
   }
   Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
+  Override(absl::GetFlag(FLAGS_log_format), c.mutable_log_format());
   if (int v = absl::GetFlag(FLAGS_lease_ms); v > 0) c.set_lease_ms(v);
   if (int v = absl::GetFlag(FLAGS_heartbeat_ms); v > 0) c.set_heartbeat_interval_ms(v);
   if (c.tls().cert_file().empty() != c.tls().key_file().empty()) {
@@ -120,6 +124,10 @@ absl::Status Run() {
   LogLevel level;
   WB_RETURN_IF_ERROR(ParseLogLevel(config.log_level(), &level));
   SetLogLevel(level);
+  LogFormat log_format;
+  WB_RETURN_IF_ERROR(ParseLogFormat(config.log_format(), &log_format));
+  SetLogFormat(log_format);
+  RouteGrpcLogs();
   // Trust (DESIGN §7): the controller CA, and optionally an operator's PKI.
   const bool operator_identity = !config.tls().cert_file().empty();
   std::string operator_ca;
@@ -214,6 +222,7 @@ absl::Status Run() {
                                                config.enroll_listen()));
   }
 
+  // Built last: it turns on health and reflection process-wide (public_services.h).
   AdminService admin(store.get(), &dispatcher, AdminTrust{ca.get(), store.get()});
   int admin_port = 0;
   WB_ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> admin_server,
@@ -224,6 +233,7 @@ absl::Status Run() {
   retention.audit_log = absl::Hours(24) * config.audit_log_retention_days();
   RetentionPruner pruner(store.get(), Clock::Real(), retention);
   pruner.Start();
+  MarkServing(admin_server.get());  // health: every listener is up
   if (!config.ports_file().empty()) {
     WB_RETURN_IF_ERROR(WriteFileAtomically(
         config.ports_file(), absl::StrCat("agent=", agent_port, "\nadmin=", admin_port,
@@ -237,6 +247,7 @@ absl::Status Run() {
 
   int sig = WaitForTerminationSignal();
   WB_LOG(INFO) << "stopping on signal " << sig;
+  MarkStopping(admin_server.get());  // health: NOT_SERVING before the listeners close
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   admin_server->Shutdown(deadline);
   agent_server->Shutdown(deadline);

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/apply/job_log.h"
 #include "agent/apply/modify_ldif.h"
 #include "agent/apply/observation.h"
 #include "agent/directory/ldap_errors.h"
@@ -245,7 +246,11 @@ void JobApplier::FindDeleted(const std::vector<std::string>& anchors,
       static_cast<int>(missing * 2 + kMatchSizeLimit));
   if (!hits.ok()) {
     // "not found" stands; the DC may not support the Show Deleted control.
-    WB_LOG(WARNING) << "search for deleted objects failed: " << hits.status().message();
+    WB_LOG(WARNING) << "search for deleted objects failed"
+                    << LogField("dc", directory_->CurrentDc()) << LogError(hits.status())
+                    << LogHint(
+                           "the unmatched objects stay OBJECT_NOT_FOUND; check that the DC "
+                           "allows the Show Deleted control to the agent's account");
     return;
   }
   for (size_t i = 0; i < anchors.size(); ++i) {
@@ -303,6 +308,12 @@ void JobApplier::Stamp(const v1::Job& job, absl::Duration took, v1::JobResult* r
   result->set_job_id(job.job_id());
   result->set_dc(directory_->CurrentDc());
   result->set_duration_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(took)));
+  if (IsJobFailure(result->outcome())) {
+    std::string attribute;
+    if (result->outcome() == v1::REJECTED_BY_POLICY) (void)checker_.CheckJob(job, &attribute);
+    LogJobFailure(job, *result, attribute);
+    return;
+  }
   WB_LOG(INFO) << "job " << job.job_id() << " mailbox=" << job.mailbox_id()
                << " gen=" << job.generation() << " attrs=" << Describe(job)
                << " outcome=" << v1::Outcome_Name(result->outcome())

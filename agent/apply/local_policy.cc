@@ -196,9 +196,10 @@ const AttributeSpec* PolicyChecker::FindAllowed(std::string_view name) const {
   return nullptr;
 }
 
-absl::Status PolicyChecker::CheckJob(const v1::Job& job) const {
+absl::Status PolicyChecker::CheckJob(const v1::Job& job, std::string* attribute) const {
   std::set<const AttributeSpec*> seen;
   for (const v1::AttributeChange& change : job.changes()) {
+    if (attribute != nullptr) *attribute = change.attribute();  // a refusal returns now
     const AttributeSpec* spec = catalog_->Find(change.attribute());
     if (spec == nullptr) {
       return absl::PermissionDeniedError(absl::StrCat(
@@ -230,6 +231,7 @@ absl::Status PolicyChecker::CheckJob(const v1::Job& job) const {
     }
     WB_RETURN_IF_ERROR(CheckDomains(*spec, desired));
   }
+  if (attribute != nullptr) attribute->clear();
   return absl::OkStatus();
 }
 

@@ -90,7 +90,9 @@ class PolicyChecker {
   // every desired SMTP address of an owned type in proxyAddresses and every
   // desired mail is in an accepted domain (else kPermissionDenied naming the
   // value and the domain). Needs no directory.
-  absl::Status CheckJob(const v1::Job& job) const;
+  // With `attribute`, sets it to the attribute a refusal concerns (as the
+  // job names it), or clears it when the job passes.
+  absl::Status CheckJob(const v1::Job& job, std::string* attribute = nullptr) const;
 
   // True when writeback owns the type of this proxyAddresses value.
   bool OwnsAddress(std::string_view proxy_address) const;

@@ -58,7 +58,10 @@ void Agent::OnStreamEnded(const grpc::Status& status) {
   {
     absl::MutexLock lock(&mu_);
     if (welcomed_ && !drain_closed_) {
-      WB_LOG(WARNING) << "session " << session_id_ << " ended: " << status.error_message();
+      WB_LOG(WARNING) << "session ended" << LogField("session", session_id_)
+                      << LogField("code", status.error_code())
+                      << LogField("error", status.error_message())
+                      << LogHint("the agent reconnects by itself; unanswered jobs are redelivered");
     }
     EndSessionLocked("stream ended");
     stream_.reset();
@@ -109,8 +112,9 @@ void Agent::RenewLeaseLocked(const ControllerMessage& message) {
 
 std::shared_ptr<Outbound> Agent::EndSessionLocked(const std::string& why) {
   if (!queue_.empty()) {
-    WB_LOG(WARNING) << "dropping " << queue_.size() << " queued jobs: " << why
-                    << " (the controller redelivers them)";
+    WB_LOG(WARNING) << "dropping queued jobs" << LogField("session", session_id_)
+                    << LogField("jobs", queue_.size()) << LogField("reason", why)
+                    << LogHint("nothing to do: the controller redelivers them");
   }
   queue_.clear();
   epoch_++;
@@ -129,8 +133,11 @@ void Agent::OnMessage(const ControllerMessage& message) {
       // The lease ran out by this agent's clock, whether or not the ticker
       // noticed yet: a message arriving now (one that sat in the socket while
       // the process was stopped, say) must not revive it, whatever protocol.
-      WB_LOG(WARNING) << "lease of session " << session_id_ << " ran out before this message "
-                      << "arrived; stopping all writes";
+      WB_LOG(WARNING) << "lease ran out before a message arrived; stopping all writes"
+                      << LogField("session", session_id_)
+                      << LogHint(
+                             "was the agent suspended or starved of CPU? it reconnects; "
+                             "the controller redelivers its work");
       to_cancel = EndSessionLocked("lease expired");
     } else {
       HandleLocked(message);
@@ -217,8 +224,10 @@ void Agent::HandleLocked(const ControllerMessage& message) {
 void Agent::RefuseUnwelcomedWorkLocked() {
   // Work before the Welcome belongs to no session: never carry it out, and
   // end the stream so that the controller learns of it and redelivers.
-  WB_LOG(WARNING) << "the controller sent work before its Welcome (protocol error); "
-                     "reconnecting so that the work is redelivered";
+  WB_LOG(WARNING) << "the controller sent work before its Welcome (protocol error)"
+                  << LogHint(
+                         "nothing to do: the agent reconnects so that the work is "
+                         "redelivered; report it if it repeats");
   if (stream_) stream_->Cancel();
 }
 
@@ -314,11 +323,14 @@ void Agent::TickerLoop() {
       if (stop_) return;
       absl::Time now = clock_->Now();
       if (welcomed_ && now - lease_base_ >= lease_) {
-        WB_LOG(WARNING) << "lease of session " << session_id_
-                        << " expired: no heartbeat of ours echoed by the controller for "
-                        << absl::FormatDuration(now - lease_base_) << " (last message heard "
-                        << absl::FormatDuration(now - last_heard_)
-                        << " ago); stopping all writes";
+        WB_LOG(WARNING) << "lease expired: no heartbeat echoed by the controller; stopping all "
+                           "writes"
+                        << LogField("session", session_id_)
+                        << LogField("unechoed_for", absl::FormatDuration(now - lease_base_))
+                        << LogField("last_heard", absl::FormatDuration(now - last_heard_))
+                        << LogHint(
+                               "check the network path to the controller and its load; "
+                               "the agent reconnects and its work is redelivered");
         to_cancel = EndSessionLocked("lease expired");
       } else if (welcomed_ && now >= next_heartbeat) {
         to_ping = stream_;

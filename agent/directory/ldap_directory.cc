@@ -208,8 +208,10 @@ absl::StatusOr<LDAP*> LdapDirectory::Dial(std::string* url) const {
     absl::StatusOr<LDAP*> ld = DialOne(candidate);
     if (ld.ok()) {
       if (!failures.empty()) {
-        WB_LOG(WARNING) << "LDAP failover to " << candidate << " after: "
-                        << absl::StrJoin(failures, "; ");
+        WB_LOG(WARNING) << "LDAP failover" << LogField("dc", candidate)
+                        << LogField("error", absl::StrJoin(failures, "; "))
+                        << LogHint("check the DCs named in the error; the agent uses " + candidate +
+                                   " meanwhile");
       }
       *url = candidate;
       return *ld;
@@ -321,8 +323,10 @@ absl::StatusOr<std::vector<DirectoryEntry>> LdapDirectory::Search(
         broken && !handle.fresh && !closed && attempt == 0 &&
         entries.status().code() == absl::StatusCode::kUnavailable;
     if (!dead_idle) return entries;
-    WB_LOG(WARNING) << "LDAP connection lost, reconnecting: "
-                    << entries.status().message();
+    WB_LOG(WARNING) << "LDAP connection lost, reconnecting" << LogError(entries.status())
+                    << LogHint(
+                           "nothing to do unless it repeats; then check the DC and the "
+                           "network path to it");
   }
 }
 

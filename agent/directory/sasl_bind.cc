@@ -165,7 +165,9 @@ absl::Status GssapiBind(LDAP* ld, const std::string& url, bool tls,
   if (status.ok() || *fresh || !TicketMayBeStale(rc)) return status;
   // The cached tickets may be what the DC refuses (keys changed, a ticket
   // revoked): start over from the keytab once.
-  WB_LOG(WARNING) << "LDAP: " << status.message() << "; retrying with a new ticket";
+  WB_LOG(WARNING) << "LDAP GSSAPI bind refused, retrying with a new ticket" << LogField("dc", url)
+                  << LogError(status)
+                  << LogHint("if it fails again, export a fresh keytab for the account");
   creds->Invalidate();
   fresh = creds->Refresh();
   if (!fresh.ok()) return fresh.status();

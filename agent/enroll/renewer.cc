@@ -47,8 +47,11 @@ absl::Status Renewer::RenewOnce() {
   absl::StatusOr<int> moved = Handover(options_.address, renewed, options_.timeout);
   if (!moved.ok()) {
     WB_LOG(WARNING) << "could not ask the controller to move the stream to the renewed "
-                       "certificate (it will when the old one expires): "
-                    << moved.status().message();
+                       "certificate"
+                    << LogField("serial", renewed.info.serial) << LogError(moved.status())
+                    << LogHint(
+                           "nothing to do: the stream moves when the old certificate "
+                           "expires");
   }
   return absl::OkStatus();
 }
@@ -73,14 +76,19 @@ void Renewer::Run() {
     }
     absl::Time now = absl::Now();
     if (now >= expires) {
-      WB_LOG(ERROR) << "the agent certificate expired and could not be renewed ("
-                    << s.message()
-                    << "); enroll the agent again: writebackctl token create --forest <forest>, "
-                       "then writeback-agent enroll --token_file <file>";
+      WB_LOG(ERROR) << "the agent certificate expired and could not be renewed"
+                    << LogField("state_dir", options_.state_dir) << LogError(s)
+                    << LogHint(
+                           "enroll the agent again: writebackctl token create --forest "
+                           "<forest>, then writeback-agent enroll --token_file <file>");
     } else {
-      WB_LOG(WARNING) << "certificate renewal failed (" << s.message() << "); retrying in "
-                      << absl::FormatDuration(retry) << ", the certificate is valid until "
-                      << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", expires, absl::UTCTimeZone());
+      WB_LOG(WARNING) << "certificate renewal failed" << LogError(s)
+                      << LogField("retry_in", absl::FormatDuration(retry))
+                      << LogField("valid_until", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", expires,
+                                                                  absl::UTCTimeZone()))
+                      << LogHint(
+                             "check that the controller's agent listener is reachable; "
+                             "enroll again if the certificate expires");
     }
     absl::MutexLock lock(&mu_);
     auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };

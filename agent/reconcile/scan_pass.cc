@@ -134,7 +134,11 @@ class Pass {
 
   ScanSummary Fail(const absl::Status& status, const std::string& what) {
     std::string diagnostic = absl::StrCat(what, ": ", status.message());
-    WB_LOG(WARNING) << "scan " << request_.scan_id() << " failed: " << diagnostic;
+    WB_LOG(WARNING) << "scan failed" << LogField("scan", request_.scan_id())
+                    << LogField("error", diagnostic)
+                    << LogHint(
+                           "the controller runs the pass again later; see writebackctl log "
+                           "--kind=scan");
     Send(FailedScanPage(request_.scan_id(), OutcomeFor(status), diagnostic));
     return summary_;
   }

@@ -43,7 +43,9 @@ void Scanner::Start(const v1::ScanRequest& request, Session session) {
   }
   for (auto& run : finished) run->thread.join();
   if (busy) {
-    WB_LOG(WARNING) << "scan " << request.scan_id() << " refused: a scan is already running";
+    WB_LOG(WARNING) << "scan refused: a scan is already running"
+                    << LogField("scan", request.scan_id())
+                    << LogHint("nothing to do: the controller asks again later");
     session.stream->Send([&] {
       v1::AgentMessage m;
       *m.mutable_scan_page() = FailedScanPage(request.scan_id(), v1::FAILED_RETRYABLE,
@@ -105,7 +107,9 @@ void Scanner::Scan(Run* run, v1::ScanRequest request, Session session) {
   if (!set.ok()) {
     std::string why = absl::StrCat("opening a directory connection for the scan: ",
                                    set.status().message());
-    WB_LOG(WARNING) << "scan " << request.scan_id() << " failed: " << why;
+    WB_LOG(WARNING) << "scan failed" << LogField("scan", request.scan_id())
+                    << LogField("error", why)
+                    << LogHint("check the DCs in ldap.urls and the agent's bind account");
     const bool retryable = set.status().code() == absl::StatusCode::kUnavailable ||
                            set.status().code() == absl::StatusCode::kDeadlineExceeded;
     summary.abandoned =
@@ -132,8 +136,9 @@ void Scanner::Scan(Run* run, v1::ScanRequest request, Session session) {
     set->reset();  // closes the scan's connections
   }
   if (summary.abandoned) {
-    WB_LOG(WARNING) << "scan " << request.scan_id() << " abandoned after " << summary.pages
-                    << " pages: the session ended";
+    WB_LOG(WARNING) << "scan abandoned: the session ended" << LogField("scan", request.scan_id())
+                    << LogField("pages", summary.pages)
+                    << LogHint("nothing to do: the controller runs the pass again");
   } else if (summary.completed) {
     WB_LOG(INFO) << "scan " << request.scan_id() << " done: " << summary.objects
                  << " objects in " << summary.pages << " pages (" << summary.full_reads

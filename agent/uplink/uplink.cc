@@ -86,9 +86,14 @@ void Uplink::Run() {
       // A renewed certificate: the controller ended the stream on purpose.
       if (renewed_) wait = absl::ZeroDuration();
     }
-    WB_LOG(WARNING) << "stream to controller " << options_.controller << " ended ("
-                    << status.error_code() << ": " << status.error_message()
-                    << "); reconnecting in " << absl::FormatDuration(wait);
+    WB_LOG(WARNING) << "stream to controller ended" << LogField("controller", options_.controller)
+                    << LogField("code", status.error_code())
+                    << LogField("error", status.error_message())
+                    << LogField("reconnect_in", absl::FormatDuration(wait))
+                    << LogHint(
+                           "reconnects by itself; if it keeps failing, check that the "
+                           "controller runs and that this agent is not revoked "
+                           "(writebackctl agent list)");
     absl::MutexLock lock(&mu_);
     current_.reset();
     auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };

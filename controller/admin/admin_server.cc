@@ -8,6 +8,7 @@
 #include "common/base/log.h"
 #include "common/grpc_status.h"
 #include "controller/admin/audit.h"
+#include "controller/admin/public_services.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -58,16 +59,22 @@ class AuthProcessor : public grpc::AuthMetadataProcessor {
                        OutputMetadata* consumed, OutputMetadata* /*response*/) override {
     std::string method;
     if (auto it = metadata.find(":path"); it != metadata.end()) {
-      method = std::string(MethodOfPath(ToString(it->second)));
+      const std::string path = ToString(it->second);
+      // Health and reflection: no credentials, no data (public_services.h).
+      if (IsPublicToolingMethod(path)) return grpc::Status::OK;
+      method = std::string(MethodOfPath(path));
     }
     absl::StatusOr<Principal> who = gate_->Identify(metadata, *context);
     absl::Status allowed = who.ok() ? Authorize(*who, method) : who.status();
     if (!allowed.ok()) {
-      if (who.ok()) {  // the message names the principal and the method
-        WB_LOG(WARNING) << "refused Admin API call: " << allowed.message();
-      } else {
-        WB_LOG(WARNING) << "refused Admin API call " << method << ": " << allowed.message();
-      }
+      LogLine line(LogLevel::kWarning);
+      line << "refused Admin API call";
+      if (who.ok()) line << LogField("principal", who->ToString());
+      line << LogField("method", method) << LogField("error", allowed.message())
+           << LogHint(who.ok() ? "give the principal the operator role in the tokens file, or "
+                                 "use a principal that has it"
+                               : "send a valid token (writebackctl --token_file or "
+                                 "WRITEBACKCTL_TOKEN_FILE) or admin certificate");
       return ToGrpcStatus(allowed);
     }
     // Belt and braces: the interceptor replaces it too.
@@ -93,6 +100,10 @@ class CallerInterceptor : public grpc::experimental::Interceptor {
             grpc::experimental::InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       Metadata* metadata = methods->GetRecvInitialMetadata();
       metadata->erase(kCallerMetadataKey);
+      if (IsPublicToolingMethod(info_->method())) {  // admitted without credentials
+        methods->Proceed();
+        return;
+      }
       absl::StatusOr<Principal> who =
           gate_->Identify(*metadata, *info_->server_context()->auth_context());
       // The processor admitted the call; only a tokens file that changed in
@@ -157,6 +168,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminServer(const AdminServer
   auto gate = std::make_shared<const Gate>(options);
   credentials->SetAuthMetadataProcessor(std::make_shared<AuthProcessor>(gate));
 
+  EnablePublicToolingServices();  // health and reflection (process-wide)
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, port);
   builder.RegisterService(service);

@@ -20,6 +20,11 @@
 // whatever the client sent under that key; CallerOf (audit.h) reads it.
 // (The processor cannot do this itself: the AuthContext it may write to is
 // shared by every call of the connection.)
+//
+// The listener also serves grpc.health.v1.Health and gRPC server reflection
+// to anyone who can reach it, without credentials (public_services.h): the
+// processor lets exactly those methods through. StartAdminServer turns both
+// on process-wide, so build the Admin API server after the other servers.
 #ifndef WRITEBACK_CONTROLLER_ADMIN_ADMIN_SERVER_H_
 #define WRITEBACK_CONTROLLER_ADMIN_ADMIN_SERVER_H_
 

@@ -307,8 +307,12 @@ void AdminService::Audit(const grpc::ServerContext* context, const char* method,
       MakeAuditRecord(context != nullptr ? CallerOf(*context) : "in-process", method, request,
                       result, absl::Now());
   if (absl::Status s = store_->AppendAudit(&record); !s.ok()) {
-    WB_LOG(ERROR) << "recording the Admin API call " << method << " in the audit trail failed: "
-                  << s;
+    WB_LOG(ERROR) << "recording an Admin API call in the audit trail failed"
+                  << LogField("method", method) << LogField("caller", record.caller())
+                  << LogError(s)
+                  << LogHint(
+                         "the call itself took effect; check the store's disk (space, "
+                         "permissions)");
   }
 }
 

@@ -108,8 +108,9 @@ void AdminTokens::Reload() {
   stamp_ = stamp;
   if (stamp == Stamp{}) {
     table_ = std::make_shared<const TokenTable>();
-    WB_LOG(ERROR) << "Admin API tokens file " << options_.tokens_file
-                  << " is gone: no bearer token is accepted until it exists again";
+    WB_LOG(ERROR) << "Admin API tokens file is gone: no bearer token is accepted"
+                  << LogField("file", options_.tokens_file)
+                  << LogHint("restore the file (mode 0600); it is read again within a second");
     return;
   }
   absl::StatusOr<std::string> text = ReadPrivateFile(options_.tokens_file);
@@ -117,8 +118,12 @@ void AdminTokens::Reload() {
       text.ok() ? ParseTokensFile(*text, options_.tokens_file) : text.status();
   if (!table.ok()) {
     WB_LOG(ERROR) << "Admin API tokens file changed but is not used, the previous contents "
-                     "stay in force: "
-                  << table.status().message();
+                     "stay in force"
+                  << LogField("file", options_.tokens_file)
+                  << LogField("error", table.status().message())
+                  << LogHint(
+                         "fix the line the error names (<name> <role> <sha256-hex>), mode "
+                         "0600");
     return;
   }
   WB_LOG(INFO) << "Admin API tokens file " << options_.tokens_file << " read again: "

@@ -57,9 +57,10 @@ grpc::Status AdminService::DecideHold(grpc::ServerContext* context, int64_t hold
         return approve ? ApproveHeld(now, &m) : RejectHeld(hold_id, now, &m, log);
       });
   if (!decided.ok()) return ToGrpcStatus(decided.status());
-  WB_LOG(WARNING) << "mass-change hold " << hold_id << " of forest " << decided->forest << " "
-                  << decided->state << " by " << by << ": " << decided->mailboxes
-                  << " mailbox(es) " << (approve ? "go out now" : "reverted to what AD holds");
+  WB_LOG(WARNING) << (approve ? "mass-change hold approved: its mailboxes go out now"
+                              : "mass-change hold rejected: its mailboxes revert to what AD holds")
+                  << LogField("hold", hold_id) << LogField("forest", decided->forest)
+                  << LogField("by", by) << LogField("mailboxes", decided->mailboxes);
   if (approve) dispatcher_->Wake();
   *response = ToProto(*decided);
   return grpc::Status::OK;

@@ -136,8 +136,12 @@ grpc::Status AdminService::RevokeAgentUnaudited(grpc::ServerContext* context,
   int cut = dispatcher_->Revoke(
       r.agent_id, absl::StrCat("agent ", r.agent_id, " was revoked by ", r.revoked_by,
                                r.reason.empty() ? "" : ": ", r.reason, "; ", kReEnrollHint));
-  WB_LOG(WARNING) << "agent " << r.agent_id << " revoked by " << r.revoked_by << "; " << cut
-                  << " live streams cut";
+  WB_LOG(WARNING) << "agent revoked" << LogField("agent", r.agent_id)
+                  << LogField("by", r.revoked_by) << LogField("reason", r.reason)
+                  << LogField("streams_cut", cut)
+                  << LogHint(
+                         "to bring it back: writebackctl token create, then writeback-agent "
+                         "enroll on its server");
   all.Clear();
   if (grpc::Status s = ListAgents(context, &every, &all); !s.ok()) return s;
   for (const auto& a : all.agents()) {
@@ -213,8 +217,11 @@ grpc::Status AdminService::RotateCertificateAuthorityUnaudited(
   const absl::Time now = absl::Now();
   if (!request->finish()) {
     if (absl::Status s = trust_.ca->BeginRotation(now); !s.ok()) return ToGrpcStatus(s);
-    WB_LOG(WARNING) << "CA rotation started: agents get certificates of the new CA "
-                    << trust_.ca->State().next_fingerprint << " as they renew";
+    WB_LOG(WARNING) << "CA rotation started"
+                    << LogField("new_ca", trust_.ca->State().next_fingerprint)
+                    << LogHint(
+                           "agents move to the new CA as they renew; finish with writebackctl "
+                           "ca rotate --finish once writebackctl ca lists none on the old CA");
     return ToGrpcStatus(DescribeCa(response));
   }
   writeback::v1::CertificateAuthority before;
@@ -232,8 +239,9 @@ grpc::Status AdminService::RotateCertificateAuthorityUnaudited(
                      "with --force, which cuts them off until they enroll again"));
   }
   if (absl::Status s = trust_.ca->FinishRotation(now); !s.ok()) return ToGrpcStatus(s);
-  WB_LOG(WARNING) << "CA rotation finished: " << before.fingerprint() << " retired, "
-                  << before.next_fingerprint() << " serves";
+  WB_LOG(WARNING) << "CA rotation finished" << LogField("retired_ca", before.fingerprint())
+                  << LogField("ca", before.next_fingerprint())
+                  << LogHint("give agents enrolling from now on the new CA pin (writebackctl ca)");
   // Forced: the agents still on the retired CA are cut off until they
   // enroll again, which is what a revocation does. The new trust refuses
   // their next handshake only once the listener has re-read its files, and
@@ -257,8 +265,11 @@ grpc::Status AdminService::RotateCertificateAuthorityUnaudited(
                             " was retired by a forced rotation (writebackctl ca rotate --finish "
                             "--force); ",
                             kReEnrollHint));
-    WB_LOG(WARNING) << "agent " << agent << " still held a certificate of the retired CA: revoked, "
-                    << cut << " live streams cut; it must enroll again";
+    WB_LOG(WARNING) << "agent still held a certificate of the retired CA: revoked"
+                    << LogField("agent", agent) << LogField("streams_cut", cut)
+                    << LogHint(
+                           "enroll it again: writebackctl token create, then writeback-agent "
+                           "enroll on its server");
   }
   return ToGrpcStatus(DescribeCa(response));
 }

@@ -5,8 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/base/status_macros.h"
 #include "common/base/log.h"
+#include "common/base/status_macros.h"
+#include "controller/dispatch/answer_log.h"
 #include "controller/planner/job_planner.h"
 
 namespace writeback::controller {
@@ -114,7 +115,11 @@ void Dispatcher::Detach(const std::string& session_id) {
   }
   if (!updates.empty()) {
     auto written = store_->UpdateMailboxes(updates);
-    if (!written.ok()) WB_LOG(ERROR) << "releasing lost work failed: " << written.status();
+    if (!written.ok()) {
+      WB_LOG(ERROR) << "releasing lost work failed" << LogField("agent", gone.info.agent_id)
+                    << LogField("session", session_id) << LogError(written.status())
+                    << LogHint("check the store; a controller restart releases the work too");
+    }
   }
   store_->UpsertAgent({gone.info.agent_id, gone.info.forest, gone.info.agent_version,
                        "disconnected", absl::ToUnixMillis(now)})
@@ -220,13 +225,17 @@ void Dispatcher::OnResults(const std::string& session_id,
     for (const auto& result : results.results()) {
       auto out = s.outstanding.find(result.job_id());
       if (out == s.outstanding.end() || out->second.is_read) {
-        WB_LOG(WARNING) << "refused a result for job " << result.job_id()
-                        << " that session " << session_id << " (agent " << s.info.agent_id
-                        << ") was not given";
+        WB_LOG(WARNING) << "refused a result for a job the session was not given"
+                        << LogField("job", result.job_id()) << LogField("session", session_id)
+                        << LogField("agent", s.info.agent_id)
+                        << LogHint(
+                               "nothing to do: the job's own session answers it; report "
+                               "it if it repeats");
         continue;
       }
       writeback::v1::Job job = std::move(out->second.job);
       s.outstanding.erase(out);
+      LogFailedAnswer(job, result, s.info.agent_id, s.info.forest);
       if (auto reason = watch_.Record(s.info.forest, job.mailbox_id(), result, now)) {
         pause.emplace(s.info.forest, std::move(*reason));
       }
@@ -247,10 +256,21 @@ void Dispatcher::OnResults(const std::string& session_id,
   CommitAnswers(session_id, std::move(updates));
   CompleteOnDemand(session_id, results);
   if (pause.has_value()) {
-    WB_LOG(WARNING) << "forest " << pause->first << " " << pause->second;
+    WB_LOG(WARNING) << "forest paused: too many jobs failed" << LogField("forest", pause->first)
+                    << LogField("reason", pause->second)
+                    << LogHint(
+                           "fix the cause named in the reason, then: writebackctl forest "
+                           "resume " +
+                           pause->first +
+                           " and writebackctl mailbox retry for "
+                           "the quarantined mailboxes");
     absl::Status paused =
         store_->SetForestPause(pause->first, true, pause->second, absl::ToUnixMillis(now));
-    if (!paused.ok()) WB_LOG(ERROR) << "pausing forest " << pause->first << " failed: " << paused;
+    if (!paused.ok()) {
+      WB_LOG(ERROR) << "pausing a forest failed" << LogField("forest", pause->first)
+                    << LogError(paused)
+                    << LogHint("pause it by hand: writebackctl forest pause " + pause->first);
+    }
   }
 }
 
@@ -269,11 +289,15 @@ void Dispatcher::OnObserved(const std::string& session_id,
       const std::string& key = observed.request_id();
       auto out = s.outstanding.find(key);
       if (out == s.outstanding.end() || !out->second.is_read) {
-        WB_LOG(WARNING) << "refused an observation " << key << " that session " << session_id
-                        << " was not asked for";
+        WB_LOG(WARNING) << "refused an observation the session was not asked for"
+                        << LogField("request", key) << LogField("session", session_id)
+                        << LogField("agent", s.info.agent_id)
+                        << LogField("mailbox", object.mailbox_id())
+                        << LogHint("nothing to do: the mailbox is read again");
         continue;
       }
       s.outstanding.erase(out);
+      LogFailedRead(object, s.info.agent_id, s.info.forest);
       if (TakeOnDemandReadLocked(session_id, key, object)) continue;  // provision on demand
       RetryPolicy retry = options_.retry;
       writeback::v1::ProvisioningRecord log =
@@ -314,12 +338,19 @@ void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<Mailbo
   if (updates.empty()) return;
   auto written = store_->UpdateMailboxes(updates);
   if (!written.ok()) {
-    WB_LOG(ERROR) << "recording answers of session " << session_id
-                  << " failed: " << written.status();
+    WB_LOG(ERROR) << "recording answers failed" << LogField("session", session_id)
+                  << LogError(written.status())
+                  << LogHint(
+                         "check the store (disk space, permissions); the work is "
+                         "redelivered");
     return;
   }
   for (const auto& r : *written) {
-    if (!r.ok()) WB_LOG(WARNING) << "answer ignored: " << r.status().message();
+    if (!r.ok()) {
+      WB_LOG(WARNING) << "answer ignored" << LogField("session", session_id)
+                      << LogField("error", r.status().message())
+                      << LogHint("nothing to do: the mailbox changed or left meanwhile");
+    }
   }
 }
 
@@ -369,9 +400,12 @@ void Dispatcher::Heartbeat(absl::Time now) {
     for (auto& [id, s] : sessions_) {
       if (now - s.last_heard > options_.lease) {
         expired.push_back(s.sink);
-        WB_LOG(WARNING) << "agent " << s.info.agent_id << " sent nothing for "
-                        << absl::FormatDuration(now - s.last_heard)
-                        << ": lease expired, cutting session " << id;
+        WB_LOG(WARNING) << "lease expired: the agent sent nothing, cutting its session"
+                        << LogField("agent", s.info.agent_id) << LogField("session", id)
+                        << LogField("silent_for", absl::FormatDuration(now - s.last_heard))
+                        << LogHint(
+                               "check the agent's host and the network path; its work is "
+                               "redelivered");
         continue;
       }
       const Outstanding* oldest = nullptr;
@@ -384,10 +418,13 @@ void Dispatcher::Heartbeat(absl::Time now) {
       }
       if (oldest != nullptr && now - oldest->sent > options_.answer_timeout) {
         expired.push_back(s.sink);
-        WB_LOG(WARNING) << "agent " << s.info.agent_id << " has not answered " << oldest_id
-                        << " (mailbox " << oldest->cloud_id << ") for "
-                        << absl::FormatDuration(now - oldest->sent)
-                        << ": presumed stuck, cutting session " << id;
+        WB_LOG(WARNING) << "agent presumed stuck: work unanswered, cutting its session"
+                        << LogField("agent", s.info.agent_id) << LogField("session", id)
+                        << LogField("job", oldest_id) << LogField("mailbox", oldest->cloud_id)
+                        << LogField("waited", absl::FormatDuration(now - oldest->sent))
+                        << LogHint(
+                               "check the agent's log and its DC; the work is redelivered "
+                               "(answer_timeout_ms)");
         continue;
       }
       ControllerMessage hb;

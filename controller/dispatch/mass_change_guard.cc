@@ -150,8 +150,11 @@ absl::StatusOr<std::vector<MassChangeRound::Verdict>> MassChangeRound::Prepare(
     WB_ASSIGN_OR_RETURN(HoldRecord opened,
                         store->OpenHold(forest, trial.HoldReason(), now_ms_));
     window_.open_hold_id = opened.id;
-    WB_LOG(WARNING) << "forest " << forest << ": mass-change hold " << opened.id
-                    << " opened: " << opened.reason;
+    WB_LOG(WARNING) << "mass-change hold opened" << LogField("forest", forest)
+                    << LogField("hold", opened.id) << LogField("reason", opened.reason)
+                    << LogHint(absl::StrCat("review the burst (writebackctl hold list), then "
+                                            "writebackctl hold approve ",
+                                            opened.id, " or hold reject ", opened.id));
   }
   return verdicts;
 }

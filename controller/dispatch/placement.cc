@@ -70,7 +70,9 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   auto due = store_->DueMailboxes(forest, absl::ToUnixMillis(now),
                                   std::min<size_t>(free_credit * 2, 2000));
   if (!due.ok()) {
-    WB_LOG(ERROR) << "reading due mailboxes of forest " << forest << " failed: " << due.status();
+    WB_LOG(ERROR) << "reading due mailboxes failed" << LogField("forest", forest)
+                  << LogError(due.status())
+                  << LogHint("check the store (disk space, permissions); retried next round");
     return;
   }
   if (due->empty()) return;
@@ -112,7 +114,9 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
       guard.ok() ? guard->Prepare(store_, forest, candidates)
                  : absl::StatusOr<std::vector<MassChangeRound::Verdict>>(guard.status());
   if (!verdicts.ok()) {
-    WB_LOG(ERROR) << "mass-change guard of forest " << forest << " failed: " << verdicts.status();
+    WB_LOG(ERROR) << "mass-change guard failed" << LogField("forest", forest)
+                  << LogError(verdicts.status())
+                  << LogHint("nothing is placed for the forest until it works; check the store");
     absl::MutexLock lock(&mu_);
     for (const Placement& p : placements) {
       if (auto sit = sessions_.find(p.session_id); sit != sessions_.end()) sit->second.reserved--;
@@ -204,8 +208,11 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
     }
   }
   if (!written.ok()) {
-    WB_LOG(ERROR) << "marking work in flight for forest " << forest
-                  << " failed: " << written.status();
+    WB_LOG(ERROR) << "marking work in flight failed" << LogField("forest", forest)
+                  << LogError(written.status())
+                  << LogHint(
+                         "check the store (disk space, permissions); the work is placed "
+                         "again");
   }
   if (!orphans.empty()) store_->UpdateMailboxes(orphans).IgnoreError();
   for (auto& [sid, entry] : outbox) {

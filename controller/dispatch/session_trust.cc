@@ -17,7 +17,9 @@ int Dispatcher::Revoke(const std::string& agent_id, const std::string& message) 
       if (s.info.agent_id != agent_id) continue;
       s.draining = true;  // nothing more is placed on it before Detach
       cut.push_back(s.sink);
-      WB_LOG(WARNING) << "cutting session " << id << " of revoked agent " << agent_id;
+      WB_LOG(WARNING) << "cutting a session of a revoked agent" << LogField("agent", agent_id)
+                      << LogField("session", id)
+                      << LogHint("enroll the agent again if it should serve");
     }
   }
   for (auto& sink : cut) sink->Close(absl::PermissionDeniedError(message));
@@ -53,7 +55,12 @@ void Dispatcher::EndSessionsOutOfTrust(absl::Time now) {
             "; the agent renews at half-life, so it could not reach the controller or was "
             "refused: check its log, or enroll it again (writebackctl token create, then "
             "writeback-agent enroll)");
-        WB_LOG(WARNING) << "cutting session " << id << ": " << message;
+        WB_LOG(WARNING) << "cutting a session: its certificate expired"
+                        << LogField("agent", s.info.agent_id) << LogField("session", id)
+                        << LogField("serial", s.info.cert_serial) << LogField("error", message)
+                        << LogHint(
+                               "check the agent's log, or enroll it again: writebackctl "
+                               "token create, then writeback-agent enroll");
         end.emplace_back(s.sink, absl::UnauthenticatedError(message));
         continue;
       }

@@ -51,8 +51,18 @@ absl::Status CheckAgentForest(Store* store, const AgentIdentity& identity) {
   return absl::OkStatus();
 }
 
-grpc::Status Refuse(const absl::Status& status, const std::string& peer, const char* what) {
-  WB_LOG(WARNING) << what << " refused for " << peer << ": " << status.message();
+// `what`: "enrollment" or "renewal"; `agent`: the id the caller gave, if any.
+grpc::Status Refuse(const absl::Status& status, const std::string& peer, const char* what,
+                    const std::string& agent = "") {
+  LogLine line(LogLevel::kWarning);
+  line << what << " refused" << LogField("peer", peer);
+  if (!agent.empty()) line << LogField("agent", agent);
+  line << LogField("error", status.message())
+       << LogHint(absl::StrCat(what == std::string("renewal")
+                                   ? "enroll the agent again if its certificate expired or was "
+                                     "revoked"
+                                   : "give the agent a new join token for its forest",
+                               ": writebackctl token create --forest=FOREST"));
   return ToGrpcStatus(status);
 }
 
@@ -70,44 +80,47 @@ grpc::Status EnrollmentService::Enroll(grpc::ServerContext* context,
                                        CertificateResponse* response) {
   const absl::Time now = absl::Now();
   absl::StatusOr<JoinTokenParts> parts = ParseJoinToken(request->token());
-  if (!parts.ok()) return Refuse(parts.status(), context->peer(), "enrollment");
+  if (!parts.ok())
+    return Refuse(parts.status(), context->peer(), "enrollment", request->agent_id());
   if (parts->pin != ca_->Pin()) {
     return Refuse(absl::PermissionDeniedError(
                       "the join token pins another CA than this controller's (was the CA "
                       "rotated since it was created?); create a new token with writebackctl "
                       "token create"),
-                  context->peer(), "enrollment");
+                  context->peer(), "enrollment", request->agent_id());
   }
   absl::StatusOr<std::optional<JoinTokenRecord>> stored = trust_->GetJoinToken(parts->id);
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   if (absl::Status s = CheckRedeemable(*stored, *parts, request->forest(), now); !s.ok()) {
-    return Refuse(s, context->peer(), "enrollment");
+    return Refuse(s, context->peer(), "enrollment", request->agent_id());
   }
   absl::StatusOr<AgentIdentity> identity =
       ParseAgentIdentity(AgentIdentityUri({(*stored)->forest, request->agent_id()}));
   if (!identity.ok()) {
-    return Refuse(absl::InvalidArgumentError(absl::StrCat("agent id: ", identity.status().message())),
-                  context->peer(), "enrollment");
+    return Refuse(
+        absl::InvalidArgumentError(absl::StrCat("agent id: ", identity.status().message())),
+        context->peer(), "enrollment", request->agent_id());
   }
   if (absl::StatusOr<ForestRecord> forest = store_->GetForest(identity->forest); !forest.ok()) {
-    return Refuse(absl::FailedPreconditionError(absl::StrCat(
-                      "forest ", identity->forest,
-                      " is not registered at this controller; add it with writebackctl forest add")),
-                  context->peer(), "enrollment");
+    return Refuse(
+        absl::FailedPreconditionError(absl::StrCat(
+            "forest ", identity->forest,
+            " is not registered at this controller; add it with writebackctl forest add")),
+        context->peer(), "enrollment", request->agent_id());
   }
   if (absl::Status s = CheckAgentForest(store_, *identity); !s.ok()) {
-    return Refuse(s, context->peer(), "enrollment");
+    return Refuse(s, context->peer(), "enrollment", request->agent_id());
   }
   absl::StatusOr<IssuedCertificate> cert =
       ca_->IssueAgentCertificate(request->csr_pem(), *identity, options_.cert_lifetime, now);
-  if (!cert.ok()) return Refuse(cert.status(), context->peer(), "enrollment");
+  if (!cert.ok()) return Refuse(cert.status(), context->peer(), "enrollment", request->agent_id());
   absl::StatusOr<JoinTokenRecord> redeemed = trust_->RedeemJoinToken(
       parts->id, Record(*cert, *identity, now, absl::StrCat("enroll ", parts->id)),
       absl::ToUnixMillis(now));
   if (!redeemed.ok()) {
     absl::Status s = redeemed.status();
     if (absl::IsFailedPrecondition(s)) s = absl::PermissionDeniedError(s.message());
-    return Refuse(s, context->peer(), "enrollment");
+    return Refuse(s, context->peer(), "enrollment", request->agent_id());
   }
   AgentRecord agent{identity->agent_id, identity->forest, request->version(), "enrolled",
                     absl::ToUnixMillis(now)};

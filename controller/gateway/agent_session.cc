@@ -3,8 +3,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
-#include "controller/enroll/agent_certificates.h"
+#include "common/identity/peer_identity.h"
 #include "common/protocol.h"
+#include "controller/enroll/agent_certificates.h"
 
 namespace writeback::controller {
 
@@ -17,8 +18,16 @@ AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatc
   session->self_ = session;
   auto agent = AuthenticateAgent(*context, trust, ca, absl::Now());
   if (!agent.ok()) {
-    WB_LOG(WARNING) << "refused agent stream from " << context->peer() << ": "
-                    << agent.status().message();
+    absl::StatusOr<AgentIdentity> claimed = PeerAgentIdentity(*context);
+    LogLine line(LogLevel::kWarning);
+    line << "refused agent stream" << LogField("peer", context->peer());
+    if (claimed.ok()) {
+      line << LogField("agent", claimed->agent_id) << LogField("forest", claimed->forest);
+    }
+    line << LogField("error", agent.status().message())
+         << LogHint(
+                "enroll the agent (again) if it should serve: writebackctl token create, "
+                "then writeback-agent enroll; see writebackctl agent list");
     session->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                               std::string(agent.status().message())));
     return session.get();
@@ -155,7 +164,9 @@ void AgentSession::End(grpc::Status status) {
 void AgentSession::Abort(const std::string& reason) {
   absl::MutexLock lock(&mu_);  // OnDone waits for this: context_ stays valid
   if (done_) return;
-  WB_LOG(WARNING) << "cutting the stream of agent " << identity_.agent_id << ": " << reason;
+  WB_LOG(WARNING) << "cutting an agent stream" << LogField("agent", identity_.agent_id)
+                  << LogField("forest", identity_.forest) << LogField("reason", reason)
+                  << LogHint("its work is redelivered; see writebackctl agent list");
   context_->TryCancel();  // pending reads and writes fail; OnReadDone(false) ends it
 }
 
@@ -166,8 +177,11 @@ void AgentSession::Close(const absl::Status& status) {
     if (!queue_.empty() && writing_) queue_.erase(queue_.begin() + 1, queue_.end());
     if (!writing_) queue_.clear();
   }
-  WB_LOG(WARNING) << "ending the stream of agent " << identity_.agent_id << ": "
-                  << status.message();
+  WB_LOG(WARNING) << "ending an agent stream" << LogField("agent", identity_.agent_id)
+                  << LogField("forest", identity_.forest) << LogField("reason", status.message())
+                  << LogHint(
+                         "the agent reconnects unless it was drained or revoked; see "
+                         "writebackctl agent list");
   End(grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
 }
 

@@ -138,8 +138,9 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
       if (p.scan_id == page.scan_id()) found = &p;
     }
     if (found == nullptr || found->session_id != session_id) {
-      WB_LOG(WARNING) << "refused a scan page of " << page.scan_id() << " from session "
-                      << session_id << ": no such pass runs on that session";
+      WB_LOG(WARNING) << "refused a scan page: no such pass runs on that session"
+                      << LogField("scan", page.scan_id()) << LogField("session", session_id)
+                      << LogHint("nothing to do: the pass is run again");
       return false;
     }
     pass = *found;
@@ -148,7 +149,9 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
   std::map<std::string, int64_t> hold_back;
   absl::Status applied = ApplyObjects(pass, page, &counts, &hold_back);
   if (!applied.ok()) {
-    WB_LOG(ERROR) << "applying a page of " << pass.scan_id << " failed: " << applied;
+    WB_LOG(ERROR) << "applying a scan page failed" << LogField("scan", pass.scan_id)
+                  << LogField("forest", pass.forest) << LogError(applied)
+                  << LogHint("check the store; the objects are read again next pass");
   }
   {
     absl::MutexLock lock(&mu_);
@@ -194,7 +197,9 @@ bool Reconciler::OnPage(const std::string& session_id, const ScanPage& page) {
     marks.push_back({m.invocation_id(), m.dc(), usn, now_ms});
   }
   if (absl::Status saved = store_->SaveScanMarks(pass.forest, pass.agent_id, marks); !saved.ok()) {
-    WB_LOG(ERROR) << "storing the marks of " << pass.scan_id << " failed: " << saved;
+    WB_LOG(ERROR) << "storing the marks of a scan failed" << LogField("scan", pass.scan_id)
+                  << LogField("forest", pass.forest) << LogError(saved)
+                  << LogHint("check the store; the next pass reads everything again");
   }
   Finish(pass, writeback::v1::OUTCOME_UNSPECIFIED, "",
          options_.interval > absl::ZeroDuration() ? std::optional(options_.interval)
@@ -266,7 +271,9 @@ absl::Status Reconciler::ApplyObjects(const Pass& pass, const ScanPage& page, Co
     if (!outcome.ok() && !absl::IsCancelled(outcome)) {
       // Not judged (the mailbox could not be updated): read it again next
       // pass.
-      WB_LOG(WARNING) << "reconciliation " << pass.scan_id << ": " << outcome;
+      WB_LOG(WARNING) << "reconciliation skipped a mailbox" << LogField("scan", pass.scan_id)
+                      << LogField("forest", pass.forest) << LogField("mailbox", o.mailbox_id())
+                      << LogError(outcome) << LogHint("nothing to do: it is read again next pass");
       counts->skipped++;
       hold(o);
       continue;
@@ -319,8 +326,10 @@ void Reconciler::Sweep(const std::set<std::string>& live_sessions) {
 }
 
 void Reconciler::Abandon(const Pass& pass, const std::string& why) {
-  WB_LOG(WARNING) << "reconciliation " << pass.scan_id << " of forest " << pass.forest << " "
-                  << why;
+  WB_LOG(WARNING) << "reconciliation abandoned" << LogField("scan", pass.scan_id)
+                  << LogField("forest", pass.forest) << LogField("reason", why)
+                  << LogHint("it runs again; to run it now: writebackctl forest reconcile " +
+                             pass.forest);
   Finish(pass, writeback::v1::FAILED_RETRYABLE, why, absl::ZeroDuration());
 }
 
@@ -354,7 +363,9 @@ void Reconciler::Finish(const Pass& pass, writeback::v1::Outcome failure, const 
   record.set_diagnostic(absl::StrCat(pass.full ? "full pass: " : "pass: ",
                                      DescribeCounts(pass.counts), why.empty() ? "" : "; ", why));
   if (absl::Status s = store_->AppendLog(&record); !s.ok()) {
-    WB_LOG(ERROR) << "logging reconciliation pass " << pass.scan_id << " failed: " << s;
+    WB_LOG(ERROR) << "logging a reconciliation pass failed" << LogField("scan", pass.scan_id)
+                  << LogField("forest", pass.forest) << LogError(s)
+                  << LogHint("check the store (disk space, permissions)");
   }
   WB_LOG(INFO) << "reconciliation ended forest=" << pass.forest << " scan=" << pass.scan_id
                << " " << record.diagnostic();

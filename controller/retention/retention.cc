@@ -53,8 +53,11 @@ void RetentionPruner::Loop() {
   while (true) {
     if (clock_->Now() >= next) {
       if (auto pruned = RunOnce(); !pruned.ok()) {
-        WB_LOG(WARNING) << "retention pass failed, retried in "
-                        << absl::FormatDuration(options_.interval) << ": " << pruned.status();
+        WB_LOG(WARNING) << "retention pass failed" << LogError(pruned.status())
+                        << LogField("retry_in", absl::FormatDuration(options_.interval))
+                        << LogHint(
+                               "check the store's disk; old records stay until a pass "
+                               "succeeds");
       }
       next = clock_->Now() + options_.interval;
     }

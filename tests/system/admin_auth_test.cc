@@ -187,8 +187,8 @@ TEST(AdminAuthTest, ReadOnlyPrincipalAddedAtRuntimeReadsButChangesNothing) {
   ASSERT_EQ(records.size(), 4u);  // AddForest, AddMailbox, UpdateMailbox x2
   EXPECT_THAT(Callers(records), Each(std::string("token:local-operator (operator)")));
   std::string log = ReadFileToString(env.controller().log_file()).value_or("");
-  EXPECT_THAT(log, AllOf(HasSubstr("refused Admin API call: token:bob (read-only) may not call "
-                                   "UpdateMailbox"),
+  EXPECT_THAT(log, AllOf(HasSubstr("refused Admin API call principal=\"token:bob (read-only)\" "
+                                   "method=UpdateMailbox"),
                          Not(HasSubstr(*bob_token))));
 
   // Removing bob's line revokes the token, again without a restart.
