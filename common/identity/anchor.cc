@@ -70,6 +70,15 @@ absl::StatusOr<std::string> ParseAnchor(std::string_view text) {
       "ms-DS-ConsistencyGuid in one of those forms"));
 }
 
+bool IsGuidString(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-' : !absl::ascii_isxdigit(text[i])) return false;
+  }
+  return true;
+}
+
 std::string AnchorToGuidString(std::string_view bytes) {
   if (bytes.size() != kAnchorSize) return "";
   std::string in_order(kAnchorSize, '\0');

@@ -32,6 +32,10 @@ inline constexpr size_t kAnchorSize = 16;
 // Returns the 16 raw bytes; kInvalidArgument for anything else.
 absl::StatusOr<std::string> ParseAnchor(std::string_view text);
 
+// Whether `text` is a GUID string "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (hex
+// digits in any case, no braces): the form of a cloud object id.
+bool IsGuidString(std::string_view text);
+
 // The lower-case GUID string of 16 raw bytes (inverse of the GUID form of
 // ParseAnchor); "" if `bytes` is not 16 bytes long.
 std::string AnchorToGuidString(std::string_view bytes);

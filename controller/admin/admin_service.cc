@@ -26,15 +26,6 @@ bool IsDnsName(const std::string& name) {
   return !absl::StrContains(name, "..");
 }
 
-// A cloud object id is a GUID string.
-bool IsGuid(const std::string& id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? id[i] != '-' : !absl::ascii_isxdigit(id[i])) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -170,7 +161,7 @@ grpc::Status AdminService::AddMailboxUnaudited(grpc::ServerContext*,
                                       const writeback::v1::AddMailboxRequest* request,
                                       writeback::v1::Mailbox* response) {
   std::string cloud_id = absl::AsciiStrToLower(request->cloud_id());
-  if (!IsGuid(cloud_id)) {
+  if (!IsGuidString(cloud_id)) {
     return Invalid(absl::StrCat("cloud_id: \"", request->cloud_id(),
                                 "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
   }

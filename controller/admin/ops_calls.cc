@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/attributes/catalog.h"
+#include "common/identity/anchor.h"
 #include "common/base/log.h"
 #include "common/grpc_status.h"
 #include "controller/admin/admin_service.h"
@@ -22,14 +23,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-bool IsCloudId(const std::string& id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? id[i] != '-' : !absl::ascii_isxdigit(id[i])) return false;
-  }
-  return true;
-}
 
 void AddCount(v1::ForestStatus* f, v1::MailboxStatus status, int64_t n) {
   f->set_total(f->total() + n);
@@ -168,7 +161,7 @@ grpc::Status AdminService::ImportMailboxes(grpc::ServerContext* context,
     const v1::ImportEntry& entry = request->entries(i);
     const std::string cloud_id = absl::AsciiStrToLower(entry.cloud_id());
     const std::string forest = absl::AsciiStrToLower(entry.forest());
-    if (!IsCloudId(cloud_id)) {
+    if (!IsGuidString(cloud_id)) {
       refuse(entry.line(), "cloud_id",
              absl::StrCat("\"", entry.cloud_id(),
                           "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));

@@ -33,14 +33,6 @@ struct RawEntry {
   std::vector<std::pair<std::string, std::vector<std::string>>> attributes;
 };
 
-bool IsGuid(const std::string& id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? id[i] != '-' : !absl::ascii_isxdigit(id[i])) return false;
-  }
-  return true;
-}
 
 // The checks that need no controller; the entry, or errors added.
 std::optional<v1::ImportEntry> Check(const RawEntry& raw, std::vector<ImportLineError>* errors) {
@@ -53,7 +45,7 @@ std::optional<v1::ImportEntry> Check(const RawEntry& raw, std::vector<ImportLine
   const std::string cloud_id = absl::AsciiStrToLower(absl::StripAsciiWhitespace(raw.cloud_id));
   if (cloud_id.empty()) {
     error("cloud_id", "missing");
-  } else if (!IsGuid(cloud_id)) {
+  } else if (!IsGuidString(cloud_id)) {
     error("cloud_id", absl::StrCat("\"", raw.cloud_id,
                                    "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
   }

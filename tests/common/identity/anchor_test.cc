@@ -89,5 +89,15 @@ TEST(LdapFilterEscapingTest, EscapesFilterMetacharactersAndNul) {
   EXPECT_EQ(EscapeLdapFilterBytes("\xFF"), "\\ff");
 }
 
+TEST(IsGuidStringTest, AcceptsTheCloudIdFormOnly) {
+  EXPECT_TRUE(IsGuidString("6f1c2a3b-0000-4def-89ab-0123456789ab"));
+  EXPECT_TRUE(IsGuidString("6F1C2A3B-0000-4DEF-89AB-0123456789AB"));
+  EXPECT_FALSE(IsGuidString("{6f1c2a3b-0000-4def-89ab-0123456789ab}"));
+  EXPECT_FALSE(IsGuidString("6f1c2a3b00004def89ab0123456789ab"));
+  EXPECT_FALSE(IsGuidString("6f1c2a3b-0000-4def-89ab-0123456789ag"));
+  EXPECT_FALSE(IsGuidString("6f1c2a3b-0000-4def-89ab0-123456789ab"));
+  EXPECT_FALSE(IsGuidString(""));
+}
+
 }  // namespace
 }  // namespace writeback
