@@ -10,6 +10,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libldap-dev libsasl2-dev libssl-dev libsqlite3-dev libgtest-dev libgmock-dev
   libkrb5-dev
+  # the /metrics HTTP endpoint of both binaries (common/metrics/metrics_server.h)
+  libcivetweb-dev
   # the throwaway Samba AD DC of the demo and the tests
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules python3-samba ldb-tools krb5-user
   # GSSAPI binds (the agent's Kerberos keytab login) and their tests
