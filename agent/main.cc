@@ -18,6 +18,7 @@
 #include "agent/directory/secret_file.h"
 #include "agent/enroll/enroll_command.h"
 #include "agent/enroll/renewer.h"
+#include "agent/metrics/agent_metrics.h"
 #include "agent/reconcile/scanner.h"
 #include "agent/uplink/uplink.h"
 #include "common/base/files.h"
@@ -26,6 +27,7 @@
 #include "common/base/program.h"
 #include "common/base/status_macros.h"
 #include "common/base/text_config.h"
+#include "common/metrics/metrics_server.h"
 #include "common/protocol.h"
 #include "writeback/v1/config.pb.h"
 
@@ -43,6 +45,9 @@ ABSL_FLAG(int, max_in_flight, 0, "Overrides max_in_flight.");
 ABSL_FLAG(std::string, log_level, "", "Overrides log_level.");
 ABSL_FLAG(std::string, log_format, "", "Overrides log_format (text, json).");
 ABSL_FLAG(std::string, state_dir, "", "Overrides state_dir (enrolled key and certificates).");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Overrides metrics_listen (host:port of GET /metrics; loopback unless "
+          "metrics_listen_allow_non_loopback).");
 ABSL_FLAG(std::string, token_file, "",
           "enroll: file holding the join token (preferred: never in the process list).");
 ABSL_FLAG(std::string, token, "",
@@ -64,6 +69,17 @@ void Override(const std::string& flag, std::string* field) {
   if (!flag.empty()) *field = flag;
 }
 
+// AgentMetrics sits in front of the Agent, which is made after the LDAP
+// connection that already reports to the metrics.
+struct MetricsListener : Uplink::Listener {
+  Agent* agent = nullptr;
+  void OnStreamStarted(std::shared_ptr<Outbound> stream) override {
+    agent->OnStreamStarted(std::move(stream));
+  }
+  void OnMessage(const writeback::v1::ControllerMessage& m) override { agent->OnMessage(m); }
+  void OnStreamEnded(const grpc::Status& status) override { agent->OnStreamEnded(status); }
+};
+
 absl::StatusOr<AgentConfig> LoadConfig() {
   AgentConfig c;
   c.set_controller("127.0.0.1:7443");
@@ -72,6 +88,7 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   c.set_reconnect_initial_ms(500);
   c.set_reconnect_max_ms(30000);
   c.mutable_ldap()->set_timeout_ms(3000);
+  c.set_metrics_listen("127.0.0.1:9475");
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -96,6 +113,7 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   Override(absl::GetFlag(FLAGS_log_level), c.mutable_log_level());
   Override(absl::GetFlag(FLAGS_log_format), c.mutable_log_format());
   Override(absl::GetFlag(FLAGS_state_dir), c.mutable_state_dir());
+  Override(absl::GetFlag(FLAGS_metrics_listen), c.mutable_metrics_listen());
   if (c.state_dir().empty()) c.set_state_dir("/var/lib/writeback-agent");
   const bool any_tls =
       !c.tls().cert_file().empty() || !c.tls().key_file().empty() || !c.tls().ca_file().empty();
@@ -173,6 +191,25 @@ absl::Status Run() {
   ldap.insecure_plain = config.ldap().insecure_plain();
   ldap.timeout = absl::Milliseconds(config.ldap().timeout_ms());
   ldap.base_dn = config.ldap().base_dn();
+  // Metrics (README "Metrics"): the agent's only listening socket, loopback
+  // by default (DESIGN §7); every LDAP connection reports to it.
+  metrics::Registry registry;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!config.metrics_listen().empty()) {
+    WB_ASSIGN_OR_RETURN(metrics_server,
+                        metrics::MetricsServer::Start({config.metrics_listen(),
+                                                       config.metrics_listen_allow_non_loopback()},
+                                                      &registry, "metrics_listen"));
+    if (!config.ports_file().empty()) {
+      WB_RETURN_IF_ERROR(WriteFileAtomically(
+          config.ports_file(), absl::StrCat("metrics=", metrics_server->port(), "\n")));
+    }
+  }
+  // Registered before any connection is made; forwards stream events to the
+  // agent once it exists (set below).
+  MetricsListener listener;
+  AgentMetrics agent_metrics(&registry, &listener);
+  ldap.observer = &agent_metrics;
   // One domain: the DCs of ldap.urls. Several: a Global Catalog for
   // matching and the DCs of each domain for reads and writes.
   DirectoryConfig directory_config;
@@ -224,6 +261,7 @@ absl::Status Run() {
   agent_options.on_drained = [] { RequestTermination(); };
   agent_options.scanner = &scanner;
   Agent agent(&applier, directory, Clock::Real(), agent_options);
+  listener.agent = &agent;
   Uplink::Options uplink;
   uplink.controller = config.controller();
   // The identity: operator-issued files (tls), or the enrolled one in
@@ -246,7 +284,7 @@ absl::Status Run() {
   uplink.hello.add_capabilities("dry_run");
   uplink.initial_backoff = absl::Milliseconds(config.reconnect_initial_ms());
   uplink.max_backoff = absl::Milliseconds(config.reconnect_max_ms());
-  Uplink link(uplink, &agent);
+  Uplink link(uplink, &agent_metrics);
   std::unique_ptr<Renewer> renewer;
   if (enrolled) {
     Renewer::Options renew;
@@ -267,7 +305,9 @@ absl::Status Run() {
   link.Start();
   if (renewer) renewer->Start();
   WB_LOG(INFO) << "writeback-agent " << BuildVersion() << " started: controller "
-               << config.controller() << ", directory " << directory->CurrentDc();
+               << config.controller() << ", directory " << directory->CurrentDc()
+               << (metrics_server ? absl::StrCat(", metrics on port ", metrics_server->port())
+                                  : std::string(", metrics off"));
 
   int sig = WaitForTerminationSignal();
   WB_LOG(INFO) << "stopping on signal " << sig << " (also sent by the agent itself after a drain)";

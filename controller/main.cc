@@ -13,6 +13,7 @@
 #include "common/base/program.h"
 #include "common/base/status_macros.h"
 #include "common/base/text_config.h"
+#include "common/metrics/metrics_server.h"
 #include "common/protocol.h"
 #include "controller/admin/admin_server.h"
 #include "controller/admin/admin_service.h"
@@ -22,6 +23,7 @@
 #include "controller/gateway/gateway_service.h"
 #include "controller/pki/controller_ca.h"
 #include "controller/pki/tls_credentials.h"
+#include "controller/metrics/controller_metrics.h"
 #include "controller/retention/retention.h"
 #include "controller/store/sqlite_store.h"
 #include "grpcpp/grpcpp.h"
@@ -42,6 +44,9 @@ ABSL_FLAG(std::string, log_level, "", "Overrides log_level (debug, info, warning
 ABSL_FLAG(std::string, log_format, "", "Overrides log_format (text, json).");
 ABSL_FLAG(int, lease_ms, 0, "Overrides lease_ms.");
 ABSL_FLAG(int, heartbeat_ms, 0, "Overrides heartbeat_interval_ms.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Overrides metrics_listen (host:port of GET /metrics; loopback unless "
+          "metrics_listen_allow_non_loopback).");
 
 namespace writeback::controller {
 namespace {
@@ -77,6 +82,7 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   c.set_mass_change_window_s(3600);
   c.set_enroll_listen("127.0.0.1:7445");
   c.set_agent_cert_lifetime_s(7 * 24 * 3600);
+  c.set_metrics_listen("127.0.0.1:9474");
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
   }
@@ -88,6 +94,7 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   Override(absl::GetFlag(FLAGS_tls_ca), c.mutable_tls()->mutable_ca_file());
   Override(absl::GetFlag(FLAGS_ports_file), c.mutable_ports_file());
   Override(absl::GetFlag(FLAGS_enroll_listen), c.mutable_enroll_listen());
+  Override(absl::GetFlag(FLAGS_metrics_listen), c.mutable_metrics_listen());
   Override(absl::GetFlag(FLAGS_ca_dir), c.mutable_ca_dir());
   if (c.ca_dir().empty()) {
     size_t slash = c.store_path().rfind('/');
@@ -181,6 +188,19 @@ absl::Status Run() {
   absl::Time fence = absl::Now() + options.lease + options.ldap_timeout;
   WB_ASSIGN_OR_RETURN(int reset, store->ResetInFlight(absl::ToUnixMillis(fence)));
   if (reset > 0) WB_LOG(INFO) << reset << " mailboxes were in flight at the last stop; redelivering";
+  // Metrics (README "Metrics"): the endpoint starts before any work, so
+  // that a taken or refused address stops the controller at once.
+  metrics::Registry registry;
+  ControllerMetrics controller_metrics(&registry, store.get());
+  store->SetCommitObserver([&](absl::Duration d) { controller_metrics.StoreCommitted(d); });
+  options.observer = &controller_metrics;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!config.metrics_listen().empty()) {
+    WB_ASSIGN_OR_RETURN(metrics_server,
+                        metrics::MetricsServer::Start({config.metrics_listen(),
+                                                       config.metrics_listen_allow_non_loopback()},
+                                                      &registry, "metrics_listen"));
+  }
   Dispatcher dispatcher(store.get(), Clock::Real(), options);
 
   GatewayService gateway(&dispatcher, store.get(), store.get(), ca.get());
@@ -236,13 +256,17 @@ absl::Status Run() {
   MarkServing(admin_server.get());  // health: every listener is up
   if (!config.ports_file().empty()) {
     WB_RETURN_IF_ERROR(WriteFileAtomically(
-        config.ports_file(), absl::StrCat("agent=", agent_port, "\nadmin=", admin_port,
-                                          "\nenroll=", enroll_port, "\n")));
+        config.ports_file(),
+        absl::StrCat("agent=", agent_port, "\nadmin=", admin_port, "\nenroll=", enroll_port, "\n",
+                     metrics_server ? absl::StrCat("metrics=", metrics_server->port(), "\n")
+                                    : std::string())));
   }
   WB_LOG(INFO) << "writeback-controller " << BuildVersion() << " listening: agents on port "
                << agent_port << " (mutual TLS), enrollment on port " << enroll_port
                << " (server TLS), Admin API on port " << admin_port
                << (admin_options.tls ? " (TLS)" : " (loopback)")
+               << (metrics_server ? absl::StrCat(", metrics on port ", metrics_server->port())
+                                  : std::string(", metrics off"))
                << ", store " << config.store_path();
 
   int sig = WaitForTerminationSignal();
@@ -254,6 +278,7 @@ absl::Status Run() {
   enroll_server->Shutdown(deadline);
   pruner.Stop();
   dispatcher.Stop();
+  store->SetCommitObserver(nullptr);  // controller_metrics goes before the store
   return absl::OkStatus();
 }
 

@@ -70,6 +70,7 @@ agent_listen: "127.0.0.1:0"
 admin_listen: "127.0.0.1:0"
 store_path: "$work/writeback.db"
 ports_file: "$work/ports"
+metrics_listen: "127.0.0.1:0"
 tls { cert_file: "$work/certs/controller.pem" key_file: "$work/certs/controller.key" ca_file: "$work/certs/ca.pem" }
 CONF
 "$build/controller/writeback-controller" --config="$work/controller.conf" 2>"$work/controller.log" &
@@ -88,6 +89,7 @@ controller: "127.0.0.1:$agent_port"
 tls { cert_file: "$work/certs/agent-1.pem" key_file: "$work/certs/agent-1.key" ca_file: "$work/certs/ca.pem" }
 ldap { urls: "$DC_URL" ca_file: "$CA_FILE" bind_dn: "$ADMIN_DN" password_file: "$ADMIN_PASSWORD_FILE" }
 scope_ous: "OU=Mailboxes,$BASE_DN"
+metrics_listen: "127.0.0.1:0"
 CONF
 "$build/agent/writeback-agent" --config="$work/agent.conf" 2>"$work/agent.log" &
 pids+=($!)

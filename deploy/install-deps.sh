@@ -12,6 +12,8 @@ PACKAGES=(
   libkrb5-dev
   # the grpc.health.v1 and grpc.reflection .proto files (health_reflection_test's client stubs)
   grpc-proto
+  # the /metrics HTTP endpoint of both binaries (common/metrics/metrics_server.h)
+  libcivetweb-dev
   # the throwaway Samba AD DC of the demo and the tests
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules python3-samba ldb-tools krb5-user
   # GSSAPI binds (the agent's Kerberos keytab login) and their tests

@@ -287,14 +287,19 @@ absl::StatusOr<LDAP*> LdapDirectory::DialOne(const std::string& url) const {
                         internal::Diagnostic(ld.get()));
     }
   }
+  const absl::Time bind_start = absl::Now();
   if (kerberos_ != nullptr) {
-    WB_RETURN_IF_ERROR(internal::GssapiBind(ld.get(), url, IsTls(url) || options_.start_tls,
-                                            kerberos_.get()));
+    absl::Status bound = internal::GssapiBind(ld.get(), url, IsTls(url) || options_.start_tls,
+                                              kerberos_.get());
+    Observe(LdapOperation::kBind, bound.ok() ? 0 : LdapCodeOf(bound).value_or(LDAP_OTHER),
+            bind_start);
+    WB_RETURN_IF_ERROR(bound);
   } else if (!options_.bind_dn.empty()) {
     struct berval cred = {static_cast<ber_len_t>(options_.password.size()),
                           const_cast<char*>(options_.password.data())};
     rc = ldap_sasl_bind_s(ld.get(), options_.bind_dn.c_str(), LDAP_SASL_SIMPLE,
                           &cred, nullptr, nullptr, nullptr);
+    Observe(LdapOperation::kBind, rc, bind_start);
     if (rc != LDAP_SUCCESS) {
       return LdapStatus(rc,
                         absl::StrCat("LDAP bind to ", url, " as ",
@@ -311,9 +316,11 @@ absl::StatusOr<std::vector<DirectoryEntry>> LdapDirectory::Search(
   ScopedSigpipeBlock block;
   for (int attempt = 0;; ++attempt) {
     WB_ASSIGN_OR_RETURN(Handle handle, Acquire());
+    const absl::Time start = absl::Now();
     absl::StatusOr<std::vector<DirectoryEntry>> entries =
         internal::SearchOn(handle.ld, base, LDAP_SCOPE_SUBTREE, filter, attributes,
                  size_limit, options_.timeout);
+    Observe(LdapOperation::kSearch, StatusLdapCode(entries.status()), start);
     const bool broken = !entries.ok() && IsConnectionFailure(entries.status());
     const bool closed = Release(handle, broken);
     // A reused connection may have died while idle (DC restarted): a search
@@ -344,15 +351,25 @@ absl::StatusOr<LdapResult> LdapDirectory::Modify(
     Release(handle, /*broken=*/true);
     WB_ASSIGN_OR_RETURN(handle, Acquire());
   }
+  const absl::Time start = absl::Now();
   absl::StatusOr<LdapResult> result =
       internal::ModifyOn(handle.ld, dn, mods, options_.timeout);
+  Observe(LdapOperation::kModify, result.ok() ? result->code : StatusLdapCode(result.status()),
+          start);
   // Any client-side failure leaves the connection in an unknown state.
   Release(handle, /*broken=*/!result.ok());
   return result;
 }
 
+void LdapDirectory::Observe(LdapOperation op, int code, absl::Time start) const {
+  if (options_.observer != nullptr) options_.observer->OnLdapOperation(op, code, absl::Now() - start);
+}
+
 void LdapDirectory::FailPending(const absl::Status& status) {
-  for (auto& [msgid, p] : pending_) failed_.push_back({p.ticket, status});
+  for (auto& [msgid, p] : pending_) {
+    Observe(LdapOperation::kModify, StatusLdapCode(status), p.sent);
+    failed_.push_back({p.ticket, status});
+  }
   pending_.clear();
 }
 
@@ -429,6 +446,9 @@ std::vector<Directory::Completion> LdapDirectory::PollModifies(absl::Duration wa
         }
         out.push_back({it->second.ticket, internal::ParseModifyResult(handle->ld, msg,
                                                                       it->second.dn)});
+        const auto& answer = out.back().result;
+        Observe(LdapOperation::kModify,
+                answer.ok() ? answer->code : StatusLdapCode(answer.status()), it->second.sent);
         pending_.erase(it);
       }
       // A modify that outlived the operation timeout leaves the connection in

@@ -55,6 +55,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/directory/directory.h"
+#include "agent/directory/ldap_observer.h"
 #include "agent/directory/kerberos.h"
 
 struct ldap;  // libldap's LDAP handle; ldap.h stays out of this header.
@@ -85,6 +86,9 @@ struct LdapOptions {
   absl::Duration timeout = absl::Seconds(3);
   // Empty: read defaultNamingContext from the rootDSE at Connect().
   std::string base_dn;
+  // Told about every bind, search and modify (metrics); not owned, may be
+  // null; shared by the connections made from these options.
+  LdapObserver* observer = nullptr;
 };
 
 class LdapDirectory : public Directory {
@@ -135,6 +139,8 @@ class LdapDirectory : public Directory {
     uint64_t serial = 0; // which connection (bumped on every dial)
   };
   // A modify sent by StartModify and not yet collected.
+  // Tells options_.observer about one operation started at `start`.
+  void Observe(LdapOperation op, int code, absl::Time start) const;
   struct Pending {
     int ticket = 0;
     std::string dn;

@@ -1,5 +1,7 @@
 #include "agent/directory/ldap_errors.h"
 
+#include "agent/directory/ldap_observer.h"
+
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -141,6 +143,11 @@ LdapErrorClass ClassifyLdapCode(int code) {
   }
 }
 
+std::string LdapCodeShortName(int code) {
+  const char* name = KnownName(code);
+  return name == nullptr ? "unknown" : name;
+}
+
 std::string LdapCodeName(int code) {
   const char* name = KnownName(code);
   if (name == nullptr) return absl::StrCat("LDAP code ", code);
@@ -160,6 +167,12 @@ absl::Status LdapStatus(int code, std::string_view what,
   absl::Status status(StatusCodeFor(code), message);
   status.SetPayload(kCodePayloadUrl, absl::Cord(absl::StrCat(code)));
   return status;
+}
+
+int StatusLdapCode(const absl::Status& status) {
+  if (status.ok()) return 0;
+  if (std::optional<int> code = LdapCodeOf(status)) return *code;
+  return status.code() == absl::StatusCode::kDeadlineExceeded ? -5 : -1;
 }
 
 std::optional<int> LdapCodeOf(const absl::Status& status) {

@@ -54,6 +54,8 @@ LdapErrorClass ClassifyLdapCode(int code);
 
 // "noSuchAttribute (16)"; "LDAP code 1234" for codes without a name.
 std::string LdapCodeName(int code);
+// The code's name alone ("insufficientAccessRights"), "unknown" when it has none.
+std::string LdapCodeShortName(int code);
 
 // The absl::Status for an operation that ended with `code`; OK for 0.
 // The message is "<what>: <code name>", plus `diagnostic` when not empty.

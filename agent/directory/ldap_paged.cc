@@ -70,8 +70,10 @@ absl::Status LdapDirectory::SearchPaged(const std::string& base, const std::stri
     bool first = true;
     absl::Status status = absl::OkStatus();
     do {
+      const absl::Time start = absl::Now();
       absl::StatusOr<std::vector<DirectoryEntry>> entries = internal::SearchPageOn(
           handle.ld, base, filter, attributes, page_size, &cookie, options_.timeout);
+      Observe(LdapOperation::kSearch, StatusLdapCode(entries.status()), start);
       if (!entries.ok()) {
         broken = IsConnectionFailure(entries.status());
         status = entries.status();

@@ -201,7 +201,7 @@ grpc::Status AdminService::UpdateMailboxUnaudited(grpc::ServerContext*,
       });
   if (!written.ok()) return ToGrpcStatus(written.status());
   *response = ToProto(*written);
-  dispatcher_->Wake();
+  dispatcher_->Accepted(written->cloud_id, written->desired_gen);  // and wakes it
   return grpc::Status::OK;
 }
 

@@ -69,6 +69,7 @@ writeback::v1::Welcome Dispatcher::Attach(const SessionInfo& info,
     s.last_heard = clock_->Now();
     wake_ = true;
   }
+  if (options_.observer != nullptr) options_.observer->SessionStarted(info.agent_id, info.forest);
   reconciler_.OnAttach(info.forest);  // a pass is due (DESIGN §6: on connect)
   store_->UpsertAgent({info.agent_id, info.forest, info.agent_version, "connected",
                        absl::ToUnixMillis(clock_->Now())})
@@ -91,6 +92,9 @@ void Dispatcher::Detach(const std::string& session_id) {
     gone = std::move(it->second);
     sessions_.erase(it);
     wake_ = true;
+  }
+  if (options_.observer != nullptr) {
+    options_.observer->SessionEnded(gone.info.agent_id, gone.info.forest);
   }
   AbandonOnDemand(session_id);
   reconciler_.OnSessionEnded(session_id);
@@ -204,6 +208,11 @@ void Dispatcher::Wake() {
   wake_ = true;
 }
 
+void Dispatcher::Accepted(const std::string& cloud_id, uint64_t gen) {
+  if (options_.observer != nullptr) options_.observer->ChangeAccepted(cloud_id, gen, clock_->Now());
+  Wake();
+}
+
 int Dispatcher::ConnectedAgents(const std::string& forest) const {
   absl::MutexLock lock(&mu_);
   int n = 0;
@@ -216,6 +225,8 @@ void Dispatcher::OnResults(const std::string& session_id,
   std::vector<MailboxUpdate> updates;
   std::optional<std::pair<std::string, std::string>> pause;  // forest, reason
   absl::Time now = clock_->Now();
+  std::vector<std::pair<writeback::v1::Job, const writeback::v1::JobResult*>> answered;
+  std::string forest;
   {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(session_id);
@@ -236,6 +247,7 @@ void Dispatcher::OnResults(const std::string& session_id,
       writeback::v1::Job job = std::move(out->second.job);
       s.outstanding.erase(out);
       LogFailedAnswer(job, result, s.info.agent_id, s.info.forest);
+      if (options_.observer != nullptr) answered.emplace_back(job, &result);
       if (auto reason = watch_.Record(s.info.forest, job.mailbox_id(), result, now)) {
         pause.emplace(s.info.forest, std::move(*reason));
       }
@@ -252,8 +264,12 @@ void Dispatcher::OnResults(const std::string& session_id,
       updates.push_back(std::move(update));
     }
     wake_ = true;
+    forest = s.info.forest;
   }
   CommitAnswers(session_id, std::move(updates));
+  for (const auto& [job, result] : answered) {
+    options_.observer->JobAnswered(forest, job, *result, now);
+  }
   CompleteOnDemand(session_id, results);
   if (pause.has_value()) {
     WB_LOG(WARNING) << "forest paused: too many jobs failed" << LogField("forest", pause->first)

@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "controller/dispatch/dispatch_observer.h"
 #include "controller/dispatch/failure_watch.h"
 #include "controller/dispatch/mass_change_guard.h"
 #include "controller/dispatch/outcome.h"
@@ -89,6 +90,9 @@ class Dispatcher {
     Reconciler::Options reconcile;
     // The mass-change guard's defaults (forests may override them).
     GuardPolicy guard;
+    // Told about sessions, accepted changes and answers (metrics); not
+    // owned, may be null.
+    DispatchObserver* observer = nullptr;
   };
 
   Dispatcher(Store* store, Clock* clock, Options options);
@@ -140,6 +144,9 @@ class Dispatcher {
   void OnHeartbeat(const std::string& session_id, uint64_t sequence);
   // Something changed (a mailbox was edited): look for work now.
   void Wake();
+  // A change of `cloud_id` was committed at desired generation `gen` (the
+  // Admin API, after its commit): tells the observer, then Wake().
+  void Accepted(const std::string& cloud_id, uint64_t gen);
 
   int ConnectedAgents(const std::string& forest) const;
 

@@ -216,8 +216,12 @@ absl::Status SqliteStore::Transact(SqliteDb::TransactionMode mode, const Body& b
     }
   } guard{db};
   WB_RETURN_IF_ERROR(body(db));
+  const absl::Time commit_start = absl::Now();
   WB_RETURN_IF_ERROR(db.Commit());
   guard.committed = true;
+  if (commit_observer_ && mode == SqliteDb::kImmediate) {
+    commit_observer_(absl::Now() - commit_start);
+  }
   return absl::OkStatus();
 }
 

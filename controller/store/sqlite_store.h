@@ -53,6 +53,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "controller/store/sqlite_db.h"
 #include "controller/store/store.h"
 #include "controller/store/trust_store.h"
@@ -69,6 +70,14 @@ class SqliteStore : public Store, public TrustStore {
   // schema is newer than this binary; kUnavailable / kDataLoss for SQLite
   // failures.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+
+  // Called with the duration of each write transaction's COMMIT (the
+  // synchronous=FULL fsync), under the store's lock: keep it quick (a
+  // histogram observation). Set before the store is shared between threads.
+  void SetCommitObserver(std::function<void(absl::Duration)> observer) {
+    absl::MutexLock lock(&mu_);
+    commit_observer_ = std::move(observer);
+  }
 
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -174,6 +183,7 @@ class SqliteStore : public Store, public TrustStore {
 
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  std::function<void(absl::Duration)> commit_observer_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace writeback::controller

@@ -98,7 +98,8 @@ struct Controller {
                                           const std::string& store) {
     std::string ports = dir + "/ports";
     std::string config = absl::StrCat(
-        "agent_listen: \"127.0.0.1:0\"\nadmin_listen: \"127.0.0.1:0\"\n", "store_path: \"", store,
+        "agent_listen: \"127.0.0.1:0\"\nadmin_listen: \"127.0.0.1:0\"\n",
+        "metrics_listen: \"127.0.0.1:0\"\n", "store_path: \"", store,
         "\"\nports_file: \"", ports, "\"\n", "tls { cert_file: \"", certs,
         "/controller.pem\" key_file: \"", certs, "/controller.key\" ca_file: \"", certs,
         "/ca.pem\" }\n");

@@ -172,7 +172,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> StartAgentVia(WritebackEnv& env, i
       "ldap { urls: \"", env.dc().url(), "\" ca_file: \"", env.dc().ca_file(), "\" bind_dn: \"",
       env.dc().admin_dn(), "\" password_file: \"", env.dc().admin_password_file(), "\" }\n",
       "scope_ous: \"", env.ScopeOu(), "\"\n",
-      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n");
+      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\nmetrics_listen: \"127.0.0.1:0\"\n");
   std::string path = absl::StrCat(env.work_dir(), "/agent-", n, "-proxied.conf");
   WB_RETURN_IF_ERROR(WriteFileAtomically(path, config));
   return ChildProcess::Spawn(WB_AGENT_BIN, {"--config=" + path},

@@ -144,7 +144,7 @@ state=$tmp/controller-state
 mkdir -m 0700 "$state"
 "$root/usr/bin/writeback-controller" --config="$root/etc/writeback/controller.conf" \
   --store="$state/controller.db" --agent_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 \
-  --enroll_listen=127.0.0.1:0 --ports_file="$state/ports" >"$tmp/controller.log" 2>&1 &
+  --enroll_listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --ports_file="$state/ports" >"$tmp/controller.log" 2>&1 &
 controller_pid=$!
 for _ in $(seq 100); do [[ -s $state/ports ]] && break; kill -0 "$controller_pid" 2>/dev/null || break; sleep 0.1; done
 if [[ -s $state/ports ]]; then

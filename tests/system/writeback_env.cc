@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -85,7 +87,7 @@ absl::Status WritebackEnv::StartController() {
       // The mass-change guard (default 500 mailboxes per hour) would hold the
       // bulk onboarding of tests not about it (three_agents_test registers
       // 3,000): off unless a test sets it. Later lines override earlier ones.
-      "mass_change_threshold: 0\n", controller_extra_);
+      "mass_change_threshold: 0\n", "metrics_listen: \"127.0.0.1:0\"\n", controller_extra_);
   std::string config_path = work_dir_ + "/controller.conf";
   WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
   WB_ASSIGN_OR_RETURN(controller_,
@@ -102,6 +104,7 @@ absl::Status WritebackEnv::StartController() {
         if (kv.first == "agent") agent_port_ = port;
         if (kv.first == "admin") admin_port_ = port;
         if (kv.first == "enroll") enroll_port_ = port;
+        if (kv.first == "metrics") controller_metrics_port_ = port;
       }
       return absl::OkStatus();
     }
@@ -132,13 +135,33 @@ absl::Status WritebackEnv::StartAgent(int n, const AgentOptions& options) {
       "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"", bind_dn,
       "\" password_file: \"", password_file, "\" }\n",
       "scope_ous: \"", ScopeOu(), "\"\n",
-      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n", options.extra_config);
+      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n",
+      "metrics_listen: \"127.0.0.1:0\"\nports_file: \"", work_dir_, "/agent-", n, ".ports\"\n",
+      options.extra_config);
+  unlink(absl::StrCat(work_dir_, "/agent-", n, ".ports").c_str());  // a new port for a new process
   std::string config_path = absl::StrCat(work_dir_, "/agent-", n, ".conf");
   WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
   WB_ASSIGN_OR_RETURN(agents_[n],
                       ChildProcess::Spawn(WB_AGENT_BIN, {"--config=" + config_path},
                                           absl::StrCat(work_dir_, "/agent-", n, ".log")));
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> WritebackEnv::AgentMetricsPort(int n) {
+  const std::string path = absl::StrCat(work_dir_, "/agent-", n, ".ports");
+  absl::Time deadline = absl::Now() + absl::Seconds(30);  // hang guard
+  while (absl::Now() < deadline) {
+    auto text = ReadFileToString(path);
+    int port = 0;
+    if (text.ok() && absl::StartsWith(*text, "metrics=") &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(text->substr(8)), &port)) {
+      return port;
+    }
+    if (!agents_.at(n)->running()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::InternalError(absl::StrCat("agent-", n, " wrote no metrics port: ",
+                                          Tail(agents_.at(n)->log_file())));
 }
 
 absl::Status WritebackEnv::StopAgent(int n) {

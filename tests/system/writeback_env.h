@@ -123,6 +123,11 @@ class WritebackEnv {
   std::string store_path() const { return work_dir_ + "/writeback.db"; }
   int agent_port() const { return agent_port_; }
   int enroll_port() const { return enroll_port_; }
+  // Metrics endpoints (GET /metrics, port 0 on loopback): the running
+  // controller's (from its ports file), and agent-N's (from its own ports
+  // file; waits for it, hang guard 30 s).
+  int controller_metrics_port() const { return controller_metrics_port_; }
+  absl::StatusOr<int> AgentMetricsPort(int n);
   std::string ca_dir() const { return work_dir_ + "/ca"; }
   std::string LogsForFailure();  // tails of the controller and agent logs
 
@@ -139,6 +144,7 @@ class WritebackEnv {
   int agent_port_ = 0;
   int admin_port_ = 0;
   int enroll_port_ = 0;
+  int controller_metrics_port_ = 0;
   bool controller_ca_mode_ = false;
   std::string admin_host_ = "127.0.0.1";
   int controller_starts_ = 0;

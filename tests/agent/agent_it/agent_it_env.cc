@@ -73,7 +73,8 @@ absl::Status AgentItEnv::StartAgent(const AgentOptions& options) {
       "/agent-1.key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n", ldap,
       "scope_ous: \"", ScopeOu(), "\"\n",
       "max_in_flight: ", options.max_in_flight, "\n",
-      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n", options.extra_config);
+      "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n",
+      "metrics_listen: \"127.0.0.1:0\"\n", options.extra_config);
   std::string config_path = absl::StrCat(work_dir_, "/agent-", ++agent_starts_, ".conf");
   WB_RETURN_IF_ERROR(WriteFileAtomically(config_path, config));
   WB_ASSIGN_OR_RETURN(agent_, ChildProcess::Spawn(WB_AGENT_BIN, {"--config=" + config_path},
