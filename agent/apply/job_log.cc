@@ -13,7 +13,7 @@ bool IsJobFailure(v1::Outcome outcome) {
          outcome == v1::FAILED_RETRYABLE;
 }
 
-std::string JobFailureHint(const v1::JobResult &result, const std::string &mailbox_id) {
+std::string JobFailureHint(const v1::JobResult& result, const std::string& mailbox_id) {
   const std::string retry = absl::StrCat("writebackctl mailbox retry ", mailbox_id);
   switch (result.reason()) {
     case v1::REASON_OBJECT_NOT_FOUND:
@@ -56,12 +56,12 @@ std::string JobFailureHint(const v1::JobResult &result, const std::string &mailb
   }
 }
 
-void LogJobFailure(const v1::Job &job, const v1::JobResult &result, const std::string &attribute) {
+void LogJobFailure(const v1::Job& job, const v1::JobResult& result, const std::string& attribute) {
   std::vector<std::string> names;
-  for (const v1::AttributeChange &c : job.changes()) names.push_back(c.attribute());
+  for (const v1::AttributeChange& c : job.changes()) names.push_back(c.attribute());
   std::string at_fault = attribute;
   if (at_fault.empty() && names.size() == 1) at_fault = names[0];
-  const char *message = result.outcome() == v1::REJECTED_BY_POLICY ? "job refused by local policy"
+  const char* message = result.outcome() == v1::REJECTED_BY_POLICY ? "job refused by local policy"
                         : result.outcome() == v1::FAILED_PERMANENT ? "job failed permanently"
                                                                    : "job failed, will be retried";
   const LogLevel level =

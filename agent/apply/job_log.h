@@ -26,11 +26,11 @@ namespace writeback::agent {
 bool IsJobFailure(v1::Outcome outcome);
 
 // What to do about `result` of a job for mailbox `mailbox_id`.
-std::string JobFailureHint(const v1::JobResult &result, const std::string &mailbox_id);
+std::string JobFailureHint(const v1::JobResult& result, const std::string& mailbox_id);
 
 // Logs the failure. `attribute`: the attribute at fault, or empty (then the
 // job's only attribute, when it has one).
-void LogJobFailure(const v1::Job &job, const v1::JobResult &result, const std::string &attribute);
+void LogJobFailure(const v1::Job& job, const v1::JobResult& result, const std::string& attribute);
 
 }  // namespace writeback::agent
 

@@ -392,8 +392,10 @@ absl::StatusOr<int> LdapDirectory::StartModify(const std::string& dn,
       WB_ASSIGN_OR_RETURN(handle, Acquire());
     }
   }
+  const absl::Time sent = absl::Now();
   absl::StatusOr<int> msgid = internal::SendModify(handle.ld, dn, mods);
   if (!msgid.ok()) {
+    Observe(LdapOperation::kModify, StatusLdapCode(msgid.status()), sent);
     bool broken = IsConnectionFailure(msgid.status());
     Release(handle, broken);
     if (broken) {
@@ -403,7 +405,7 @@ absl::StatusOr<int> LdapDirectory::StartModify(const std::string& dn,
     return msgid.status();
   }
   int ticket = ++next_ticket_;
-  pending_[*msgid] = Pending{ticket, dn, absl::Now(), handle.serial};
+  pending_[*msgid] = Pending{ticket, dn, sent, handle.serial};
   Release(handle, /*broken=*/false);
   return ticket;
 }

@@ -15,32 +15,31 @@ namespace writeback::agent {
 enum class LdapOperation { kBind, kSearch, kModify };
 
 // "bind", "search", "modify".
-inline const char *LdapOperationName(LdapOperation op) {
+inline const char* LdapOperationName(LdapOperation op) {
   switch (op) {
-  case LdapOperation::kBind:
-    return "bind";
-  case LdapOperation::kSearch:
-    return "search";
-  case LdapOperation::kModify:
-    return "modify";
+    case LdapOperation::kBind:
+      return "bind";
+    case LdapOperation::kSearch:
+      return "search";
+    case LdapOperation::kModify:
+      return "modify";
   }
   return "unknown";
 }
 
 class LdapObserver {
-public:
+ public:
   virtual ~LdapObserver() = default;
   // `code`: the LDAP result code (0 success; negative: libldap's client
   // codes, e.g. -1 serverDown, -5 timeout, for a lost connection).
-  virtual void OnLdapOperation(LdapOperation op, int code,
-                               absl::Duration latency) = 0;
+  virtual void OnLdapOperation(LdapOperation op, int code, absl::Duration latency) = 0;
 };
 
 // The LDAP code a Directory status carries (ldap_errors.h LdapCodeOf): 0 for
 // OK, -5 (timeout) for kDeadlineExceeded without a code, otherwise -1
 // (serverDown: the connection failed).
-int StatusLdapCode(const absl::Status &status);
+int StatusLdapCode(const absl::Status& status);
 
-} // namespace writeback::agent
+}  // namespace writeback::agent
 
-#endif // WRITEBACK_AGENT_DIRECTORY_LDAP_OBSERVER_H_
+#endif  // WRITEBACK_AGENT_DIRECTORY_LDAP_OBSERVER_H_

@@ -24,35 +24,33 @@
 namespace writeback::agent {
 
 class AgentMetrics : public LdapObserver, public Uplink::Listener {
-public:
+ public:
   // `next` receives every stream event unchanged; both outlive this object.
-  AgentMetrics(metrics::Registry *registry, Uplink::Listener *next);
-  AgentMetrics(const AgentMetrics &) = delete;
-  AgentMetrics &operator=(const AgentMetrics &) = delete;
+  AgentMetrics(metrics::Registry* registry, Uplink::Listener* next);
+  AgentMetrics(const AgentMetrics&) = delete;
+  AgentMetrics& operator=(const AgentMetrics&) = delete;
 
-  void OnLdapOperation(LdapOperation op, int code,
-                       absl::Duration latency) override;
+  void OnLdapOperation(LdapOperation op, int code, absl::Duration latency) override;
 
   void OnStreamStarted(std::shared_ptr<Outbound> stream) override;
-  void OnMessage(const writeback::v1::ControllerMessage &message) override;
-  void OnStreamEnded(const grpc::Status &status) override;
+  void OnMessage(const writeback::v1::ControllerMessage& message) override;
+  void OnStreamEnded(const grpc::Status& status) override;
 
   // A message the Agent sends: counts its job results.
-  void Sent(const writeback::v1::AgentMessage &message);
+  void Sent(const writeback::v1::AgentMessage& message);
 
-private:
-  Uplink::Listener *const next_;
-  metrics::CounterFamily &jobs_;
-  metrics::CounterFamily &reconnects_;
-  metrics::Gauge &connected_;
-  metrics::HistogramFamily &ldap_latency_;
-  metrics::CounterFamily &ldap_errors_;
+ private:
+  Uplink::Listener* const next_;
+  metrics::CounterFamily& jobs_;
+  metrics::CounterFamily& reconnects_;
+  metrics::Gauge& connected_;
+  metrics::HistogramFamily& ldap_latency_;
+  metrics::CounterFamily& ldap_errors_;
   absl::Mutex mu_;
-  bool welcomed_ ABSL_GUARDED_BY(mu_) =
-      false;                              // the current stream got its Welcome
-  int sessions_ ABSL_GUARDED_BY(mu_) = 0; // Welcomes received so far
+  bool welcomed_ ABSL_GUARDED_BY(mu_) = false;  // the current stream got its Welcome
+  int sessions_ ABSL_GUARDED_BY(mu_) = 0;       // Welcomes received so far
 };
 
-} // namespace writeback::agent
+}  // namespace writeback::agent
 
-#endif // WRITEBACK_AGENT_METRICS_AGENT_METRICS_H_
+#endif  // WRITEBACK_AGENT_METRICS_AGENT_METRICS_H_

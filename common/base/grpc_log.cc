@@ -9,7 +9,7 @@
 namespace writeback {
 namespace {
 
-void ToLog(gpr_log_func_args *args) {
+void ToLog(gpr_log_func_args* args) {
   LogLevel level = LogLevel::kError;
   if (args->severity == GPR_LOG_SEVERITY_DEBUG) level = LogLevel::kDebug;
   if (args->severity == GPR_LOG_SEVERITY_INFO) level = LogLevel::kInfo;

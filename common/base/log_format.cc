@@ -40,7 +40,7 @@ size_t Utf8Length(absl::string_view text, size_t i) {
 }
 
 // Text-format escaping of one byte below 0x20, 0x7F or an invalid byte.
-void AppendTextEscape(unsigned char c, std::string *out) {
+void AppendTextEscape(unsigned char c, std::string* out) {
   switch (c) {
     case '\n':
       out->append("\\n");
@@ -58,7 +58,7 @@ void AppendTextEscape(unsigned char c, std::string *out) {
 
 // Escapes control characters and invalid UTF-8; with `quoted`, also '"'
 // and '\\'. Sets *escaped when anything was escaped.
-std::string TextEscape(absl::string_view text, bool quoted, bool *escaped) {
+std::string TextEscape(absl::string_view text, bool quoted, bool* escaped) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
@@ -88,7 +88,7 @@ std::string SanitizeKey(absl::string_view key) {
   return out.empty() ? "field" : out;
 }
 
-const char *LowerLevelName(LogLevel level) {
+const char* LowerLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
       return "debug";
@@ -103,10 +103,10 @@ const char *LowerLevelName(LogLevel level) {
 }
 
 // The fields with keys made unique and distinct from the reserved members.
-std::vector<std::pair<std::string, std::string>> UniqueFields(const LogEvent &event) {
+std::vector<std::pair<std::string, std::string>> UniqueFields(const LogEvent& event) {
   std::set<std::string> used = {"time", "level", "component", "msg"};
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto &[key, value] : event.fields) {
+  for (const auto& [key, value] : event.fields) {
     std::string base = SanitizeKey(key);
     if (base == "time" || base == "level" || base == "component" || base == "msg") {
       base += "_field";
@@ -121,7 +121,7 @@ std::vector<std::pair<std::string, std::string>> UniqueFields(const LogEvent &ev
 
 }  // namespace
 
-const char *LogLevelName(LogLevel level) {
+const char* LogLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
       return "DEBUG";
@@ -135,7 +135,7 @@ const char *LogLevelName(LogLevel level) {
   return "?";
 }
 
-absl::Status ParseLogFormat(absl::string_view text, LogFormat *format) {
+absl::Status ParseLogFormat(absl::string_view text, LogFormat* format) {
   std::string t = absl::AsciiStrToLower(text);
   if (t.empty() || t == "text") {
     *format = LogFormat::kText;
@@ -204,7 +204,7 @@ std::string TextValue(absl::string_view text) {
   return absl::StrCat("\"", TextEscape(text, /*quoted=*/true, &escaped), "\"");
 }
 
-std::string FormatLogEvent(const LogEvent &event, LogFormat format) {
+std::string FormatLogEvent(const LogEvent& event, LogFormat format) {
   const std::string time =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", event.time, absl::UTCTimeZone());
   std::string line;
@@ -212,7 +212,7 @@ std::string FormatLogEvent(const LogEvent &event, LogFormat format) {
     absl::StrAppend(&line, "{\"time\":", JsonQuote(time), ",\"level\":\"",
                     LowerLevelName(event.level), "\",\"component\":", JsonQuote(event.component),
                     ",\"msg\":", JsonQuote(event.message));
-    for (const auto &[key, value] : UniqueFields(event)) {
+    for (const auto& [key, value] : UniqueFields(event)) {
       absl::StrAppend(&line, ",", JsonQuote(key), ":", JsonQuote(value));
     }
     line.append("}\n");
@@ -222,7 +222,7 @@ std::string FormatLogEvent(const LogEvent &event, LogFormat format) {
   absl::StrAppend(&line, time, " ", LogLevelName(event.level), " ",
                   TextEscape(event.component, false, &escaped), ": ",
                   TextEscape(event.message, false, &escaped));
-  for (const auto &[key, value] : UniqueFields(event)) {
+  for (const auto& [key, value] : UniqueFields(event)) {
     absl::StrAppend(&line, " ", key, "=", TextValue(value));
   }
   line.push_back('\n');

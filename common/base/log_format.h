@@ -29,10 +29,10 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 enum class LogFormat { kText = 0, kJson = 1 };
 
 // "DEBUG", "INFO", "WARNING", "ERROR".
-const char *LogLevelName(LogLevel level);
+const char* LogLevelName(LogLevel level);
 // Parses "text" (or empty) and "json", any case; kInvalidArgument naming
 // the field log_format otherwise.
-absl::Status ParseLogFormat(absl::string_view text, LogFormat *format);
+absl::Status ParseLogFormat(absl::string_view text, LogFormat* format);
 
 struct LogEvent {
   absl::Time time;
@@ -54,7 +54,7 @@ struct LogEvent {
 //  kJson: one object: "time", "level" (lower case), "component", "msg",
 //         then one string member per field. Strings are escaped per RFC 8259;
 //         invalid UTF-8 becomes U+FFFD.
-std::string FormatLogEvent(const LogEvent &event, LogFormat format);
+std::string FormatLogEvent(const LogEvent& event, LogFormat format);
 
 // The JSON string literal of `text` (quotes included), as above.
 std::string JsonQuote(absl::string_view text);

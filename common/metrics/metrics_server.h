@@ -24,7 +24,7 @@ struct mg_connection;
 namespace writeback::metrics {
 
 class MetricsServer {
-public:
+ public:
   struct Options {
     // host:port: 127.x.y.z, localhost or [::1] unless allow_non_loopback;
     // port 0 picks a free port.
@@ -37,29 +37,29 @@ public:
   // kInvalidArgument for a malformed or (without allow_non_loopback) a
   // non-loopback address, naming `field` (the configuration field);
   // kUnavailable when the address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<MetricsServer>>
-  Start(const Options &options, const Registry *registry,
-        const std::string &field);
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const Options& options,
+                                                              const Registry* registry,
+                                                              const std::string& field);
   ~MetricsServer();
-  MetricsServer(const MetricsServer &) = delete;
-  MetricsServer &operator=(const MetricsServer &) = delete;
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
 
   int port() const { return port_; }
 
-private:
-  MetricsServer(const Registry *registry) : registry_(registry) {}
-  static int Handle(::mg_connection *conn, void *self);
+ private:
+  MetricsServer(const Registry* registry) : registry_(registry) {}
+  static int Handle(::mg_connection* conn, void* self);
 
-  const Registry *const registry_;
-  mg_context *context_ = nullptr;
+  const Registry* const registry_;
+  mg_context* context_ = nullptr;
   int port_ = 0;
 };
 
 // "127.0.0.1:9474" → "127.0.0.1:9474", "localhost:0" → "127.0.0.1:0",
 // "[::1]:9474" → "[::1]:9474" (civetweb's listening_ports syntax).
 // kInvalidArgument for anything without a numeric port or with a host name.
-absl::StatusOr<std::string> ToListeningPort(const std::string &host_port);
+absl::StatusOr<std::string> ToListeningPort(const std::string& host_port);
 
-} // namespace writeback::metrics
+}  // namespace writeback::metrics
 
-#endif // WRITEBACK_COMMON_METRICS_METRICS_SERVER_H_
+#endif  // WRITEBACK_COMMON_METRICS_METRICS_SERVER_H_

@@ -22,21 +22,20 @@
 namespace writeback::metrics {
 
 // The Content-Type of RenderText's output.
-inline constexpr char kTextContentType[] =
-    "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr char kTextContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
 // Runs the registry's collectors, then renders every family.
-std::string RenderText(const Registry &registry);
+std::string RenderText(const Registry& registry);
 
 // A label value inside double quotes: backslash, double quote and line feed
 // escaped as \\, \" and \n.
-std::string EscapeLabelValue(const std::string &value);
+std::string EscapeLabelValue(const std::string& value);
 // HELP text: backslash and line feed escaped.
-std::string EscapeHelp(const std::string &help);
+std::string EscapeHelp(const std::string& help);
 // A sample value: integers without exponent or fraction, +Inf, -Inf, NaN,
 // other values with enough digits to read back the same double.
 std::string FormatValue(double v);
 
-} // namespace writeback::metrics
+}  // namespace writeback::metrics
 
-#endif // WRITEBACK_COMMON_METRICS_TEXT_FORMAT_H_
+#endif  // WRITEBACK_COMMON_METRICS_TEXT_FORMAT_H_

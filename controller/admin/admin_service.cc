@@ -188,12 +188,14 @@ grpc::Status AdminService::UpdateMailboxUnaudited(grpc::ServerContext*,
                                          const writeback::v1::UpdateMailboxRequest* request,
                                          writeback::v1::Mailbox* response) {
   if (request->edits().empty()) return Invalid("edits: give at least one attribute edit");
+  bool changed = false;
   auto written = store_->UpdateMailbox(
       absl::AsciiStrToLower(request->cloud_id()), [&](MailboxRecord& m) -> absl::Status {
         writeback::v1::AttributeMap before = m.desired;
         absl::Status s = ApplyEdits(request->edits(), &m.desired);
         if (!s.ok()) return s;
-        if (SameDesiredState(before, m.desired)) return absl::OkStatus();
+        changed = !SameDesiredState(before, m.desired);
+        if (!changed) return absl::OkStatus();
         m.desired_gen++;
         m.updated_ms = absl::ToUnixMillis(absl::Now());
         if (m.status == writeback::v1::IN_SYNC) m.status = writeback::v1::PENDING;
@@ -201,7 +203,8 @@ grpc::Status AdminService::UpdateMailboxUnaudited(grpc::ServerContext*,
       });
   if (!written.ok()) return ToGrpcStatus(written.status());
   *response = ToProto(*written);
-  dispatcher_->Accepted(written->cloud_id, written->desired_gen);  // and wakes it
+  // A new generation starts the change-latency clock (and wakes the dispatcher).
+  if (changed) dispatcher_->Accepted(written->cloud_id, written->desired_gen);
   return grpc::Status::OK;
 }
 

@@ -3,6 +3,7 @@
 // live sessions) and ImportMailboxes (many adds and updates, all or nothing
 // in one store transaction, errors per entry naming the line and field).
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/attributes/catalog.h"
-#include "common/identity/anchor.h"
 #include "common/base/log.h"
 #include "common/grpc_status.h"
+#include "common/identity/anchor.h"
 #include "controller/admin/admin_service.h"
 #include "controller/admin/mailbox_edits.h"
 #include "google/protobuf/struct.pb.h"
@@ -22,7 +23,6 @@ namespace writeback::controller {
 namespace {
 
 namespace v1 = writeback::v1;
-
 
 void AddCount(v1::ForestStatus* f, v1::MailboxStatus status, int64_t n) {
   f->set_total(f->total() + n);
@@ -98,6 +98,44 @@ std::string FieldOfEditError(const absl::Status& s, const std::vector<v1::Attrib
   return "attributes";
 }
 
+// What an import entry does to a mailbox already registered: the attributes
+// of its line become desired values, a new generation when any changed. An
+// import never moves a mailbox to another forest or anchor. On an error
+// *field names the entry's field at fault; *gen is the generation stored
+// (0: nothing changed).
+std::function<absl::Status(MailboxRecord&)> UpdateForImport(
+    google::protobuf::RepeatedPtrField<v1::AttributeEdit> edit_list,
+    std::vector<v1::AttributeEdit> edits, std::string forest, std::string anchor, int64_t now_ms,
+    std::string* field, uint64_t* gen) {
+  return [=](MailboxRecord& m) -> absl::Status {
+    *gen = 0;
+    if (m.forest != forest) {
+      *field = "forest";
+      return absl::FailedPreconditionError(
+          absl::StrCat("mailbox ", m.cloud_id, " belongs to forest \"", m.forest,
+                       "\"; an import does not move a mailbox (remove it and import it again)"));
+    }
+    if (m.source_anchor != anchor) {
+      *field = "anchor";
+      return absl::FailedPreconditionError(
+          absl::StrCat("mailbox ", m.cloud_id,
+                       " is registered with another anchor; an import does not re-anchor a "
+                       "mailbox"));
+    }
+    v1::AttributeMap before = m.desired;
+    if (absl::Status s = ApplyEdits(edit_list, &m.desired); !s.ok()) {
+      *field = FieldOfEditError(s, edits);
+      return s;
+    }
+    if (SameDesiredState(before, m.desired)) return absl::OkStatus();
+    m.desired_gen++;
+    m.updated_ms = now_ms;
+    if (m.status == v1::IN_SYNC) m.status = v1::PENDING;
+    *gen = m.desired_gen;
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 grpc::Status AdminService::GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest*,
@@ -150,6 +188,8 @@ grpc::Status AdminService::ImportMailboxes(grpc::ServerContext* context,
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   std::vector<MailboxImport> imports;
   std::vector<std::string> fields(request->entries_size());
+  // The generation each entry stored (0: unchanged), for the change-latency metric.
+  std::vector<uint64_t> stored_gens(request->entries_size(), 0);
   std::vector<bool> prepared(request->entries_size(), false);
   auto refuse = [response](int64_t line, const std::string& field, absl::string_view message) {
     v1::ImportError* e = response->add_errors();
@@ -195,89 +235,76 @@ grpc::Status AdminService::ImportMailboxes(grpc::ServerContext* context,
       continue;
     }
     if (!SameDesiredState(v1::AttributeMap(), import.added.desired)) import.added.desired_gen = 1;
-    std::string* entry_field = &fields[i];
-    import.update =
-        [ edit_list, forest, anchor = entry.source_anchor(), now_ms, entry_field, edits = *
-          edits ](MailboxRecord & m)
-            ->absl::Status {
-              if (m.forest != forest) {
-                    *entry_field = "forest";
-    return absl::FailedPreconditionError(
-        absl::StrCat("mailbox ", m.cloud_id, " belongs to forest \"", m.forest,
-                     "\"; an import does not move a mailbox (remove it and "
-                     "import it again)"));
+    stored_gens[i] = import.added.desired_gen;
+    import.update = UpdateForImport(std::move(edit_list), *std::move(edits), forest,
+                                    entry.source_anchor(), now_ms, &fields[i], &stored_gens[i]);
+    prepared[i] = true;
+    imports.push_back(std::move(import));
   }
-  if (m.source_anchor != anchor) {
-    *entry_field = "anchor";
-    return absl::FailedPreconditionError(
-        absl::StrCat("mailbox ", m.cloud_id,
-                     " is registered with another anchor; an import does not "
-                     "re-anchor a mailbox"));
+  // Entries refused before the store are reported; the store still checks
+  // the others (forest, anchors) so that every bad entry is named at once.
+  std::vector<int> index_of;  // imports[k] is entries(index_of[k])
+  for (int i = 0; i < request->entries_size(); ++i) {
+    if (prepared[i]) index_of.push_back(i);
   }
-  v1::AttributeMap before = m.desired;
-  if (absl::Status s = ApplyEdits(edit_list, &m.desired); !s.ok()) {
-    *entry_field = FieldOfEditError(s, edits);
-    return s;
+  const bool commit = !request->validate_only() && response->errors().empty();
+  auto results = store_->ImportMailboxes(imports, commit);
+  if (!results.ok()) {
+    grpc::Status failed = ToGrpcStatus(results.status());
+    if (!request->validate_only()) {
+      google::protobuf::Struct summary;
+      (*summary.mutable_fields())["entries"].set_number_value(request->entries_size());
+      Audit(context, "ImportMailboxes", summary, failed);
+    }
+    return failed;
   }
-  if (SameDesiredState(before, m.desired)) return absl::OkStatus();
-  m.desired_gen++;
-  m.updated_ms = now_ms;
-  if (m.status == v1::IN_SYNC) m.status = v1::PENDING;
-  return absl::OkStatus();
-};
-prepared[i] = true;
-imports.push_back(std::move(import));
-}  // namespace writeback::controller
-// Entries refused before the store are reported; the store still checks
-// the others (forest, anchors) so that every bad entry is named at once.
-std::vector<int> index_of;  // imports[k] is entries(index_of[k])
-for (int i = 0; i < request->entries_size(); ++i) {
-  if (prepared[i]) index_of.push_back(i);
-}
-const bool commit = !request->validate_only() && response->errors().empty();
-auto results = store_->ImportMailboxes(imports, commit);
-if (!results.ok()) return ToGrpcStatus(results.status());
-int64_t added = 0, updated = 0;
-for (size_t k = 0; k < results->size(); ++k) {
-  const int i = index_of[k];
-  const absl::StatusOr<bool>& r = (*results)[k];
-  if (r.ok()) {
-    (*r ? added : updated)++;
-    continue;
+  int64_t added = 0, updated = 0;
+  for (size_t k = 0; k < results->size(); ++k) {
+    const int i = index_of[k];
+    const absl::StatusOr<bool>& r = (*results)[k];
+    if (r.ok()) {
+      (*r ? added : updated)++;
+      continue;
+    }
+    std::string field = fields[i];
+    if (field.empty()) {
+      field = r.status().code() == absl::StatusCode::kNotFound        ? "forest"
+              : r.status().code() == absl::StatusCode::kAlreadyExists ? "anchor"
+                                                                      : "";
+    }
+    refuse(request->entries(i).line(), field, r.status().message());
   }
-  std::string field = fields[i];
-  if (field.empty()) {
-    field = r.status().code() == absl::StatusCode::kNotFound        ? "forest"
-            : r.status().code() == absl::StatusCode::kAlreadyExists ? "anchor"
-                                                                    : "";
+  std::sort(response->mutable_errors()->begin(), response->mutable_errors()->end(),
+            [](const v1::ImportError& a, const v1::ImportError& b) { return a.line() < b.line(); });
+  response->set_stored(commit && response->errors().empty());
+  if (response->stored()) {
+    response->set_added(added);
+    response->set_updated(updated);
+    for (int i = 0; i < request->entries_size(); ++i) {  // each also wakes the dispatcher
+      if (prepared[i] && stored_gens[i] > 0) {
+        dispatcher_->Accepted(absl::AsciiStrToLower(request->entries(i).cloud_id()),
+                              stored_gens[i]);
+      }
+    }
+    dispatcher_->Wake();  // also when nothing changed
+    WB_LOG(INFO) << "mailboxes imported added=" << added << " updated=" << updated;
   }
-  refuse(request->entries(i).line(), field, r.status().message());
-}
-std::sort(response->mutable_errors()->begin(), response->mutable_errors()->end(),
-          [](const v1::ImportError& a, const v1::ImportError& b) { return a.line() < b.line(); });
-response->set_stored(commit && response->errors().empty());
-if (response->stored()) {
-  response->set_added(added);
-  response->set_updated(updated);
-  dispatcher_->Wake();
-  WB_LOG(INFO) << "mailboxes imported added=" << added << " updated=" << updated;
-}
-if (!request->validate_only()) {
-  // One audit record per call with the counts, not every entry.
-  google::protobuf::Struct summary;
-  auto& f = *summary.mutable_fields();
-  f["entries"].set_number_value(request->entries_size());
-  if (request->entries_size() > 0) {
-    f["first_line"].set_number_value(static_cast<double>(request->entries(0).line()));
-    f["last_line"].set_number_value(
-        static_cast<double>(request->entries(request->entries_size() - 1).line()));
+  if (!request->validate_only()) {
+    // One audit record per call with the counts, not every entry.
+    google::protobuf::Struct summary;
+    auto& f = *summary.mutable_fields();
+    f["entries"].set_number_value(request->entries_size());
+    if (request->entries_size() > 0) {
+      f["first_line"].set_number_value(static_cast<double>(request->entries(0).line()));
+      f["last_line"].set_number_value(
+          static_cast<double>(request->entries(request->entries_size() - 1).line()));
+    }
+    f["added"].set_number_value(static_cast<double>(response->added()));
+    f["updated"].set_number_value(static_cast<double>(response->updated()));
+    f["refused"].set_number_value(response->errors_size());
+    Audit(context, "ImportMailboxes", summary, grpc::Status::OK);
   }
-  f["added"].set_number_value(static_cast<double>(response->added()));
-  f["updated"].set_number_value(static_cast<double>(response->updated()));
-  f["refused"].set_number_value(response->errors_size());
-  Audit(context, "ImportMailboxes", summary, grpc::Status::OK);
-}
-return grpc::Status::OK;
+  return grpc::Status::OK;
 }
 
 }  // namespace writeback::controller

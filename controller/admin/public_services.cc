@@ -25,15 +25,15 @@ std::vector<std::string> ControllerServiceNames() {
           writeback::v1::CertificateRenewal::service_full_name()};
 }
 
-void MarkServing(grpc::Server *server) {
-  grpc::HealthCheckServiceInterface *health = server->GetHealthCheckService();
+void MarkServing(grpc::Server* server) {
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   if (health == nullptr) return;
   health->SetServingStatus(true);  // "" and every name set so far
-  for (const std::string &name : ControllerServiceNames()) health->SetServingStatus(name, true);
+  for (const std::string& name : ControllerServiceNames()) health->SetServingStatus(name, true);
 }
 
-void MarkStopping(grpc::Server *server) {
-  grpc::HealthCheckServiceInterface *health = server->GetHealthCheckService();
+void MarkStopping(grpc::Server* server) {
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   if (health == nullptr) return;
   health->Shutdown();  // every name NOT_SERVING, and no change after
 }

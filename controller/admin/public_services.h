@@ -45,10 +45,10 @@ std::vector<std::string> ControllerServiceNames();
 
 // Sets "" and every ControllerServiceNames() entry SERVING on `server`'s
 // health service. No-op when the server has none.
-void MarkServing(grpc::Server *server);
+void MarkServing(grpc::Server* server);
 // Sets them NOT_SERVING for good (Watch callers see it at once); later
 // MarkServing calls change nothing.
-void MarkStopping(grpc::Server *server);
+void MarkStopping(grpc::Server* server);
 
 }  // namespace writeback::controller
 

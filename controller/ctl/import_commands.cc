@@ -166,6 +166,20 @@ int RunImportCommand(v1::AdminService::Stub& stub, const std::string& path,
     added += response.added();
     updated += response.updated();
     if (tty) std::cerr << "\rimported " << end << "/" << good.size() << std::flush;
+    if (!response.stored() && !flags.continue_on_error) {
+      // Without --continue-on-error a refused batch ends the import: the
+      // batches before it stay stored (each is its own transaction).
+      if (tty) std::cerr << "\n";
+      PrintErrors(errors, flags.json);
+      PrintSummary(added, updated, RefusedLines(errors), parsed.lines, flags.json,
+                   absl::StrCat("the controller refused a batch while storing (something changed "
+                                "since the check)",
+                                end < good.size() ? absl::StrCat("; lines from ", good[end].line(),
+                                                                 " on were not sent")
+                                                  : "",
+                                "; the batches before it stay stored"));
+      return kExitFailed;
+    }
   }
   if (tty && !good.empty()) std::cerr << "\n";
   PrintErrors(errors, flags.json);

@@ -33,7 +33,6 @@ struct RawEntry {
   std::vector<std::pair<std::string, std::vector<std::string>>> attributes;
 };
 
-
 // The checks that need no controller; the entry, or errors added.
 std::optional<v1::ImportEntry> Check(const RawEntry& raw, std::vector<ImportLineError>* errors) {
   const size_t before = errors->size();
@@ -266,14 +265,28 @@ void ParseCsv(std::string_view text, std::vector<RawEntry>* raws, ParsedImport* 
     raw.cloud_id = rec.cells[0];
     raw.forest = rec.cells[1];
     raw.anchor = rec.cells[2];
+    bool cells_ok = true;
     for (size_t k = 3; k < columns.size(); ++k) {
-      if (rec.cells[k].empty()) continue;  // left as it is
+      const absl::string_view cell = absl::StripAsciiWhitespace(rec.cells[k]);
+      if (cell.empty()) continue;  // left as it is: CSV never clears an attribute
       std::vector<std::string> values;
-      for (absl::string_view v : absl::StrSplit(rec.cells[k], ';', absl::SkipWhitespace())) {
-        values.push_back(std::string(absl::StripAsciiWhitespace(v)));
+      if (AttributeCatalog::Default().Find(columns[k])->multi_valued) {
+        for (absl::string_view v : absl::StrSplit(cell, ';', absl::SkipWhitespace())) {
+          values.push_back(std::string(absl::StripAsciiWhitespace(v)));
+        }
+      } else {
+        values.push_back(std::string(cell));  // a single value may hold ';'
+      }
+      if (values.empty()) {
+        out->errors.push_back({rec.line, absl::StrCat("attributes.", columns[k]),
+                               "holds no value; CSV cannot clear an attribute (leave the cell "
+                               "empty to keep it, or clear it with JSON lines: [])"});
+        cells_ok = false;
+        continue;
       }
       raw.attributes.emplace_back(columns[k], std::move(values));
     }
+    if (!cells_ok) continue;
     raws->push_back(std::move(raw));
   }
 }
@@ -295,6 +308,9 @@ absl::StatusOr<ImportFormat> ChooseImportFormat(std::string_view format_flag,
 
 ParsedImport ParseImport(std::string_view text, ImportFormat format) {
   ParsedImport out;
+  // A UTF-8 byte order mark, as spreadsheet programs write, is not part of the data.
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   std::vector<RawEntry> raws;
   if (format == ImportFormat::kCsv) {
     ParseCsv(text, &raws, &out);

@@ -82,7 +82,13 @@ int Follow(v1::AdminService::Stub& stub, v1::ListProvisioningLogRequest request,
   }
   const int64_t limit = flags.limit;  // 0: until a signal
   int64_t printed = 0;
-  if (!flags.json) std::cout << RecordTable().Render() << std::flush;  // the header
+  // Fixed widths, so that rows printed as they arrive line up under the header.
+  const std::vector<size_t> widths = {23, 7, 20, 36, 16, 4, 18, 4, 10};
+  if (!flags.json) {
+    Table header = RecordTable();
+    header.SetMinWidths(widths);
+    std::cout << header.Render() << std::flush;
+  }
   while (g_stop == 0 && (limit == 0 || printed < limit)) {
     request.set_after_id(after_id);
     request.set_limit(
@@ -93,7 +99,10 @@ int Follow(v1::AdminService::Stub& stub, v1::ListProvisioningLogRequest request,
         stub.ExportProvisioningLog(&context, request);
     v1::ProvisioningRecord record;
     int64_t got = 0;
+    const int64_t seen = after_id;
     while (reader->Read(&record)) {
+      // A controller older than after_id sends everything again: print each record once.
+      if (record.id() <= seen) continue;
       after_id = std::max(after_id, record.id());
       ++got;
       if (limit != 0 && printed >= limit) continue;
@@ -101,6 +110,7 @@ int Follow(v1::AdminService::Stub& stub, v1::ListProvisioningLogRequest request,
         std::cout << ToJson(record) << "\n";
       } else {
         Table row = RecordTable();
+        row.SetMinWidths(widths);
         row.AddRow(RecordRow(record));
         std::string text = row.Render();
         std::cout << text.substr(text.find('\n') + 1);  // without the header

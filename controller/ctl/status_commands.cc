@@ -1,5 +1,6 @@
 #include "controller/ctl/status_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -80,6 +81,14 @@ int RunQuarantineCommand(v1::AdminService::Stub& stub, const std::vector<std::st
   grpc::ClientContext context;
   SetDeadline(&context);
   if (auto s = stub.ListMailboxes(&context, request, &response); !s.ok()) return hooks.report(s);
+  // A controller older than the statuses filter lists every mailbox: keep only these.
+  auto* listed = response.mutable_mailboxes();
+  listed->erase(std::remove_if(listed->begin(), listed->end(),
+                               [](const v1::Mailbox& m) {
+                                 return m.status() != v1::QUARANTINED &&
+                                        m.status() != v1::CONFLICT_HOLD;
+                               }),
+                listed->end());
   if (flags.json) return PrintJson(response), kExitOk;
   Table table({"CLOUD_ID", "FOREST", "STATUS", "ATTEMPTS", "LAST_ERROR"});
   for (const auto& m : response.mailboxes()) {

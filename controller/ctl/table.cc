@@ -5,7 +5,8 @@
 namespace writeback::ctl {
 
 std::string Table::Render() const {
-  std::vector<size_t> widths(header_.size(), 0);
+  std::vector<size_t> widths(std::max(header_.size(), min_widths_.size()), 0);
+  std::copy(min_widths_.begin(), min_widths_.end(), widths.begin());
   auto measure = [&widths](const std::vector<std::string>& row) {
     if (row.size() > widths.size()) widths.resize(row.size(), 0);
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());

@@ -18,12 +18,16 @@ class Table {
   // Missing cells print empty; extra cells are kept.
   void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
   size_t rows() const { return rows_.size(); }
+  // Columns at least this wide, so that tables printed piece by piece (log
+  // --follow: the header first, then each new row) line up.
+  void SetMinWidths(std::vector<size_t> widths) { min_widths_ = std::move(widths); }
   // Header and rows, columns separated by two spaces, no trailing blanks.
   std::string Render() const;
 
  private:
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
+  std::vector<size_t> min_widths_;
 };
 
 }  // namespace writeback::ctl

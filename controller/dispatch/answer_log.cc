@@ -11,7 +11,7 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-std::string Hint(const v1::JobResult &result, const std::string &mailbox) {
+std::string Hint(const v1::JobResult& result, const std::string& mailbox) {
   const std::string retry = absl::StrCat("writebackctl mailbox retry ", mailbox);
   switch (result.reason()) {
     case v1::REASON_OBJECT_NOT_FOUND:
@@ -49,14 +49,14 @@ std::string Hint(const v1::JobResult &result, const std::string &mailbox) {
 
 }  // namespace
 
-void LogFailedAnswer(const v1::Job &job, const v1::JobResult &result, const std::string &agent,
-                     const std::string &forest) {
+void LogFailedAnswer(const v1::Job& job, const v1::JobResult& result, const std::string& agent,
+                     const std::string& forest) {
   if (result.outcome() != v1::REJECTED_BY_POLICY && result.outcome() != v1::FAILED_PERMANENT) {
     return;
   }
   if (!LogEnabled(LogLevel::kError)) return;
   std::vector<std::string> names;
-  for (const v1::AttributeChange &c : job.changes()) names.push_back(c.attribute());
+  for (const v1::AttributeChange& c : job.changes()) names.push_back(c.attribute());
   LogLine line(LogLevel::kError);
   line << (result.outcome() == v1::REJECTED_BY_POLICY ? "agent refused a job by its local policy"
                                                       : "agent reported a permanent job failure")
@@ -72,8 +72,8 @@ void LogFailedAnswer(const v1::Job &job, const v1::JobResult &result, const std:
   line << LogField("error", result.diagnostic()) << LogHint(Hint(result, job.mailbox_id()));
 }
 
-void LogFailedRead(const v1::ObservedObject &object, const std::string &agent,
-                   const std::string &forest) {
+void LogFailedRead(const v1::ObservedObject& object, const std::string& agent,
+                   const std::string& forest) {
   if (object.failure() == v1::OUTCOME_UNSPECIFIED || !LogEnabled(LogLevel::kWarning)) return;
   v1::JobResult as_result;  // for the hint
   as_result.set_outcome(object.failure());

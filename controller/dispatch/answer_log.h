@@ -19,14 +19,14 @@
 namespace writeback::controller {
 
 // Logs `result` of `job` when its outcome needs an operator; else nothing.
-void LogFailedAnswer(const writeback::v1::Job &job, const writeback::v1::JobResult &result,
-                     const std::string &agent, const std::string &forest);
+void LogFailedAnswer(const writeback::v1::Job& job, const writeback::v1::JobResult& result,
+                     const std::string& agent, const std::string& forest);
 
 // The same for a read (onboarding, verification) that found no object to
 // read: "agent could not read a mailbox's object" (WARNING; not found,
 // deleted, out of scope, ambiguous). Nothing for a successful read.
-void LogFailedRead(const writeback::v1::ObservedObject &object, const std::string &agent,
-                   const std::string &forest);
+void LogFailedRead(const writeback::v1::ObservedObject& object, const std::string& agent,
+                   const std::string& forest);
 
 }  // namespace writeback::controller
 

@@ -18,25 +18,20 @@
 namespace writeback::controller {
 
 class DispatchObserver {
-public:
+ public:
   virtual ~DispatchObserver() = default;
   // An agent stream was accepted (Attach) or ended (Detach).
-  virtual void SessionStarted(const std::string &agent_id,
-                              const std::string &forest) = 0;
-  virtual void SessionEnded(const std::string &agent_id,
-                            const std::string &forest) = 0;
+  virtual void SessionStarted(const std::string& agent_id, const std::string& forest) = 0;
+  virtual void SessionEnded(const std::string& agent_id, const std::string& forest) = 0;
   // A change of `cloud_id` was committed at desired generation `gen`
   // (Dispatcher::Accepted, from the Admin API). Called again for the same
   // generation when an edit changed nothing.
-  virtual void ChangeAccepted(const std::string &cloud_id, uint64_t gen,
-                              absl::Time at) = 0;
+  virtual void ChangeAccepted(const std::string& cloud_id, uint64_t gen, absl::Time at) = 0;
   // The session that was given `job` answered it with `result`.
-  virtual void JobAnswered(const std::string &forest,
-                           const writeback::v1::Job &job,
-                           const writeback::v1::JobResult &result,
-                           absl::Time at) = 0;
+  virtual void JobAnswered(const std::string& forest, const writeback::v1::Job& job,
+                           const writeback::v1::JobResult& result, absl::Time at) = 0;
 };
 
-} // namespace writeback::controller
+}  // namespace writeback::controller
 
-#endif // WRITEBACK_CONTROLLER_DISPATCH_DISPATCH_OBSERVER_H_
+#endif  // WRITEBACK_CONTROLLER_DISPATCH_DISPATCH_OBSERVER_H_

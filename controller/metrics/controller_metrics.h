@@ -36,48 +36,44 @@
 namespace writeback::controller {
 
 class ControllerMetrics : public DispatchObserver {
-public:
+ public:
   static constexpr size_t kMaxPerMailbox = 64;
 
   // Registers the series in `registry`; `store` (not owned) is read at each
-  // scrape for queue depths and mailbox counts. Both outlive this object.
-  ControllerMetrics(metrics::Registry *registry, Store *store);
-  ControllerMetrics(const ControllerMetrics &) = delete;
-  ControllerMetrics &operator=(const ControllerMetrics &) = delete;
+  // scrape for queue depths and mailbox counts (null: no such gauges). Both
+  // outlive this object.
+  ControllerMetrics(metrics::Registry* registry, Store* store);
+  ControllerMetrics(const ControllerMetrics&) = delete;
+  ControllerMetrics& operator=(const ControllerMetrics&) = delete;
 
-  void SessionStarted(const std::string &agent_id,
-                      const std::string &forest) override;
-  void SessionEnded(const std::string &agent_id,
-                    const std::string &forest) override;
-  void ChangeAccepted(const std::string &cloud_id, uint64_t gen,
-                      absl::Time at) override;
-  void JobAnswered(const std::string &forest, const writeback::v1::Job &job,
-                   const writeback::v1::JobResult &result,
-                   absl::Time at) override;
+  void SessionStarted(const std::string& agent_id, const std::string& forest) override;
+  void SessionEnded(const std::string& agent_id, const std::string& forest) override;
+  void ChangeAccepted(const std::string& cloud_id, uint64_t gen, absl::Time at) override;
+  void JobAnswered(const std::string& forest, const writeback::v1::Job& job,
+                   const writeback::v1::JobResult& result, absl::Time at) override;
   // One write transaction's COMMIT took `d`.
   void StoreCommitted(absl::Duration d);
 
-private:
+ private:
   // Sets the store-derived gauges (a registry collector).
   void CollectFromStore();
 
-  Store *const store_;
-  metrics::CounterFamily &jobs_;
-  metrics::HistogramFamily &change_latency_;
-  metrics::CounterFamily &changes_accepted_;
-  metrics::GaugeFamily &queue_depth_;
-  metrics::GaugeFamily &mailboxes_;
-  metrics::GaugeFamily &agents_connected_;
-  metrics::CounterFamily &stream_connects_;
-  metrics::Histogram &store_commit_;
-  metrics::CounterFamily &scrape_errors_;
+  Store* const store_;
+  metrics::CounterFamily& jobs_;
+  metrics::HistogramFamily& change_latency_;
+  metrics::CounterFamily& changes_accepted_;
+  metrics::GaugeFamily& queue_depth_;
+  metrics::GaugeFamily& mailboxes_;
+  metrics::GaugeFamily& agents_connected_;
+  metrics::CounterFamily& stream_connects_;
+  metrics::Histogram& store_commit_;
+  metrics::CounterFamily& scrape_errors_;
 
   absl::Mutex mu_;
   // Unacknowledged accepted generations and their accept times, oldest first.
-  std::map<std::string, std::deque<std::pair<uint64_t, absl::Time>>>
-      accepted_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::deque<std::pair<uint64_t, absl::Time>>> accepted_ ABSL_GUARDED_BY(mu_);
 };
 
-} // namespace writeback::controller
+}  // namespace writeback::controller
 
-#endif // WRITEBACK_CONTROLLER_METRICS_CONTROLLER_METRICS_H_
+#endif  // WRITEBACK_CONTROLLER_METRICS_CONTROLLER_METRICS_H_

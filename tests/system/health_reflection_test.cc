@@ -39,17 +39,17 @@ using ::testing::Contains;
 
 // What grpcurl -plaintext and grpc_health_probe use on loopback: no TLS, no
 // token, no client certificate.
-std::shared_ptr<grpc::Channel> Anonymous(const WritebackEnv &env) {
+std::shared_ptr<grpc::Channel> Anonymous(const WritebackEnv& env) {
   return grpc::CreateChannel(env.admin_address(), grpc::InsecureChannelCredentials());
 }
 
-void SetDeadline(grpc::ClientContext *context, absl::Duration d = absl::Seconds(10)) {
+void SetDeadline(grpc::ClientContext* context, absl::Duration d = absl::Seconds(10)) {
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(absl::ToInt64Milliseconds(d)));
 }
 
-grpc::Status Check(Health::Stub &health, const std::string &service,
-                   HealthCheckResponse *response) {
+grpc::Status Check(Health::Stub& health, const std::string& service,
+                   HealthCheckResponse* response) {
   grpc::ClientContext context;
   SetDeadline(&context);
   HealthCheckRequest request;
@@ -70,7 +70,7 @@ TEST_F(HealthReflectionTest, HealthAnswersWithoutCredentials) {
   ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message() << env_.LogsForFailure();
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
 
-  for (const char *service : {"writeback.v1.AdminService", "writeback.v1.AgentGateway",
+  for (const char* service : {"writeback.v1.AdminService", "writeback.v1.AgentGateway",
                               "writeback.v1.Enrollment", "writeback.v1.CertificateRenewal"}) {
     response.Clear();
     s = Check(*health, service, &response);
@@ -132,7 +132,7 @@ TEST_F(HealthReflectionTest, ReflectionDescribesTheAdminApi) {
   ASSERT_TRUE(stream->Read(&response)) << env_.LogsForFailure();
   ASSERT_TRUE(response.has_list_services_response()) << response.ShortDebugString();
   std::set<std::string> services;
-  for (const auto &s : response.list_services_response().service()) services.insert(s.name());
+  for (const auto& s : response.list_services_response().service()) services.insert(s.name());
   EXPECT_THAT(services, Contains("writeback.v1.AdminService"));
   EXPECT_THAT(services, Contains("grpc.health.v1.Health"));
 
@@ -144,14 +144,14 @@ TEST_F(HealthReflectionTest, ReflectionDescribesTheAdminApi) {
   ASSERT_TRUE(response.has_file_descriptor_response()) << response.ShortDebugString();
   bool found_get_mailbox = false;
   std::set<std::string> files;
-  for (const std::string &bytes : response.file_descriptor_response().file_descriptor_proto()) {
+  for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
     google::protobuf::FileDescriptorProto file;
     ASSERT_TRUE(file.ParseFromString(bytes));
     files.insert(file.name());
     if (file.package() != "writeback.v1") continue;
-    for (const auto &service : file.service()) {
+    for (const auto& service : file.service()) {
       if (service.name() != "AdminService") continue;
-      for (const auto &method : service.method()) {
+      for (const auto& method : service.method()) {
         if (method.name() == "GetMailbox") {
           found_get_mailbox = true;
           EXPECT_EQ(method.input_type(), ".writeback.v1.GetMailboxRequest");

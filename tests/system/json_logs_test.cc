@@ -36,7 +36,7 @@ using Event = std::map<std::string, std::string>;
 
 // Every line of `path` as an event; a line that is not exactly one JSON
 // object with the four fixed members fails the test.
-std::vector<Event> ReadEvents(const std::string &path) {
+std::vector<Event> ReadEvents(const std::string& path) {
   std::vector<Event> events;
   absl::StatusOr<std::string> text = ReadFileToString(path);
   EXPECT_OK(text.status());
@@ -51,7 +51,7 @@ std::vector<Event> ReadEvents(const std::string &path) {
                              << "): " << line;
     if (!parsed.ok()) continue;
     Event event;
-    for (const auto &[key, value] : object.fields()) {
+    for (const auto& [key, value] : object.fields()) {
       EXPECT_EQ(value.kind_case(), google::protobuf::Value::kStringValue)
           << path << " line " << n << " member " << key << ": " << line;
       event[key] = value.string_value();
@@ -70,8 +70,8 @@ std::vector<Event> ReadEvents(const std::string &path) {
 
 // The first event of `path` with `msg` whose members include `match`;
 // polls until `guard` runs out. nullopt then.
-std::optional<Event> WaitForEvent(const std::string &path, const std::string &msg,
-                                  const Event &match, absl::Duration guard = absl::Seconds(90)) {
+std::optional<Event> WaitForEvent(const std::string& path, const std::string& msg,
+                                  const Event& match, absl::Duration guard = absl::Seconds(90)) {
   for (absl::Time end = absl::Now() + guard; absl::Now() < end;
        absl::SleepFor(absl::Milliseconds(250))) {
     absl::StatusOr<std::string> text = ReadFileToString(path);
@@ -80,10 +80,10 @@ std::optional<Event> WaitForEvent(const std::string &path, const std::string &ms
       google::protobuf::Struct object;
       if (!google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok()) continue;
       Event event;
-      for (const auto &[key, value] : object.fields()) event[key] = value.string_value();
+      for (const auto& [key, value] : object.fields()) event[key] = value.string_value();
       if (event["msg"] != msg) continue;
       bool all = true;
-      for (const auto &[key, value] : match) all = all && event[key] == value;
+      for (const auto& [key, value] : match) all = all && event[key] == value;
       if (all) return event;
     }
   }
@@ -100,7 +100,7 @@ TEST(JsonLogsTest, EveryLineIsJsonAndErrorsNameObjectAttributeAndHint) {
   one.extra_config = absl::StrCat(kJson, "accepted_domains: \"corp.example.test\"\n");
   ASSERT_OK(env.StartAgent(1, one));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> ids, env.AddMailboxes(users));
-  for (const std::string &id : ids) {
+  for (const std::string& id : ids) {
     ASSERT_OK(
         env.Admin().UpdateMailbox(id, {AdminClient::Set("extensionAttribute1", "first")}).status());
   }
@@ -181,12 +181,12 @@ TEST(JsonLogsTest, EveryLineIsJsonAndErrorsNameObjectAttributeAndHint) {
   const std::string token(
       absl::StripAsciiWhitespace(ReadFileToString(env.admin_token_file()).value_or("<none>")));
   ASSERT_GE(token.size(), 43u);
-  for (const std::string &path : {controller_log, agent_log, env.agent(2).log_file()}) {
+  for (const std::string& path : {controller_log, agent_log, env.agent(2).log_file()}) {
     std::vector<Event> events = ReadEvents(path);
     EXPECT_GT(events.size(), 3u) << path;
     int errors = 0;
-    for (const Event &e : events) {
-      for (const auto &[key, value] : e) {
+    for (const Event& e : events) {
+      for (const auto& [key, value] : e) {
         EXPECT_THAT(value, ::testing::Not(HasSubstr(token))) << path << " " << key;
       }
       if (e.at("level") != "warning" && e.at("level") != "error") continue;

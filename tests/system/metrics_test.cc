@@ -15,11 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "tests/system/writeback_env.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/status_matchers.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 
 namespace writeback::testing {
 namespace {
@@ -34,14 +34,13 @@ using Scrape = std::map<std::string, double>;
 
 // Parses the text format strictly: every line is "# HELP name text",
 // "# TYPE name type" or "name[{label="value",...}] value".
-absl::StatusOr<Scrape> Parse(const std::string &text) {
+absl::StatusOr<Scrape> Parse(const std::string& text) {
   static const std::regex kHelp(R"(# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*)");
   static const std::regex kType(
       R"(# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))");
   static const std::regex kSample(
       R"(([a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})?) (\S+))");
-  if (text.empty() || text.back() != '\n')
-    return absl::DataLossError("no final newline");
+  if (text.empty() || text.back() != '\n') return absl::DataLossError("no final newline");
   Scrape out;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     const std::string l(line);
@@ -52,8 +51,7 @@ absl::StatusOr<Scrape> Parse(const std::string &text) {
       continue;
     }
     std::smatch m;
-    if (!std::regex_match(l, m, kSample))
-      return absl::DataLossError("bad sample line: " + l);
+    if (!std::regex_match(l, m, kSample)) return absl::DataLossError("bad sample line: " + l);
     const std::string value = m[m.size() - 1];
     double v = 0;
     if (value == "+Inf") {
@@ -65,50 +63,41 @@ absl::StatusOr<Scrape> Parse(const std::string &text) {
     } else if (!absl::SimpleAtod(value, &v)) {
       return absl::DataLossError("bad value: " + l);
     }
-    if (!out.emplace(m[1], v).second)
-      return absl::DataLossError("duplicate series: " + l);
+    if (!out.emplace(m[1], v).second) return absl::DataLossError("duplicate series: " + l);
   }
   return out;
 }
 
 absl::StatusOr<Scrape> ScrapePort(int port) {
   auto answer = HttpRequest(port, "GET", "/metrics");
-  if (!answer.ok())
-    return answer.status();
-  if (answer->status != 200)
-    return absl::InternalError(absl::StrCat("HTTP ", answer->status));
+  if (!answer.ok()) return answer.status();
+  if (answer->status != 200) return absl::InternalError(absl::StrCat("HTTP ", answer->status));
   if (answer->headers.find("text/plain; version=0.0.4") == std::string::npos) {
     return absl::InternalError("wrong content type: " + answer->headers);
   }
   return Parse(answer->body);
 }
 
-double Get(const Scrape &s, const std::string &series) {
+double Get(const Scrape& s, const std::string& series) {
   auto it = s.find(series);
   return it == s.end() ? 0 : it->second;
 }
 
 // The histogram `name{labels}` has cumulative buckets ending in +Inf == count.
-void ExpectCumulative(const Scrape &s, const std::string &name,
-                      const std::string &labels) {
-  const std::string prefix =
-      name + "_bucket{" + (labels.empty() ? "" : labels + ",") + "le=\"";
-  std::vector<std::pair<double, double>> buckets; // le, count
-  for (const auto &[series, v] : s) {
-    if (series.rfind(prefix, 0) != 0)
-      continue;
-    std::string le =
-        series.substr(prefix.size(), series.size() - prefix.size() - 2);
+void ExpectCumulative(const Scrape& s, const std::string& name, const std::string& labels) {
+  const std::string prefix = name + "_bucket{" + (labels.empty() ? "" : labels + ",") + "le=\"";
+  std::vector<std::pair<double, double>> buckets;  // le, count
+  for (const auto& [series, v] : s) {
+    if (series.rfind(prefix, 0) != 0) continue;
+    std::string le = series.substr(prefix.size(), series.size() - prefix.size() - 2);
     double bound = std::numeric_limits<double>::infinity();
-    if (le != "+Inf")
-      ASSERT_TRUE(absl::SimpleAtod(le, &bound)) << series;
+    if (le != "+Inf") ASSERT_TRUE(absl::SimpleAtod(le, &bound)) << series;
     buckets.emplace_back(bound, v);
   }
   ASSERT_GT(buckets.size(), 2u) << prefix;
   std::sort(buckets.begin(), buckets.end());
   for (size_t i = 1; i < buckets.size(); ++i) {
-    EXPECT_LE(buckets[i - 1].second, buckets[i].second)
-        << prefix << " le=" << buckets[i].first;
+    EXPECT_LE(buckets[i - 1].second, buckets[i].second) << prefix << " le=" << buckets[i].first;
   }
   EXPECT_TRUE(std::isinf(buckets.back().first));
   const std::string plain = labels.empty() ? "" : "{" + labels + "}";
@@ -124,19 +113,15 @@ bool ListensOnLoopbackOnly(int port) {
   snprintf(hex_port, sizeof(hex_port), "%04X", port);
   while (std::getline(tcp, line)) {
     std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (f.size() < 4 || f[3] != "0A")
-      continue; // LISTEN
-    if (!absl::EndsWith(f[1], std::string(":") + hex_port))
-      continue;
-    if (f[1] != std::string("0100007F:") + hex_port)
-      return false;
+    if (f.size() < 4 || f[3] != "0A") continue;  // LISTEN
+    if (!absl::EndsWith(f[1], std::string(":") + hex_port)) continue;
+    if (f[1] != std::string("0100007F:") + hex_port) return false;
     found = true;
   }
   std::ifstream tcp6("/proc/net/tcp6");
   while (std::getline(tcp6, line)) {
     std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (f.size() >= 4 && f[3] == "0A" &&
-        absl::EndsWith(f[1], std::string(":") + hex_port)) {
+    if (f.size() >= 4 && f[3] == "0A" && absl::EndsWith(f[1], std::string(":") + hex_port)) {
       return false;
     }
   }
@@ -144,19 +129,16 @@ bool ListensOnLoopbackOnly(int port) {
 }
 
 // Polls `port` until `done(scrape)` (hang guard 60 s); the last scrape.
-absl::StatusOr<Scrape>
-WaitFor(int port, const std::function<bool(const Scrape &)> &done) {
+absl::StatusOr<Scrape> WaitFor(int port, const std::function<bool(const Scrape&)>& done) {
   absl::Time deadline = absl::Now() + absl::Seconds(60);
   absl::StatusOr<Scrape> s;
   while (absl::Now() < deadline) {
     s = ScrapePort(port);
-    if (s.ok() && done(*s))
-      return s;
+    if (s.ok() && done(*s)) return s;
     absl::SleepFor(absl::Milliseconds(200));
   }
-  return absl::DeadlineExceededError(
-      "condition not reached; last scrape: " +
-      std::string(s.ok() ? "ok" : s.status().message()));
+  return absl::DeadlineExceededError("condition not reached; last scrape: " +
+                                     std::string(s.ok() ? "ok" : s.status().message()));
 }
 
 TEST(MetricsTest, SeriesFollowTheRun) {
@@ -167,9 +149,8 @@ TEST(MetricsTest, SeriesFollowTheRun) {
   ASSERT_OK(env.StartController());
   ASSERT_OK(env.StartAgent(1));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> ids, env.AddMailboxes(*users));
-  AdminClient &admin = env.Admin();
-  ASSERT_OK(
-      admin.WaitConnectedAgents(WritebackEnv::kForest, 1, absl::Seconds(60)));
+  AdminClient& admin = env.Admin();
+  ASSERT_OK(admin.WaitConnectedAgents(WritebackEnv::kForest, 1, absl::Seconds(60)));
   ASSERT_OK(admin.WaitAllInSync(absl::Minutes(3))) << env.LogsForFailure();
 
   const int cport = env.controller_metrics_port();
@@ -192,22 +173,17 @@ TEST(MetricsTest, SeriesFollowTheRun) {
   ASSERT_OK_AND_ASSIGN(Scrape a0, ScrapePort(aport));
   EXPECT_EQ(Get(c0, "writeback_controller_agents_connected{" + kF + "}"), 1);
   EXPECT_EQ(Get(c0, "writeback_controller_queue_depth{" + kF + "}"), 0);
-  EXPECT_EQ(
-      Get(c0, "writeback_controller_mailboxes{" + kF + ",status=\"IN_SYNC\"}"),
-      kChanges);
+  EXPECT_EQ(Get(c0, "writeback_controller_mailboxes{" + kF + ",status=\"IN_SYNC\"}"), kChanges);
   EXPECT_EQ(Get(a0, "writeback_agent_stream_connected"), 1);
 
   // K changes while the forest is paused: all wait in the queue.
-  CtlResult paused =
-      env.Ctl({"forest", "pause", WritebackEnv::kForest, "--reason=metrics"});
+  CtlResult paused = env.Ctl({"forest", "pause", WritebackEnv::kForest, "--reason=metrics"});
   ASSERT_EQ(paused.exit_code, 0) << paused.output;
-  for (const std::string &id : ids) {
-    ASSERT_OK(admin.UpdateMailbox(
-        id, {AdminClient::Set("extensionAttribute1", "mt-1")}));
+  for (const std::string& id : ids) {
+    ASSERT_OK(admin.UpdateMailbox(id, {AdminClient::Set("extensionAttribute1", "mt-1")}));
   }
   ASSERT_OK_AND_ASSIGN(Scrape queued, ScrapePort(cport));
-  EXPECT_EQ(Get(queued, "writeback_controller_queue_depth{" + kF + "}"),
-            kChanges);
+  EXPECT_EQ(Get(queued, "writeback_controller_queue_depth{" + kF + "}"), kChanges);
   EXPECT_EQ(Get(queued, "writeback_controller_changes_accepted_total") -
                 Get(c0, "writeback_controller_changes_accepted_total"),
             kChanges);
@@ -217,12 +193,11 @@ TEST(MetricsTest, SeriesFollowTheRun) {
 
   ASSERT_OK_AND_ASSIGN(Scrape c1, ScrapePort(cport));
   ASSERT_OK_AND_ASSIGN(Scrape a1, ScrapePort(aport));
-  const std::string applied = "writeback_controller_jobs_answered_total{" + kF +
-                              ",outcome=\"APPLIED\"}";
+  const std::string applied =
+      "writeback_controller_jobs_answered_total{" + kF + ",outcome=\"APPLIED\"}";
   EXPECT_EQ(Get(c1, applied) - Get(c0, applied), kChanges);
   const std::string latency = "writeback_controller_change_latency_seconds";
-  EXPECT_EQ(Get(c1, latency + "_count{" + kF + "}") -
-                Get(c0, latency + "_count{" + kF + "}"),
+  EXPECT_EQ(Get(c1, latency + "_count{" + kF + "}") - Get(c0, latency + "_count{" + kF + "}"),
             kChanges);
   EXPECT_GT(Get(c1, latency + "_sum{" + kF + "}"), 0);
   ExpectCumulative(c1, latency, kF);
@@ -230,42 +205,33 @@ TEST(MetricsTest, SeriesFollowTheRun) {
   EXPECT_EQ(Get(c1, "writeback_controller_agents_connected{" + kF + "}"), 1);
   const std::string commits = "writeback_controller_store_commit_seconds_count";
   EXPECT_GE(Get(c1, commits) - Get(c0, commits),
-            kChanges); // one per accepted change at least
+            kChanges);  // one per accepted change at least
   ExpectCumulative(c1, "writeback_controller_store_commit_seconds", "");
 
-  const std::string agent_applied =
-      "writeback_agent_jobs_total{outcome=\"APPLIED\"}";
+  const std::string agent_applied = "writeback_agent_jobs_total{outcome=\"APPLIED\"}";
   EXPECT_EQ(Get(a1, agent_applied) - Get(a0, agent_applied), kChanges);
-  const std::string modifies =
-      "writeback_agent_ldap_operation_seconds_count{operation=\"modify\"}";
+  const std::string modifies = "writeback_agent_ldap_operation_seconds_count{operation=\"modify\"}";
   EXPECT_GE(Get(a1, modifies) - Get(a0, modifies), kChanges);
-  ExpectCumulative(a1, "writeback_agent_ldap_operation_seconds",
-                   "operation=\"modify\"");
-  EXPECT_GE(
-      Get(a1,
-          "writeback_agent_ldap_operation_seconds_count{operation=\"bind\"}"),
-      1);
+  ExpectCumulative(a1, "writeback_agent_ldap_operation_seconds", "operation=\"modify\"");
+  EXPECT_GE(Get(a1, "writeback_agent_ldap_operation_seconds_count{operation=\"bind\"}"), 1);
 
   // A stream cut: SIGSTOP past the lease (the controller cuts the session),
   // then SIGCONT: the agent opens one new session.
-  const std::string connects =
-      "writeback_controller_agent_stream_connects_total{" + kF + "}";
+  const std::string connects = "writeback_controller_agent_stream_connects_total{" + kF + "}";
   const std::string reconnects = "writeback_agent_stream_reconnects_total";
   ASSERT_OK(env.SuspendAgent(1));
   ASSERT_OK(WaitFor(cport,
-                    [&](const Scrape &s) {
-                      return Get(s, "writeback_controller_agents_connected{" +
-                                        kF + "}") == 0;
+                    [&](const Scrape& s) {
+                      return Get(s, "writeback_controller_agents_connected{" + kF + "}") == 0;
                     })
                 .status())
       << env.LogsForFailure();
   ASSERT_OK(env.ResumeAgent(1));
-  ASSERT_OK(
-      admin.WaitConnectedAgents(WritebackEnv::kForest, 1, absl::Seconds(60)));
-  ASSERT_OK_AND_ASSIGN(Scrape a2, WaitFor(aport, [&](const Scrape &s) {
+  ASSERT_OK(admin.WaitConnectedAgents(WritebackEnv::kForest, 1, absl::Seconds(60)));
+  ASSERT_OK_AND_ASSIGN(Scrape a2, WaitFor(aport, [&](const Scrape& s) {
                          return Get(s, "writeback_agent_stream_connected") == 1;
                        }));
-  absl::SleepFor(absl::Seconds(2)); // a second reconnect would show by now
+  absl::SleepFor(absl::Seconds(2));  // a second reconnect would show by now
   ASSERT_OK_AND_ASSIGN(Scrape c2, ScrapePort(cport));
   ASSERT_OK_AND_ASSIGN(a2, ScrapePort(aport));
   EXPECT_EQ(Get(c2, connects) - Get(c1, connects), 1);
@@ -277,8 +243,7 @@ TEST(MetricsTest, SeriesFollowTheRun) {
   // delegation (least_privilege_test), so the modify ends in
   // insufficientAccessRights (50).
   ASSERT_OK(env.StopAgent(1));
-  ASSERT_OK(
-      admin.WaitConnectedAgents(WritebackEnv::kForest, 0, absl::Seconds(60)));
+  ASSERT_OK(admin.WaitConnectedAgents(WritebackEnv::kForest, 0, absl::Seconds(60)));
   auto account = env.dc().AddAccount("svc-metrics", /*domain_admin=*/false);
   ASSERT_OK(account);
   WritebackEnv::AgentOptions unprivileged;
@@ -286,32 +251,29 @@ TEST(MetricsTest, SeriesFollowTheRun) {
   unprivileged.password_file = account->password_file;
   ASSERT_OK(env.StartAgent(2, unprivileged));
   ASSERT_OK_AND_ASSIGN(int aport2, env.AgentMetricsPort(2));
-  ASSERT_OK(
-      admin.WaitConnectedAgents(WritebackEnv::kForest, 1, absl::Seconds(60)));
+  ASSERT_OK(admin.WaitConnectedAgents(WritebackEnv::kForest, 1, absl::Seconds(60)));
   ASSERT_OK_AND_ASSIGN(Scrape c3, ScrapePort(cport));
-  ASSERT_OK(admin.UpdateMailbox(
-      ids[0], {AdminClient::Set("extensionAttribute1", "mt-2")}));
+  ASSERT_OK(admin.UpdateMailbox(ids[0], {AdminClient::Set("extensionAttribute1", "mt-2")}));
   const std::string refused =
       "writeback_agent_ldap_errors_total{operation=\"modify\",code=\"50\",name="
       "\"insufficientAccessRights\"}";
   absl::StatusOr<Scrape> a3 =
-      WaitFor(aport2, [&](const Scrape &s) { return Get(s, refused) >= 1; });
+      WaitFor(aport2, [&](const Scrape& s) { return Get(s, refused) >= 1; });
   ASSERT_OK(a3.status()) << env.LogsForFailure();
   EXPECT_EQ(Get(*a3, agent_applied), 0);
-  ASSERT_OK_AND_ASSIGN(
-      Scrape c4, WaitFor(cport, [&](const Scrape &s) {
-        double failed = 0;
-        for (const char *o : {"FAILED_PERMANENT", "FAILED_RETRYABLE"}) {
-          const std::string k =
-              absl::StrCat("writeback_controller_jobs_answered_total{", kF,
-                           ",outcome=\"", o, "\"}");
-          failed += Get(s, k) - Get(c3, k);
-        }
-        return failed >= 1;
-      }));
+  ASSERT_OK_AND_ASSIGN(Scrape c4, WaitFor(cport, [&](const Scrape& s) {
+                         double failed = 0;
+                         for (const char* o : {"FAILED_PERMANENT", "FAILED_RETRYABLE"}) {
+                           const std::string k =
+                               absl::StrCat("writeback_controller_jobs_answered_total{", kF,
+                                            ",outcome=\"", o, "\"}");
+                           failed += Get(s, k) - Get(c3, k);
+                         }
+                         return failed >= 1;
+                       }));
   EXPECT_EQ(Get(c4, applied), Get(c3, applied));
-  EXPECT_EQ(Get(c4, connects) - Get(c1, connects), 2); // the cut and agent-2
+  EXPECT_EQ(Get(c4, connects) - Get(c1, connects), 2);  // the cut and agent-2
 }
 
-} // namespace
-} // namespace writeback::testing
+}  // namespace
+}  // namespace writeback::testing

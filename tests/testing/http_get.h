@@ -22,32 +22,28 @@ namespace writeback::testing {
 
 struct HttpAnswer {
   int status = 0;
-  std::string headers; // the status line and headers
+  std::string headers;  // the status line and headers
   std::string body;
 };
 
-inline absl::StatusOr<HttpAnswer>
-HttpRequest(int port, const std::string &method, const std::string &path,
-            const std::string &host = "127.0.0.1") {
+inline absl::StatusOr<HttpAnswer> HttpRequest(int port, const std::string& method,
+                                              const std::string& path,
+                                              const std::string& host = "127.0.0.1") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return absl::InternalError("socket");
+  if (fd < 0) return absl::InternalError("socket");
   struct timeval tv = {10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to ", host, ":", port));
+    return absl::UnavailableError(absl::StrCat("cannot connect to ", host, ":", port));
   }
   const std::string request =
-      absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: ", host,
-                   "\r\nConnection: close\r\n\r\n");
-  if (write(fd, request.data(), request.size()) !=
-      static_cast<ssize_t>(request.size())) {
+      absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: ", host, "\r\nConnection: close\r\n\r\n");
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
     close(fd);
     return absl::UnavailableError("short write");
   }
@@ -59,17 +55,14 @@ HttpRequest(int port, const std::string &method, const std::string &path,
       close(fd);
       return absl::DeadlineExceededError("reading the answer timed out");
     }
-    if (n == 0)
-      break;
+    if (n == 0) break;
     raw.append(buf, n);
   }
   close(fd);
   HttpAnswer answer;
   const size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0 ||
-      raw.size() < 12) {
-    return absl::DataLossError(
-        absl::StrCat("not an HTTP answer: ", raw.substr(0, 100)));
+  if (end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) {
+    return absl::DataLossError(absl::StrCat("not an HTTP answer: ", raw.substr(0, 100)));
   }
   answer.headers = raw.substr(0, end);
   answer.body = raw.substr(end + 4);
@@ -79,6 +72,6 @@ HttpRequest(int port, const std::string &method, const std::string &path,
   return answer;
 }
 
-} // namespace writeback::testing
+}  // namespace writeback::testing
 
-#endif // WRITEBACK_TESTS_TESTING_HTTP_GET_H_
+#endif  // WRITEBACK_TESTS_TESTING_HTTP_GET_H_

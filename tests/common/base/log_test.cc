@@ -26,19 +26,19 @@ LogEvent Event(std::string message, std::vector<std::pair<std::string, std::stri
 }
 
 // Parses one JSON line into a Struct; fails the test when it is not one.
-google::protobuf::Struct ParseJson(const std::string &line) {
+google::protobuf::Struct ParseJson(const std::string& line) {
   google::protobuf::Struct object;
   auto status = google::protobuf::util::JsonStringToMessage(line, &object);
   EXPECT_TRUE(status.ok()) << status.ToString() << " in " << line;
   return object;
 }
 
-std::string Str(const google::protobuf::Struct &s, const std::string &key) {
+std::string Str(const google::protobuf::Struct& s, const std::string& key) {
   auto it = s.fields().find(key);
   return it == s.fields().end() ? "<missing>" : it->second.string_value();
 }
 
-int Newlines(const std::string &s) {
+int Newlines(const std::string& s) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
 }
 

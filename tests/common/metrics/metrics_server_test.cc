@@ -1,10 +1,10 @@
 #include "common/metrics/metrics_server.h"
 
 #include "common/metrics/text_format.h"
-#include "tests/testing/http_get.h"
-#include "tests/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/http_get.h"
+#include "tests/testing/status_matchers.h"
 
 namespace writeback::metrics {
 namespace {
@@ -16,26 +16,23 @@ using ::writeback::testing::StatusIs;
 TEST(MetricsServerTest, ServesMetricsOnLoopbackWithAFreePort) {
   Registry registry;
   registry.AddCounter("served_total", "Served.", {"x"}).With({"y"}).Inc(3);
-  auto server =
-      MetricsServer::Start({"127.0.0.1:0"}, &registry, "metrics_listen");
+  auto server = MetricsServer::Start({"127.0.0.1:0"}, &registry, "metrics_listen");
   ASSERT_OK(server.status());
   ASSERT_GT((*server)->port(), 0);
   auto answer = HttpRequest((*server)->port(), "GET", "/metrics");
   ASSERT_OK(answer.status());
   EXPECT_EQ(answer->status, 200);
-  EXPECT_THAT(answer->headers,
-              HasSubstr("Content-Type: text/plain; version=0.0.4"));
+  EXPECT_THAT(answer->headers, HasSubstr("Content-Type: text/plain; version=0.0.4"));
   EXPECT_EQ(answer->body, RenderText(registry));
   EXPECT_THAT(answer->body, HasSubstr("served_total{x=\"y\"} 3\n"));
 }
 
 TEST(MetricsServerTest, OtherPathsAre404AndOtherMethods405) {
   Registry registry;
-  auto server =
-      MetricsServer::Start({"localhost:0"}, &registry, "metrics_listen");
+  auto server = MetricsServer::Start({"localhost:0"}, &registry, "metrics_listen");
   ASSERT_OK(server.status());
   const int port = (*server)->port();
-  for (const char *path : {"/", "/metrics/x", "/metricsx", "/other"}) {
+  for (const char* path : {"/", "/metrics/x", "/metricsx", "/other"}) {
     auto answer = HttpRequest(port, "GET", path);
     ASSERT_OK(answer.status());
     EXPECT_EQ(answer->status, 404) << path;
@@ -54,10 +51,8 @@ TEST(MetricsServerTest, RefusesNonLoopbackUnlessAllowed) {
   Registry registry;
   EXPECT_THAT(
       MetricsServer::Start({"0.0.0.0:0"}, &registry, "metrics_listen").status(),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("metrics_listen_allow_non_loopback")));
-  auto allowed =
-      MetricsServer::Start({"0.0.0.0:0", true}, &registry, "metrics_listen");
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metrics_listen_allow_non_loopback")));
+  auto allowed = MetricsServer::Start({"0.0.0.0:0", true}, &registry, "metrics_listen");
   ASSERT_OK(allowed.status());
   auto answer = HttpRequest((*allowed)->port(), "GET", "/metrics");
   ASSERT_OK(answer.status());
@@ -66,21 +61,16 @@ TEST(MetricsServerTest, RefusesNonLoopbackUnlessAllowed) {
 
 TEST(MetricsServerTest, RefusesMalformedAddressesAndTakenPorts) {
   Registry registry;
-  for (const char *bad :
-       {"127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000", "host.example:9474"}) {
-    EXPECT_THAT(
-        MetricsServer::Start({bad, true}, &registry, "metrics_listen").status(),
-        StatusIs(absl::StatusCode::kInvalidArgument,
-                 HasSubstr("metrics_listen")))
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000", "host.example:9474"}) {
+    EXPECT_THAT(MetricsServer::Start({bad, true}, &registry, "metrics_listen").status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metrics_listen")))
         << bad;
   }
-  auto first =
-      MetricsServer::Start({"127.0.0.1:0"}, &registry, "metrics_listen");
+  auto first = MetricsServer::Start({"127.0.0.1:0"}, &registry, "metrics_listen");
   ASSERT_OK(first.status());
   const std::string taken = "127.0.0.1:" + std::to_string((*first)->port());
-  EXPECT_THAT(
-      MetricsServer::Start({taken}, &registry, "metrics_listen").status(),
-      StatusIs(absl::StatusCode::kUnavailable, HasSubstr(taken)));
+  EXPECT_THAT(MetricsServer::Start({taken}, &registry, "metrics_listen").status(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(taken)));
 }
 
 TEST(MetricsServerTest, ListeningPortSyntax) {
@@ -89,5 +79,5 @@ TEST(MetricsServerTest, ListeningPortSyntax) {
   EXPECT_EQ(*ToListeningPort("127.0.0.2:80"), "127.0.0.2:80");
 }
 
-} // namespace
-} // namespace writeback::metrics
+}  // namespace
+}  // namespace writeback::metrics

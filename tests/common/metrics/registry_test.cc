@@ -11,8 +11,8 @@ namespace {
 
 TEST(RegistryTest, SeriesAreCreatedOnFirstUseAndKeepTheirReference) {
   Registry registry;
-  CounterFamily &jobs = registry.AddCounter("jobs_total", "Jobs.", {"outcome"});
-  Counter &applied = jobs.With({"APPLIED"});
+  CounterFamily& jobs = registry.AddCounter("jobs_total", "Jobs.", {"outcome"});
+  Counter& applied = jobs.With({"APPLIED"});
   applied.Inc();
   applied.Inc(2);
   EXPECT_EQ(&jobs.With({"APPLIED"}), &applied);
@@ -22,7 +22,7 @@ TEST(RegistryTest, SeriesAreCreatedOnFirstUseAndKeepTheirReference) {
 
 TEST(RegistryTest, GaugeGoesUpAndDown) {
   Registry registry;
-  Gauge &g = registry.AddGauge("connected", "Connected.").With({});
+  Gauge& g = registry.AddGauge("connected", "Connected.").With({});
   g.Inc();
   g.Inc();
   g.Dec();
@@ -33,8 +33,7 @@ TEST(RegistryTest, GaugeGoesUpAndDown) {
 
 TEST(RegistryTest, HistogramBucketsAreCumulativeAndBoundsInclusive) {
   Histogram h({0.1, 1, 10});
-  for (double v : {0.05, 0.1, 0.5, 1.0, 5.0, 100.0})
-    h.Observe(v);
+  for (double v : {0.05, 0.1, 0.5, 1.0, 5.0, 100.0}) h.Observe(v);
   Histogram::Snapshot s = h.Read();
   EXPECT_THAT(s.cumulative, ::testing::ElementsAre(2, 4, 5, 6));
   EXPECT_EQ(s.count, 6u);
@@ -43,7 +42,7 @@ TEST(RegistryTest, HistogramBucketsAreCumulativeAndBoundsInclusive) {
 
 TEST(RegistryTest, CollectorsRunBeforeRendering) {
   Registry registry;
-  GaugeFamily &depth = registry.AddGauge("depth", "Queue depth.", {"forest"});
+  GaugeFamily& depth = registry.AddGauge("depth", "Queue depth.", {"forest"});
   int calls = 0;
   registry.AddCollector([&] { depth.With({"corp"}).Set(++calls * 10); });
   registry.Collect();
@@ -53,10 +52,9 @@ TEST(RegistryTest, CollectorsRunBeforeRendering) {
 
 TEST(RegistryTest, ConcurrentUpdatesLoseNothing) {
   Registry registry;
-  CounterFamily &counters = registry.AddCounter("c_total", "C.", {"thread"});
-  HistogramFamily &hist =
-      registry.AddHistogram("h_seconds", "H.", {}, {0.5, 1});
-  Gauge &gauge = registry.AddGauge("g", "G.").With({});
+  CounterFamily& counters = registry.AddCounter("c_total", "C.", {"thread"});
+  HistogramFamily& hist = registry.AddHistogram("h_seconds", "H.", {}, {0.5, 1});
+  Gauge& gauge = registry.AddGauge("g", "G.").With({});
   constexpr int kThreads = 8;
   constexpr int kPerThread = 20000;
   std::vector<std::thread> threads;
@@ -71,11 +69,9 @@ TEST(RegistryTest, ConcurrentUpdatesLoseNothing) {
       }
     });
   }
-  for (auto &t : threads)
-    t.join();
+  for (auto& t : threads) t.join();
   EXPECT_EQ(counters.With({"shared"}).Value(), kThreads * kPerThread);
-  EXPECT_EQ(counters.With({"0"}).Value() + counters.With({"1"}).Value(),
-            kThreads * kPerThread);
+  EXPECT_EQ(counters.With({"0"}).Value() + counters.With({"1"}).Value(), kThreads * kPerThread);
   Histogram::Snapshot s = hist.With({}).Read();
   EXPECT_EQ(s.count, static_cast<uint64_t>(kThreads * kPerThread));
   EXPECT_EQ(s.cumulative[0], static_cast<uint64_t>(kThreads * kPerThread / 2));
@@ -88,13 +84,11 @@ TEST(RegistryDeathTest, RefusesDuplicateNamesAndBadLabels) {
   registry.AddCounter("dup_total", "D.");
   EXPECT_DEATH(registry.AddCounter("dup_total", "D."), "registered twice");
   EXPECT_DEATH(registry.AddGauge("bad-name", "B."), "invalid metric name");
-  EXPECT_DEATH(registry.AddHistogram("h", "H.", {"le"}, {1}),
-               "invalid label name");
-  EXPECT_DEATH(registry.AddHistogram("h2", "H.", {}, {2, 1}),
-               "strictly increasing");
-  CounterFamily &f = registry.AddCounter("f_total", "F.", {"a", "b"});
+  EXPECT_DEATH(registry.AddHistogram("h", "H.", {"le"}, {1}), "invalid label name");
+  EXPECT_DEATH(registry.AddHistogram("h2", "H.", {}, {2, 1}), "strictly increasing");
+  CounterFamily& f = registry.AddCounter("f_total", "F.", {"a", "b"});
   EXPECT_DEATH(f.With({"x"}), "1 label values for 2 labels");
 }
 
-} // namespace
-} // namespace writeback::metrics
+}  // namespace
+}  // namespace writeback::metrics

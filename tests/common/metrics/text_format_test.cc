@@ -27,9 +27,7 @@ TEST(TextFormatTest, CounterAndGaugeWithHelpTypeAndLabels) {
 
 TEST(TextFormatTest, LabelValuesAndHelpAreEscaped) {
   Registry registry;
-  registry.AddCounter("e_total", "Back\\slash and\nnewline.", {"v"})
-      .With({"a\"b\\c\nd"})
-      .Inc();
+  registry.AddCounter("e_total", "Back\\slash and\nnewline.", {"v"}).With({"a\"b\\c\nd"}).Inc();
   EXPECT_EQ(RenderText(registry),
             "# HELP e_total Back\\\\slash and\\nnewline.\n"
             "# TYPE e_total counter\n"
@@ -38,9 +36,8 @@ TEST(TextFormatTest, LabelValuesAndHelpAreEscaped) {
 
 TEST(TextFormatTest, HistogramHasCumulativeBucketsInfSumAndCount) {
   Registry registry;
-  Histogram &h =
-      registry.AddHistogram("lat_seconds", "Latency.", {"op"}, {0.005, 0.5, 1})
-          .With({"modify"});
+  Histogram& h =
+      registry.AddHistogram("lat_seconds", "Latency.", {"op"}, {0.005, 0.5, 1}).With({"modify"});
   h.Observe(0.001);
   h.Observe(0.2);
   h.Observe(0.3);
@@ -58,9 +55,7 @@ TEST(TextFormatTest, HistogramHasCumulativeBucketsInfSumAndCount) {
 
 TEST(TextFormatTest, HistogramWithoutLabelsHasOnlyLe) {
   Registry registry;
-  registry.AddHistogram("commit_seconds", "Commits.", {}, {1})
-      .With({})
-      .Observe(0.5);
+  registry.AddHistogram("commit_seconds", "Commits.", {}, {1}).With({}).Observe(0.5);
   std::string text = RenderText(registry);
   EXPECT_THAT(text, HasSubstr("commit_seconds_bucket{le=\"1\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("commit_seconds_bucket{le=\"+Inf\"} 1\n"));
@@ -71,8 +66,7 @@ TEST(TextFormatTest, HistogramWithoutLabelsHasOnlyLe) {
 TEST(TextFormatTest, FamilyWithoutSeriesShowsOnlyItsHeader) {
   Registry registry;
   registry.AddCounter("none_total", "Nothing yet.", {"x"});
-  EXPECT_EQ(RenderText(registry),
-            "# HELP none_total Nothing yet.\n# TYPE none_total counter\n");
+  EXPECT_EQ(RenderText(registry), "# HELP none_total Nothing yet.\n# TYPE none_total counter\n");
 }
 
 TEST(TextFormatTest, FormatsSpecialAndFractionalValues) {
@@ -87,5 +81,5 @@ TEST(TextFormatTest, FormatsSpecialAndFractionalValues) {
   EXPECT_EQ(std::stod(FormatValue(1.0 / 3)), 1.0 / 3);
 }
 
-} // namespace
-} // namespace writeback::metrics
+}  // namespace
+}  // namespace writeback::metrics

@@ -18,7 +18,7 @@ TEST(PublicServicesTest, ExactlyHealthAndReflectionAreExempt) {
 }
 
 TEST(PublicServicesTest, NothingElseIsExempt) {
-  for (const char *path :
+  for (const char* path :
        {"/writeback.v1.AdminService/GetMailbox", "/writeback.v1.AdminService/UpdateMailbox",
         "/grpc.health.v1.Health/Reset",  // not a health method
         "/grpc.health.v1.Health/Check/", "grpc.health.v1.Health/Check",

@@ -98,6 +98,35 @@ TEST(ImportParseTest, CsvHandlesQuotingAndMultiValuedCells) {
   EXPECT_THAT(b.at("extensionAttribute1").values(), ElementsAre("plain"));
 }
 
+TEST(ImportParseTest, CsvNeverClearsAndKeepsSemicolonsOfSingleValues) {
+  std::string text =
+      std::string("cloud_id,forest,anchor,mail,proxyAddresses,extensionAttribute1\n") + kId1 +
+      ",corp.example.com," + kGuid1 + ",\"  \",\" \",\"a;b\"\n" + kId2 + ",corp.example.com," +
+      kGuid2 + ",,\" ; \",\n";
+  ParsedImport p = ParseImport(text, ImportFormat::kCsv);
+  // Line 2: blank cells leave mail and proxyAddresses alone; a single value keeps its ';'.
+  ASSERT_THAT(p.entries, SizeIs(1));
+  const auto& a = p.entries[0].attributes().attributes();
+  EXPECT_EQ(a.count("mail"), 0u);
+  EXPECT_EQ(a.count("proxyAddresses"), 0u);
+  EXPECT_THAT(a.at("extensionAttribute1").values(), ElementsAre("a;b"));
+  // Line 3: a multi-valued cell of separators only would clear the attribute: refused.
+  EXPECT_THAT(Where(p), ElementsAre("3 attributes.proxyAddresses"));
+  EXPECT_THAT(p.errors[0].message, HasSubstr("CSV cannot clear"));
+}
+
+TEST(ImportParseTest, ByteOrderMarkIsNotPartOfTheData) {
+  std::string csv = std::string("\xEF\xBB\xBF") + "cloud_id,forest,anchor,mail\n" + kId1 +
+                    ",corp.example.com," + kGuid1 + ",a@contoso.com\n";
+  ParsedImport from_csv = ParseImport(csv, ImportFormat::kCsv);
+  EXPECT_THAT(from_csv.errors, IsEmpty());
+  EXPECT_THAT(from_csv.entries, SizeIs(1));
+  std::string jsonl = "\xEF\xBB\xBF" + Line(kId1, kGuid1, "\"mail\":\"a@contoso.com\"") + "\n";
+  ParsedImport from_json = ParseImport(jsonl, ImportFormat::kJsonLines);
+  EXPECT_THAT(from_json.errors, IsEmpty());
+  EXPECT_THAT(from_json.entries, SizeIs(1));
+}
+
 TEST(ImportParseTest, CsvErrorsNameTheLineTheRecordStartsOn) {
   std::string text = std::string("cloud_id,forest,anchor,mail\n") + kId1 + ",corp.example.com,\"" +
                      kGuid1 + "\",\"multi\nline\"\n" +  // 2-3: one record, a control character
