@@ -5,55 +5,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
+#include "common/job_hint.h"
 
 namespace writeback::agent {
 
 bool IsJobFailure(v1::Outcome outcome) {
   return outcome == v1::REJECTED_BY_POLICY || outcome == v1::FAILED_PERMANENT ||
          outcome == v1::FAILED_RETRYABLE;
-}
-
-std::string JobFailureHint(const v1::JobResult& result, const std::string& mailbox_id) {
-  const std::string retry = absl::StrCat("writebackctl mailbox retry ", mailbox_id);
-  switch (result.reason()) {
-    case v1::REASON_OBJECT_NOT_FOUND:
-      return absl::StrCat(
-          "no AD object carries the mailbox's anchor: check it with writebackctl "
-          "mailbox get ",
-          mailbox_id, ", or remove the mailbox: writebackctl mailbox remove ", mailbox_id);
-    case v1::REASON_OBJECT_DELETED:
-      return absl::StrCat(
-          "the AD object was deleted: restore it, or remove the mailbox: "
-          "writebackctl mailbox remove ",
-          mailbox_id);
-    case v1::REASON_OUT_OF_SCOPE:
-      return absl::StrCat(
-          "the AD object is outside the agent's scope_ous: move it into a scope "
-          "OU (or widen scope_ous), then: ",
-          retry);
-    case v1::REASON_AMBIGUOUS_MATCH:
-      return absl::StrCat("several AD objects carry the anchor: clear the duplicates, then: ",
-                          retry);
-    default:
-      break;
-  }
-  switch (result.outcome()) {
-    case v1::REJECTED_BY_POLICY:
-      return absl::StrCat(
-          "fix the value in the cloud (or the agent's local policy if the value "
-          "is right), then: ",
-          retry);
-    case v1::FAILED_PERMANENT:
-      return absl::StrCat(
-          "the directory refused the change: fix the value in the cloud or the "
-          "object in AD, then: ",
-          retry);
-    case v1::FAILED_RETRYABLE:
-      return "nothing to do unless it repeats: the controller retries; then "
-             "check the DC";
-    default:
-      return "";
-  }
 }
 
 void LogJobFailure(const v1::Job& job, const v1::JobResult& result, const std::string& attribute) {

@@ -25,9 +25,6 @@ namespace writeback::agent {
 // REJECTED_BY_POLICY, FAILED_PERMANENT and FAILED_RETRYABLE.
 bool IsJobFailure(v1::Outcome outcome);
 
-// What to do about `result` of a job for mailbox `mailbox_id`.
-std::string JobFailureHint(const v1::JobResult& result, const std::string& mailbox_id);
-
 // Logs the failure. `attribute`: the attribute at fault, or empty (then the
 // job's only attribute, when it has one).
 void LogJobFailure(const v1::Job& job, const v1::JobResult& result, const std::string& attribute);

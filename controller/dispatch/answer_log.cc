@@ -5,49 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
+#include "common/job_hint.h"
 
 namespace writeback::controller {
-namespace {
-
 namespace v1 = writeback::v1;
-
-std::string Hint(const v1::JobResult& result, const std::string& mailbox) {
-  const std::string retry = absl::StrCat("writebackctl mailbox retry ", mailbox);
-  switch (result.reason()) {
-    case v1::REASON_OBJECT_NOT_FOUND:
-      return absl::StrCat("no AD object carries the anchor: check it (writebackctl mailbox get ",
-                          mailbox, ") or remove the mailbox (writebackctl mailbox remove ", mailbox,
-                          ")");
-    case v1::REASON_OBJECT_DELETED:
-      return absl::StrCat(
-          "the AD object was deleted: restore it, or "
-          "writebackctl mailbox remove ",
-          mailbox);
-    case v1::REASON_OUT_OF_SCOPE:
-      return absl::StrCat(
-          "the AD object is outside the forest's scope OUs: move it into one "
-          "(or widen the scope), then: ",
-          retry);
-    case v1::REASON_AMBIGUOUS_MATCH:
-      return absl::StrCat("several AD objects carry the anchor: clear the duplicates, then: ",
-                          retry);
-    default:
-      break;
-  }
-  if (result.outcome() == v1::REJECTED_BY_POLICY) {
-    return absl::StrCat(
-        "fix the value in the cloud (or the agent's local "
-        "policy if the value is "
-        "right), then: ",
-        retry);
-  }
-  return absl::StrCat(
-      "the directory refused the change: fix the value in the cloud or the "
-      "object in AD, then: ",
-      retry);
-}
-
-}  // namespace
 
 void LogFailedAnswer(const v1::Job& job, const v1::JobResult& result, const std::string& agent,
                      const std::string& forest) {
@@ -69,7 +30,8 @@ void LogFailedAnswer(const v1::Job& job, const v1::JobResult& result, const std:
     line << LogField("reason", v1::FailureReason_Name(result.reason()));
   }
   if (!result.dn().empty()) line << LogField("dn", result.dn());
-  line << LogField("error", result.diagnostic()) << LogHint(Hint(result, job.mailbox_id()));
+  line << LogField("error", result.diagnostic())
+       << LogHint(JobFailureHint(result, job.mailbox_id()));
 }
 
 void LogFailedRead(const v1::ObservedObject& object, const std::string& agent,
@@ -89,7 +51,7 @@ void LogFailedRead(const v1::ObservedObject& object, const std::string& agent,
   line << LogField("error", object.diagnostic())
        << LogHint(object.failure() == v1::FAILED_RETRYABLE
                       ? "nothing to do unless it repeats: the read is retried"
-                      : Hint(as_result, object.mailbox_id()));
+                      : JobFailureHint(as_result, object.mailbox_id()));
 }
 
 }  // namespace writeback::controller
