@@ -1,6 +1,7 @@
 #include "agent/enroll/credentials.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -38,7 +39,12 @@ absl::StatusOr<AgentCredentials> LoadCredentials(const std::string& state_dir) {
   }
   if (!cert.ok()) return cert.status();
   c.cert_pem = *std::move(cert);
-  WB_ASSIGN_OR_RETURN(c.key_pem, ReadPrivateFile(PathOf(state_dir, "agent.key")));
+  absl::StatusOr<std::string> key = ReadPrivateFile(PathOf(state_dir, "agent.key"));
+  if (!key.ok() && absl::IsNotFound(key.status())) {  // saved by an older agent, cut short
+    key = ReadPrivateFile(PathOf(state_dir, "agent.key.old"));
+  }
+  if (!key.ok()) return key.status();
+  c.key_pem = *std::move(key);
   WB_ASSIGN_OR_RETURN(c.ca_pem, ReadFileToString(PathOf(state_dir, "ca.pem")));
   absl::Status s = CheckCredentials(&c);
   if (!s.ok()) {
@@ -51,9 +57,8 @@ absl::StatusOr<AgentCredentials> LoadCredentials(const std::string& state_dir) {
     }
   }
   if (!s.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the credentials in ", state_dir, " are not usable (", s.message(),
-                     "); enroll again"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the credentials in ", state_dir, " are not usable (", s.message(), "); enroll again"));
   }
   return c;
 }
@@ -64,18 +69,21 @@ absl::Status SaveCredentials(const std::string& state_dir, const AgentCredential
         absl::StrCat("cannot create the state directory ", state_dir, ": ", std::strerror(errno)));
   }
   WB_RETURN_IF_ERROR(WritePrivateFileAtomically(PathOf(state_dir, "ca.pem"), c.ca_pem));
-  // The key goes first and the previous one is kept as agent.key.old until
-  // the next save, so a crash before the certificate is written leaves a
-  // matching pair (LoadCredentials falls back to it).
+  // The key goes first and the previous one is kept as agent.key.old (a
+  // hard link, so agent.key never goes missing) until the next save, so a
+  // crash before the certificate is written leaves a matching pair
+  // (LoadCredentials falls back to it).
   const std::string key = PathOf(state_dir, "agent.key");
+  const std::string old = key + ".old";
   WB_RETURN_IF_ERROR(WritePrivateFileAtomically(key + ".new", c.key_pem));
-  if (rename(key.c_str(), (key + ".old").c_str()) != 0 && errno != ENOENT) {
-    return absl::InternalError(absl::StrCat("cannot keep the previous key ", key, ".old: ",
-                                            std::strerror(errno)));
+  if ((unlink(old.c_str()) != 0 && errno != ENOENT) ||
+      (link(key.c_str(), old.c_str()) != 0 && errno != ENOENT)) {
+    return absl::InternalError(
+        absl::StrCat("cannot keep the previous key ", old, ": ", std::strerror(errno)));
   }
   if (rename((key + ".new").c_str(), key.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot install the key ", key, ": ",
-                                            std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot install the key ", key, ": ", std::strerror(errno)));
   }
   return WritePrivateFileAtomically(PathOf(state_dir, "agent.pem"), c.cert_pem);
 }
