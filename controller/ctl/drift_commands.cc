@@ -24,10 +24,6 @@ std::string Values(const google::protobuf::RepeatedPtrField<std::string>& values
   return values.empty() ? "(none)" : absl::StrCat("[", absl::StrJoin(values, "; "), "]");
 }
 
-void Deadline(grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-}
-
 }  // namespace
 
 int RunReconcileCommand(v1::AdminService::Stub& stub, const std::string& forest,
@@ -38,7 +34,7 @@ int RunReconcileCommand(v1::AdminService::Stub& stub, const std::string& forest,
   v1::ReconcileForestResponse started;
   {
     grpc::ClientContext context;
-    Deadline(&context);
+    SetDeadline(&context);
     if (auto s = stub.ReconcileForest(&context, request, &started); !s.ok()) {
       return hooks.report(s);
     }
@@ -58,7 +54,7 @@ int RunReconcileCommand(v1::AdminService::Stub& stub, const std::string& forest,
   while (absl::Now() < give_up) {
     v1::ListProvisioningLogResponse response;
     grpc::ClientContext context;
-    Deadline(&context);
+    SetDeadline(&context);
     if (auto s = stub.ListProvisioningLog(&context, filter, &response); !s.ok()) {
       return hooks.report(s);
     }
@@ -94,7 +90,7 @@ int RunDriftCommand(v1::AdminService::Stub& stub, const std::vector<std::string>
   request.set_summary(flags.summary);
   v1::ListDriftResponse response;
   grpc::ClientContext context;
-  Deadline(&context);
+  SetDeadline(&context);
   if (auto s = stub.ListDrift(&context, request, &response); !s.ok()) return hooks.report(s);
   if (flags.json) {  // JSON lines, one record or summary row each
     for (const auto& r : response.records()) std::cout << ToJson(r) << "\n";

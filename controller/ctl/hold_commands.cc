@@ -19,10 +19,6 @@ std::string Time(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
 }
 
-void Deadline(grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-}
-
 }  // namespace
 
 absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string& name,
@@ -62,7 +58,7 @@ absl::StatusOr<v1::SetForestPolicyRequest> ParseForestPolicy(const std::string& 
 int RunHoldCommand(v1::AdminService::Stub& stub, const std::vector<std::string>& args,
                    const HoldFlags& flags, const LogCommandHooks& hooks) {
   grpc::ClientContext context;
-  Deadline(&context);
+  SetDeadline(&context);
   if (args.size() == 2 && args[1] == "list") {
     v1::ListHoldsRequest request;
     request.set_forest(flags.forest);
@@ -116,7 +112,7 @@ int RunForestSetCommand(v1::AdminService::Stub& stub, const std::vector<std::str
   if (!request.ok()) return hooks.usage(std::string(request.status().message()));
   v1::Forest forest;
   grpc::ClientContext context;
-  Deadline(&context);
+  SetDeadline(&context);
   if (auto s = stub.SetForestPolicy(&context, *request, &forest); !s.ok()) return hooks.report(s);
   if (flags.json) return PrintJson(forest), kExitOk;
   std::cout << "forest " << forest.name() << ": mass-change threshold "

@@ -41,7 +41,7 @@ grpc::Status CallImport(v1::AdminService::Stub& stub, const std::vector<v1::Impo
   request.set_validate_only(validate_only);
   for (size_t i = begin; i < end; ++i) *request.add_entries() = entries[i];
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  SetDeadline(&context, 120);
   return stub.ImportMailboxes(&context, request, response);
 }
 

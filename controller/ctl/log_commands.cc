@@ -74,7 +74,7 @@ int Follow(v1::AdminService::Stub& stub, v1::ListProvisioningLogRequest request,
     newest.set_limit(1);
     v1::ListProvisioningLogResponse response;
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    SetDeadline(&context);
     if (auto s = stub.ListProvisioningLog(&context, newest, &response); !s.ok()) {
       return hooks.report(s);
     }
@@ -94,7 +94,7 @@ int Follow(v1::AdminService::Stub& stub, v1::ListProvisioningLogRequest request,
     request.set_limit(
         static_cast<uint32_t>(limit == 0 ? 500 : std::min<int64_t>(500, limit - printed)));
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    SetDeadline(&context);
     std::unique_ptr<grpc::ClientReader<v1::ProvisioningRecord>> reader =
         stub.ExportProvisioningLog(&context, request);
     v1::ProvisioningRecord record;
@@ -130,7 +130,7 @@ int List(v1::AdminService::Stub& stub, const v1::ListProvisioningLogRequest& req
          const LogFlags& flags, const LogCommandHooks& hooks) {
   v1::ListProvisioningLogResponse response;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  SetDeadline(&context);
   if (auto s = stub.ListProvisioningLog(&context, request, &response); !s.ok()) {
     return hooks.report(s);
   }
@@ -161,7 +161,7 @@ int Export(v1::AdminService::Stub& stub, const v1::ListProvisioningLogRequest& r
   std::ostream& out = flags.output.empty() ? std::cout : file;
   grpc::ClientContext context;
   // A hang guard only: an export of millions of records takes minutes.
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::hours(1));
+  SetDeadline(&context, 3600);
   std::unique_ptr<grpc::ClientReader<v1::ProvisioningRecord>> reader =
       stub.ExportProvisioningLog(&context, request);
   v1::ProvisioningRecord record;

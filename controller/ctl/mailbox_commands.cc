@@ -18,10 +18,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-}
-
 std::string Values(const v1::AttributeValues& v) {
   if (v.values().empty()) return "(none)";
   return absl::StrJoin(v.values(), "; ");

@@ -198,10 +198,6 @@ absl::StatusOr<std::unique_ptr<v1::AdminService::Stub>> Connect() {
   return v1::AdminService::NewStub(*channel);
 }
 
-void SetDeadline(grpc::ClientContext* context, int seconds = 30) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-}
-
 DriftFlags CollectDriftFlags() {
   DriftFlags flags;
   flags.mailbox = absl::GetFlag(FLAGS_mailbox);

@@ -1,9 +1,11 @@
 #include "controller/ctl/output.h"
 
+#include <chrono>
 #include <iostream>
 
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
 
 namespace writeback::ctl {
 
@@ -19,6 +21,10 @@ void PrintJson(const google::protobuf::Message& m) { std::cout << ToJson(m) << s
 
 std::string FormatTimeMs(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+void SetDeadline(grpc::ClientContext* context, int seconds) {
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
 }  // namespace writeback::ctl

@@ -1,5 +1,5 @@
-// What every writebackctl verb prints the same way: JSON with the proto's
-// field names (--json) and times as UTC text.
+// What every writebackctl verb does the same way: JSON with the proto's
+// field names (--json), times as UTC text, a deadline on each call.
 //
 //   if (json) PrintJson(response); else std::cout << FormatTimeMs(r.time_ms());
 #ifndef WRITEBACK_CONTROLLER_CTL_OUTPUT_H_
@@ -9,6 +9,10 @@
 #include <string>
 
 #include "google/protobuf/message.h"
+
+namespace grpc {
+class ClientContext;
+}  // namespace grpc
 
 namespace writeback::ctl {
 
@@ -26,6 +30,9 @@ std::string ToJson(const google::protobuf::Message& m);
 void PrintJson(const google::protobuf::Message& m);
 // "2026-11-24 01:58:18.123" (UTC) for Unix milliseconds.
 std::string FormatTimeMs(int64_t ms);
+
+// Every Admin API call gets a deadline: `seconds` from now (30 by default).
+void SetDeadline(grpc::ClientContext* context, int seconds = 30);
 
 }  // namespace writeback::ctl
 

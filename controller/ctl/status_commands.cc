@@ -14,10 +14,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-void SetDeadline(grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-}
-
 void PrintStatus(const v1::GetStatusResponse& status) {
   std::cout << "mailboxes " << status.total_mailboxes() << "  queue " << status.queue_depth()
             << "  quarantined " << status.quarantined() << "  conflicted " << status.conflicted()

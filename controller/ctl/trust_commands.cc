@@ -14,10 +14,6 @@ namespace {
 
 namespace v1 = writeback::v1;
 
-void SetDeadline(grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-}
-
 std::string When(int64_t ms) { return ms == 0 ? "-" : FormatTimeMs(ms); }
 
 std::vector<std::string> TokenRow(const v1::JoinToken& t) {
