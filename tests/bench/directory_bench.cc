@@ -34,6 +34,7 @@
 #include "agent/directory/ldap_directory.h"
 #include "common/base/log.h"
 #include "common/base/status_macros.h"
+#include "tests/bench/bench_util.h"
 #include "tests/bench/bench_workload.h"
 #include "tests/bench/raw_ldap_client.h"
 
@@ -66,21 +67,6 @@ struct Step {
   double per_s() const { return seconds > 0 ? verified / seconds : 0; }
 };
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 void PrintStep(const Flags& flags, const Step& s, size_t users, bool best) {
   std::string line = absl::StrFormat(
       "{\"bench\":\"directory\",\"mode\":\"%s\",\"label\":\"%s\",%s\"window\":%d,"
@@ -92,18 +78,6 @@ void PrintStep(const Flags& flags, const Step& s, size_t users, bool best) {
   if (flags.mode == "apply") absl::StrAppend(&line, ",\"match_batch\":", flags.match_batch);
   std::printf("%s}\n", line.c_str());
   std::fflush(stdout);
-}
-
-absl::StatusOr<std::string> ReadPassword(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read password file ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string password = text.str();
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-    password.pop_back();
-  }
-  return password;
 }
 
 absl::StatusOr<Step> RunRaw(RawLdapClient& client, const std::vector<BenchUser>& users,

@@ -294,8 +294,11 @@ absl::StatusOr<std::unique_ptr<SambaDc>> SambaDc::Start(const Options& options) 
   auto dc = std::unique_ptr<SambaDc>(new SambaDc());
   dc->cert_dir_ = options.cert_dir;
   if (options.work_dir.empty()) {
-    char tmpl[] = "/tmp/wb-dc.XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
+    // $WB_DC_TMPDIR (the benchmarks: a tmpfs) or /tmp.
+    const char* parent = getenv("WB_DC_TMPDIR");
+    std::string tmpl = absl::StrCat(parent != nullptr && *parent != 0 ? parent : "/tmp",
+                                    "/wb-dc.XXXXXX");
+    if (mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("mkdtemp failed");
     dc->dir_ = tmpl;
     dc->owns_dir_ = true;
   } else {

@@ -36,7 +36,8 @@ class SambaDc {
     std::string golden_tar;  // output of `samba_dc.sh golden`
     std::string cert_dir;    // output of make_certs.sh (dc.pem, dc.key, ca.pem)
     // Where the DC lives; must be empty or absent.  Empty: a fresh mkdtemp
-    // directory, removed by the destructor unless WB_KEEP_DC_DIR=1.
+    // directory in $WB_DC_TMPDIR (default /tmp), removed by the destructor
+    // unless WB_KEEP_DC_DIR=1.
     std::string work_dir;
     // golden_tar from $WB_GOLDEN_TAR, cert_dir from $WB_CERT_DIR (set by
     // wb_add_dc_test).

@@ -101,6 +101,16 @@ absl::StatusOr<v1::Mailbox> AdminClient::UpdateMailbox(
   return response;
 }
 
+absl::StatusOr<v1::GetStatusResponse> AdminClient::GetStatus() {
+  v1::GetStatusResponse response;
+  absl::Status s = ReadCall([&](grpc::ClientContext* context) {
+    response.Clear();
+    return stub_->GetStatus(context, v1::GetStatusRequest(), &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
 absl::Status AdminClient::UpdateMailboxes(const std::vector<v1::UpdateMailboxRequest>& requests,
                                           int threads) {
   std::atomic<size_t> next{0};

@@ -55,6 +55,8 @@ class AdminClient {
   absl::StatusOr<v1::Mailbox> GetMailbox(const std::string& cloud_id);
   // Every mailbox of every forest, by cloud id.
   absl::StatusOr<std::vector<v1::Mailbox>> ListMailboxes();
+  // Counts by status per forest and the agents (GetStatus: cheap, no mailbox list).
+  absl::StatusOr<v1::GetStatusResponse> GetStatus();
   // The provisioning log filtered by `filter`, OLDEST first (the API answers
   // newest first). limit 0: all records.
   absl::StatusOr<std::vector<v1::ProvisioningRecord>> ProvisioningLog(

@@ -132,7 +132,7 @@ absl::Status WritebackEnv::StartAgent(int n, const AgentOptions& options) {
           ? absl::StrCat("tls { cert_file: \"", cert_dir_, "/agent-", n, ".pem\" key_file: \"",
                          cert_dir_, "/agent-", n, ".key\" ca_file: \"", cert_dir_, "/ca.pem\" }\n")
           : absl::StrCat("state_dir: \"", options.state_dir, "\"\n"),
-      "ldap { urls: \"", dc_->url(), "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"", bind_dn,
+      "ldap { urls: \"", options.ldap_url.empty() ? dc_->url() : options.ldap_url, "\" ca_file: \"", dc_->ca_file(), "\" bind_dn: \"", bind_dn,
       "\" password_file: \"", password_file, "\" }\n",
       "scope_ous: \"", ScopeOu(), "\"\n",
       "reconnect_initial_ms: 200\nreconnect_max_ms: 2000\n",

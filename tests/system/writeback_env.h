@@ -76,6 +76,9 @@ class WritebackEnv {
     // The enrolled identity in this state directory (writeback-agent
     // enroll) instead of certificate agent-N of the test PKI.
     std::string state_dir;
+    // The DC URL the agent binds to; empty: the DC's own (set it to put a
+    // proxy in between; the DC's certificate names 127.0.0.1).
+    std::string ldap_url;
   };
   // Starts agent-N (certificate agent-N of the test PKI; make_certs.sh makes
   // agent-1..agent-3) bound to the DC. Starting N again after it ended
