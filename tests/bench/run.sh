@@ -17,7 +17,8 @@
 #             the memory and CPU of the controller and the agent.
 #  controller the controller alone with 1,000,000 mailboxes and 1,000 mTLS
 #             agents against a plain gRPC echo (tests/bench/controller_bench.sh).
-#  directory  the agent's apply layer against the raw client (issue 3).
+#  directory  the agent's apply layer against the raw client (issue 3;
+#             default 2000 users).
 # Without --only: e2e, then controller. --quick: e2e with 3000 users, one
 # round of windows 1,16,64,128, controller_bench.sh --quick (under 15
 # minutes on 2 cores).
@@ -91,6 +92,7 @@ while (($#)); do
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
+[[ $only == directory ]] && ((!users_set)) && users=2000
 if ((quick)); then
   ((users_set)) || users=3000
   ((windows_set)) || windows=1,16,64,128
