@@ -32,8 +32,11 @@ std::string Tail(const std::string& path, size_t bytes = 4000) {
 }  // namespace
 
 WritebackEnv::WritebackEnv() {
-  char tmpl[] = "/tmp/wb-system.XXXXXX";
-  work_dir_ = mkdtemp(tmpl);
+  // $WB_SYSTEM_TMPDIR (a benchmark's choice of disk for the store) or /tmp.
+  const char* parent = getenv("WB_SYSTEM_TMPDIR");
+  std::string tmpl = absl::StrCat(parent != nullptr && *parent != 0 ? parent : "/tmp",
+                                  "/wb-system.XXXXXX");
+  work_dir_ = mkdtemp(tmpl.data());
   const char* certs = getenv("WB_CERT_DIR");
   cert_dir_ = certs != nullptr ? certs : work_dir_ + "/certs";
 }
