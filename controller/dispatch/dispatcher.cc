@@ -27,7 +27,10 @@ Dispatcher::Dispatcher(Store* store, Clock* clock, Options options)
         Reconciler::Options r = options.reconcile;
         r.conflict = options.retry.conflict;
         return r;
-      }()) {}
+      }()),
+      committer_([store](const std::vector<MailboxUpdate>& updates) {
+        return store->UpdateMailboxes(updates);
+      }) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 
@@ -39,6 +42,7 @@ void Dispatcher::Stop() {
     stop_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  committer_.Flush();
 }
 
 std::string Dispatcher::NewId(const char* prefix) {
@@ -225,7 +229,7 @@ void Dispatcher::OnResults(const std::string& session_id,
   std::vector<MailboxUpdate> updates;
   std::optional<std::pair<std::string, std::string>> pause;  // forest, reason
   absl::Time now = clock_->Now();
-  std::vector<std::pair<writeback::v1::Job, const writeback::v1::JobResult*>> answered;
+  std::vector<std::pair<writeback::v1::Job, writeback::v1::JobResult>> answered;
   std::string forest;
   {
     absl::MutexLock lock(&mu_);
@@ -247,7 +251,7 @@ void Dispatcher::OnResults(const std::string& session_id,
       writeback::v1::Job job = std::move(out->second.job);
       s.outstanding.erase(out);
       LogFailedAnswer(job, result, s.info.agent_id, s.info.forest);
-      if (options_.observer != nullptr) answered.emplace_back(job, &result);
+      if (options_.observer != nullptr) answered.emplace_back(job, result);
       if (auto reason = watch_.Record(s.info.forest, job.mailbox_id(), result, now)) {
         pause.emplace(s.info.forest, std::move(*reason));
       }
@@ -263,30 +267,38 @@ void Dispatcher::OnResults(const std::string& session_id,
       };
       updates.push_back(std::move(update));
     }
-    wake_ = true;
+    // Answered work holds its credit until it is recorded: a slow disk slows
+    // placement instead of piling up answers in memory.
+    s.committing += updates.size();
     forest = s.info.forest;
   }
-  CommitAnswers(session_id, std::move(updates));
-  for (const auto& [job, result] : answered) {
-    options_.observer->JobAnswered(forest, job, *result, now);
-  }
-  CompleteOnDemand(session_id, results);
-  if (pause.has_value()) {
-    WB_LOG(WARNING) << "forest paused: too many jobs failed" << LogField("forest", pause->first)
-                    << LogField("reason", pause->second)
-                    << LogHint(
-                           "fix the cause named in the reason, then: writebackctl forest "
-                           "resume " +
-                           pause->first +
-                           " and writebackctl mailbox retry for "
-                           "the quarantined mailboxes");
-    absl::Status paused =
-        store_->SetForestPause(pause->first, true, pause->second, absl::ToUnixMillis(now));
-    if (!paused.ok()) {
-      WB_LOG(ERROR) << "pausing a forest failed" << LogField("forest", pause->first)
-                    << LogError(paused)
-                    << LogHint("pause it by hand: writebackctl forest pause " + pause->first);
-    }
+  CommitAnswers(session_id, std::move(updates),
+                [this, session_id, forest, now, results, answered = std::move(answered),
+                 pause = std::move(pause)] {
+                  for (const auto& [job, result] : answered) {
+                    options_.observer->JobAnswered(forest, job, result, now);
+                  }
+                  CompleteOnDemand(session_id, results);
+                  if (pause.has_value()) PauseForest(pause->first, pause->second, now);
+                });
+}
+
+void Dispatcher::FlushAnswers() { committer_.Flush(); }
+
+void Dispatcher::PauseForest(const std::string& forest, const std::string& reason,
+                             absl::Time now) {
+  WB_LOG(WARNING) << "forest paused: too many jobs failed" << LogField("forest", forest)
+                  << LogField("reason", reason)
+                  << LogHint(
+                         "fix the cause named in the reason, then: writebackctl forest "
+                         "resume " +
+                         forest +
+                         " and writebackctl mailbox retry for "
+                         "the quarantined mailboxes");
+  absl::Status paused = store_->SetForestPause(forest, true, reason, absl::ToUnixMillis(now));
+  if (!paused.ok()) {
+    WB_LOG(ERROR) << "pausing a forest failed" << LogField("forest", forest) << LogError(paused)
+                  << LogHint("pause it by hand: writebackctl forest pause " + forest);
   }
 }
 
@@ -326,9 +338,9 @@ void Dispatcher::OnObserved(const std::string& session_id,
                          },
                          std::move(log)});
     }
-    wake_ = true;
+    s.committing += updates.size();
   }
-  CommitAnswers(session_id, std::move(updates));
+  CommitAnswers(session_id, std::move(updates), nullptr);
 }
 
 void Dispatcher::OnScanPage(const std::string& session_id, const writeback::v1::ScanPage& page) {
@@ -350,24 +362,37 @@ absl::StatusOr<Reconciler::Started> Dispatcher::Reconcile(const std::string& for
   return reconciler_.Start(forest, full, ScanCandidates());
 }
 
-void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates) {
-  if (updates.empty()) return;
-  auto written = store_->UpdateMailboxes(updates);
-  if (!written.ok()) {
-    WB_LOG(ERROR) << "recording answers failed" << LogField("session", session_id)
-                  << LogError(written.status())
-                  << LogHint(
-                         "check the store (disk space, permissions); the work is "
-                         "redelivered");
+void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates,
+                               std::function<void()> after) {
+  const size_t count = updates.size();
+  if (count == 0) {
+    if (after) after();
     return;
   }
-  for (const auto& r : *written) {
-    if (!r.ok()) {
-      WB_LOG(WARNING) << "answer ignored" << LogField("session", session_id)
-                      << LogField("error", r.status().message())
-                      << LogHint("nothing to do: the mailbox changed or left meanwhile");
+  committer_.Submit(std::move(updates), [this, session_id, count, after = std::move(after)](
+                                            const AnswerCommitter::Written& written) {
+    if (!written.ok()) {
+      WB_LOG(ERROR) << "recording answers failed" << LogField("session", session_id)
+                    << LogError(written.status())
+                    << LogHint(
+                           "check the store (disk space, permissions); the work is "
+                           "redelivered");
+    } else {
+      for (const auto& r : *written) {
+        if (!r.ok()) {
+          WB_LOG(WARNING) << "answer ignored" << LogField("session", session_id)
+                          << LogField("error", r.status().message())
+                          << LogHint("nothing to do: the mailbox changed or left meanwhile");
+        }
+      }
     }
-  }
+    if (after) after();
+    absl::MutexLock lock(&mu_);
+    if (auto it = sessions_.find(session_id); it != sessions_.end()) {
+      it->second.committing -= count;
+    }
+    wake_ = true;
+  });
 }
 
 void Dispatcher::Run() {

@@ -17,6 +17,7 @@
 #define WRITEBACK_CONTROLLER_DISPATCH_DISPATCHER_H_
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -29,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "controller/dispatch/answer_committer.h"
 #include "controller/dispatch/dispatch_observer.h"
 #include "controller/dispatch/failure_watch.h"
 #include "controller/dispatch/mass_change_guard.h"
@@ -129,8 +131,12 @@ class Dispatcher {
   // The live sessions, ordered by agent id.
   std::vector<LiveSession> Sessions() const;
 
+  // Answers are recorded by a group committer (answer_committer.h): these
+  // return before the store has them; FlushAnswers waits for everything
+  // received so far (tests; Stop).
   void OnResults(const std::string& session_id, const writeback::v1::JobResults& results);
   void OnObserved(const std::string& session_id, const writeback::v1::Observed& observed);
+  void FlushAnswers();
   // A page of a reconciliation pass (protocol 3): renews the lease and hands
   // the page to the Reconciler.
   void OnScanPage(const std::string& session_id, const writeback::v1::ScanPage& page);
@@ -173,6 +179,7 @@ class Dispatcher {
     absl::Time last_heard;
     std::map<std::string, Outstanding> outstanding;  // by job or read id
     uint32_t reserved = 0;  // credit promised while placing
+    size_t committing = 0;  // answered, not yet recorded: still holds credit
     uint64_t heartbeats = 0;
     uint64_t agent_heartbeat = 0;  // newest agent heartbeat sequence, echoed back
     bool draining = false;  // takes no new work
@@ -190,7 +197,13 @@ class Dispatcher {
   std::string NewId(const char* prefix);
   // When a session lost at `now` can no longer be writing: lease + LDAP timeout.
   absl::Time Fence(const SessionInfo& info, absl::Time now) const;
-  void CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates);
+  // Records answers of `session_id` through committer_ (the caller has
+  // counted them in the session's `committing`); `after` (may be null) runs
+  // once they are recorded, then the credit is given back and placement
+  // woken.
+  void CommitAnswers(const std::string& session_id, std::vector<MailboxUpdate> updates,
+                     std::function<void()> after);
+  void PauseForest(const std::string& forest, const std::string& reason, absl::Time now);
   // Provision on demand's hooks (provision_now.cc): an answered read of a
   // waiting call goes to it (true; it records the read itself and keeps the
   // slot for its job); job answers are handed over once recorded; calls of
@@ -232,6 +245,8 @@ class Dispatcher {
   std::set<std::string> on_demand_mailboxes_ ABSL_GUARDED_BY(mu_);
   Reconciler reconciler_;  // thread-safe on its own
   std::thread thread_;
+  // Last: destroyed (flushed) first, while what its callbacks use still exists.
+  AnswerCommitter committer_;
 };
 
 // Rendezvous (highest random weight) score of an anchor on an agent.

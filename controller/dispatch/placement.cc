@@ -62,7 +62,7 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, s] : sessions_) {
       if (s.info.forest != forest || s.draining) continue;
-      size_t used = s.outstanding.size() + s.reserved;
+      size_t used = s.outstanding.size() + s.reserved + s.committing;
       if (used < s.info.max_in_flight) free_credit += s.info.max_in_flight - used;
     }
   }
@@ -96,7 +96,10 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
         }
       }
       if (owner == nullptr) break;
-      if (owner->outstanding.size() + owner->reserved >= owner->info.max_in_flight) continue;
+      if (owner->outstanding.size() + owner->reserved + owner->committing >=
+          owner->info.max_in_flight) {
+        continue;
+      }
       owner->reserved++;
       Placement p;
       p.session_id = owner_id;

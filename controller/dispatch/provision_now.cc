@@ -215,7 +215,7 @@ absl::StatusOr<std::string> Dispatcher::ClaimSlot(const std::string& forest,
       // Count this call and reservations of the placement thread or of reads
       // already answered, not the calls queued behind it.
       return queue.front() == ticket &&
-             s.outstanding.size() + s.reserved - queue.size() + 1 <= s.info.max_in_flight;
+             s.outstanding.size() + s.reserved + s.committing - queue.size() + 1 <= s.info.max_in_flight;
     };
     const bool in_time = mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
     auto& queue = slot_waiters_[owner];

@@ -72,6 +72,7 @@ TEST_F(DispatcherTest, ReadsFirstThenSendsJobThenRecordsTheAck) {
   ASSERT_EQ(sent.size(), 1u);
   ASSERT_TRUE(sent[0].has_read_request()) << "onboarding read comes first";
   dispatcher_->OnObserved(session, Observe(sent[0].read_request(), "old@x.com"));
+  dispatcher_->FlushAnswers();
 
   sent = sink->WaitFor(2);
   ASSERT_EQ(sent.size(), 2u);
@@ -85,6 +86,7 @@ TEST_F(DispatcherTest, ReadsFirstThenSendsJobThenRecordsTheAck) {
   r->set_job_id(job.job_id());
   r->set_outcome(v1::APPLIED);
   dispatcher_->OnResults(session, results);
+  dispatcher_->FlushAnswers();
   auto m = store_->GetMailbox("m1");
   ASSERT_OK(m);
   EXPECT_EQ(m->status, v1::IN_SYNC);
@@ -130,6 +132,7 @@ TEST_F(DispatcherTest, RefusesAResultFromASessionThatWasNotGivenTheJob) {
   auto sent = sink->WaitFor(1);
   ASSERT_TRUE(sent[0].has_read_request());
   dispatcher_->OnObserved(intruder, Observe(sent[0].read_request(), "forged@x.com"));
+  dispatcher_->FlushAnswers();
   auto m = store_->GetMailbox("m1");
   ASSERT_OK(m);
   EXPECT_EQ(m->status, v1::IN_FLIGHT);

@@ -123,6 +123,7 @@ TEST_F(ProvisionNowTest, ReadThenJobGoOutOnTheNextFreeSlotAheadOfALongQueue) {
 
   // One answer frees one slot: it goes to the on-demand read, not the queue.
   dispatcher_->OnObserved(session, Found(queued[0].read_request(), "x"));
+  dispatcher_->FlushAnswers();
   auto sent = sink->WaitFor(3);
   ASSERT_EQ(sent.size(), 3u);
   ASSERT_TRUE(sent[2].has_read_request());
@@ -132,6 +133,7 @@ TEST_F(ProvisionNowTest, ReadThenJobGoOutOnTheNextFreeSlotAheadOfALongQueue) {
 
   // AD holds something else than last known: the job expects what was read.
   dispatcher_->OnObserved(session, Found(sent[2].read_request(), "changed-on-prem"));
+  dispatcher_->FlushAnswers();
   sent = sink->WaitFor(4);
   ASSERT_EQ(sent.size(), 4u);
   ASSERT_TRUE(sent[3].has_jobs()) << "the job keeps the read's slot";
@@ -143,6 +145,8 @@ TEST_F(ProvisionNowTest, ReadThenJobGoOutOnTheNextFreeSlotAheadOfALongQueue) {
       << "answered before the job was";
 
   dispatcher_->OnResults(session, Answer(job, v1::APPLIED));
+
+  dispatcher_->FlushAnswers();
   Result r = call.get();
   ASSERT_OK(r);
   EXPECT_THAT(StepsOf(*r), ElementsAre("import=success", "match=success", "scope=success",
@@ -184,6 +188,7 @@ TEST_F(ProvisionNowTest, NothingToWriteWhenTheReadShowsTheDesiredValues) {
   ASSERT_EQ(sent.size(), 1u);
   ASSERT_TRUE(sent[0].has_read_request());
   dispatcher_->OnObserved(session, Found(sent[0].read_request(), "same"));
+  dispatcher_->FlushAnswers();
   Result r = call.get();
   ASSERT_OK(r);
   EXPECT_THAT(StepsOf(*r), ElementsAre("import=success", "match=success", "scope=success",
@@ -212,6 +217,7 @@ TEST_F(ProvisionNowTest, MissingObjectIsAMatchFailureAndNothingIsWritten) {
   obj->set_reason(v1::REASON_OBJECT_NOT_FOUND);
   obj->set_diagnostic("not found: no object under DC=corp has ms-DS-ConsistencyGuid or objectGUID x");
   dispatcher_->OnObserved(session, o);
+  dispatcher_->FlushAnswers();
   Result r = call.get();
   ASSERT_OK(r);
   EXPECT_THAT(StepsOf(*r), ElementsAre("import=success", "match=failure", "scope=skipped",
@@ -238,6 +244,7 @@ TEST_F(ProvisionNowTest, OutOfScopeIsAScopeFailure) {
   o.mutable_objects(0)->set_reason(v1::REASON_OUT_OF_SCOPE);
   o.mutable_objects(0)->set_diagnostic("object CN=target,OU=Elsewhere is outside scope");
   dispatcher_->OnObserved(session, o);
+  dispatcher_->FlushAnswers();
   Result r = call.get();
   ASSERT_OK(r);
   EXPECT_THAT(StepsOf(*r), ElementsAre("import=success", "match=success", "scope=failure",
@@ -253,12 +260,14 @@ TEST_F(ProvisionNowTest, FailedExportCarriesTheLdapCodeAndWhatItTriedToWrite) {
   auto sent = sink->WaitFor(1);
   ASSERT_EQ(sent.size(), 1u);
   dispatcher_->OnObserved(session, Found(sent[0].read_request(), "old"));
+  dispatcher_->FlushAnswers();
   sent = sink->WaitFor(2);
   ASSERT_EQ(sent.size(), 2u);
   v1::JobResults results = Answer(sent[1].jobs().jobs(0), v1::FAILED_RETRYABLE);
   results.mutable_results(0)->set_ldap_code(51);
   results.mutable_results(0)->set_diagnostic("busy");
   dispatcher_->OnResults(session, results);
+  dispatcher_->FlushAnswers();
   Result r = call.get();
   ASSERT_OK(r);
   ASSERT_EQ(r->steps_size(), 4);
@@ -312,6 +321,7 @@ TEST_F(ProvisionNowTest, AForestPausedWhileTheReadIsOutGetsNoJob) {
   ASSERT_TRUE(sent[0].has_read_request());
   ASSERT_OK(store_->SetForestPause(kForest, true, "failure guard", 1));
   dispatcher_->OnObserved(session, Found(sent[0].read_request(), "old"));
+  dispatcher_->FlushAnswers();
   Result r = call.get();
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition,
                           AllOf(HasSubstr("read but not written"), HasSubstr("paused"))));
@@ -335,16 +345,19 @@ TEST_F(ProvisionNowTest, WaitsForWorkAlreadyInFlightThenReadsAfresh) {
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(sink->Count(), 1u) << "sent work for a mailbox with work in flight";
   dispatcher_->OnObserved(session, Found(sent[0].read_request(), "old"));
+  dispatcher_->FlushAnswers();
   // Its own read follows (not the queue's job for the mailbox).
   sent = sink->WaitFor(2);
   ASSERT_EQ(sent.size(), 2u);
   ASSERT_TRUE(sent[1].has_read_request());
   EXPECT_NE(sent[1].read_request().request_id(), sent[0].read_request().request_id());
   dispatcher_->OnObserved(session, Found(sent[1].read_request(), "old"));
+  dispatcher_->FlushAnswers();
   sent = sink->WaitFor(3);
   ASSERT_EQ(sent.size(), 3u);
   ASSERT_TRUE(sent[2].has_jobs());
   dispatcher_->OnResults(session, Answer(sent[2].jobs().jobs(0), v1::APPLIED));
+  dispatcher_->FlushAnswers();
   Result r = call.get();
   ASSERT_OK(r);
   EXPECT_EQ(r->outcome(), v1::APPLIED);
@@ -366,6 +379,7 @@ TEST_F(ProvisionNowTest, TimeoutNamesTheStepsSoFarAndTheWorkContinuesAsNormalWor
   ASSERT_EQ(sent.size(), 1u);
   // The late answer is recorded as a normal read, and normal work follows.
   dispatcher_->OnObserved(session, Found(sent[0].read_request(), "old"));
+  dispatcher_->FlushAnswers();
   sent = sink->WaitFor(2);
   ASSERT_EQ(sent.size(), 2u);
   ASSERT_TRUE(sent[1].has_jobs());

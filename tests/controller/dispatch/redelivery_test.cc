@@ -69,6 +69,7 @@ class RedeliveryTest : public ::testing::Test {
       (*r->mutable_found()->mutable_attributes())["mail"].add_values(found_mail);
     }
     dispatcher_->OnResults(session, results);
+    dispatcher_->FlushAnswers();
   }
   std::vector<v1::ProvisioningRecord> Log(const std::string& mailbox) {
     v1::ListProvisioningLogRequest filter;
@@ -137,6 +138,7 @@ TEST_F(RedeliveryTest, LostJobIsLoggedRedeliveredAfterTheFenceAndVerifiedByARead
   object->set_dn("CN=m1,OU=Mailboxes,DC=corp");
   (*object->mutable_attributes()->mutable_attributes())["mail"].add_values("new1@x.com");
   dispatcher_->OnObserved(session, observed);
+  dispatcher_->FlushAnswers();
   absl::Time deadline = absl::Now() + absl::Seconds(10);  // hang guard
   while (store_->GetMailbox("m1")->status != v1::IN_SYNC && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));

@@ -202,6 +202,7 @@ TEST_F(ScanTest, AnObservationReadBeforeANewerAcknowledgementIsIgnored) {
   r->set_job_id(sent[1].jobs().jobs(0).job_id());
   r->set_outcome(v1::APPLIED);
   dispatcher_->OnResults(session, results);
+  dispatcher_->FlushAnswers();
   auto m = store_->GetMailbox("m1");
   ASSERT_OK(m);
   ASSERT_EQ(m->status, v1::IN_SYNC);
@@ -302,6 +303,7 @@ TEST_F(ScanTest, APersistentDualWriterEndsInConflictHoldWithoutAJob) {
   r->set_job_id(sent[1].jobs().jobs(0).job_id());
   r->set_outcome(v1::APPLIED);
   dispatcher_->OnResults(session, results);
+  dispatcher_->FlushAnswers();
 
   absl::SleepFor(absl::Milliseconds(5));  // the ack is older than the next pass
   auto again = dispatcher_->Reconcile(kForest, false);
