@@ -19,8 +19,8 @@
 // mailbox is IN_SYNC with applied_gen == desired_gen; no job or read id has
 // two records; a mailbox that lost no work has exactly one read record and
 // one APPLIED job record; and the records of the agents in --stats (the
-// fake_agents process that survived) are exactly the jobs and reads it
-// answered.
+// fake_agents process that survived) are the jobs and reads it answered
+// (an answer that reached a session already ended is recorded as lost).
 #include <atomic>
 #include <cstdio>
 #include <string>

@@ -8,14 +8,17 @@
 # the same streams, message sizes, batching and credit: the transport's limit.
 #
 #   tests/bench/controller_bench.sh [--quick | --smoke] [--mailboxes N] [--agents N]
-#       [--forests N] [--store-dir DIR] [--no-failover] [--skip-build]
+#       [--forests N] [--store-dir DIR] [--lease-ms 3000] [--connect-per-s 100]
+#       [--no-failover] [--skip-build]
 #
 # Defaults: 1,000,000 mailboxes, 1,000 agents over 10 forests (100 each),
 # store under ${TMPDIR:-/tmp} (disk). --quick: 100,000 mailboxes, same agents.
 # --smoke (the ctest controller_bench_smoke): 2,000 mailboxes, 20 agents over
-# 2 forests, no failover, a 2 s echo. Forests are paused while the agents
-# connect and resumed together: the rate counts from the resume to the last
-# answer. Agent 0 runs in a process of its own; once 30% of the mailboxes
+# 2 forests, no failover, a 2 s echo. Agents connect at --connect-per-s (0:
+# all at once, a reconnect storm); forests are paused while they connect and
+# resumed together: the rate counts from the resume to the last answer. The
+# controller's lease is --lease-ms (heartbeats at a third of it; the
+# product's default 3000), its LDAP timeout 3000. Agent 0 runs in a process of its own; once 30% of the mailboxes
 # are in sync it is killed with SIGKILL (failover_s: until another agent
 # answered every job and read it held; the fence is lease + LDAP timeout).
 # The run ends with the final check (bench_admin check): one provisioning
@@ -35,7 +38,7 @@ die() { echo "controller_bench.sh: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
 mailboxes=1000000 agents=1000 forests=10 store_dir="" failover=1 build_it=1
-echo_s=10 smoke=0
+echo_s=10 smoke=0 lease_ms=3000 connect_per_s=100
 while (($#)); do
   case $1 in
     --quick) mailboxes=100000; shift ;;
@@ -44,6 +47,8 @@ while (($#)); do
     --agents) agents=${2:?}; shift 2 ;;
     --forests) forests=${2:?}; shift 2 ;;
     --store-dir) store_dir=${2:?}; shift 2 ;;
+    --lease-ms) lease_ms=${2:?}; shift 2 ;;
+    --connect-per-s) connect_per_s=${2:?}; shift 2 ;;
     --no-failover) failover=0; shift ;;
     --skip-build) build_it=0; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$SELF"; exit 0 ;;
@@ -80,9 +85,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/wb-ctlbench.XXXXXX")
 pids=()
 cleanup() {
   local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ ${WB_BENCH_KEEP:-} == 1 ]]; then note "work directory (kept): $work"; else rm -rf "$work"; fi
+  if [[ ${WB_BENCH_KEEP:-} == 1 ]]; then note "work directory (kept): $work"; fi
+  exec 2>/dev/null  # no "Killed" notes for the helpers stopped here
+  for p in "${pids[@]}"; do kill -9 "$p" || true; done
+  wait || true
+  [[ ${WB_BENCH_KEEP:-} == 1 ]] || rm -rf "$work"
 }
 trap cleanup EXIT
 [[ -n $store_dir ]] || store_dir=$work/store
@@ -101,7 +108,7 @@ t_start=$SECONDS
 "$fake" --make_pki --pki_dir="$work/pki" "${estate[@]}" || die "making the PKI failed"
 note "PKI for $agents agents made in $((SECONDS - t_start)) s"
 
-lease_ms=3000 heartbeat_ms=1000 ldap_timeout_ms=3000
+heartbeat_ms=$((lease_ms / 3)) ldap_timeout_ms=3000
 cat >"$work/controller.conf" <<EOF
 agent_listen: "127.0.0.1:0"
 admin_listen: "127.0.0.1:0"
@@ -143,7 +150,7 @@ if ((failover)); then
 fi
 "$fake" --target="127.0.0.1:$agent_port" --server_ca="$work/ca/trust.pem" --pki_dir="$work/pki" \
   "${estate[@]}" --first=$first --ready_file="$work/agents.ready" --stats_file="$work/agents.json" \
-  --sample_dir="$work/samples" 2>"$work/agents.log" &
+  --sample_dir="$work/samples" --connect_per_s="$connect_per_s" 2>"$work/agents.log" &
 agents_pid=$!
 pids+=("$agents_pid")
 wait_file "$work/agents.ready" 300 "the fake agents did not all connect"
@@ -185,14 +192,18 @@ echo_pid=$!
 pids+=("$echo_pid")
 wait_file "$work/echo.port" 30 "the echo server did not start"
 "$fake" --target="127.0.0.1:$(<"$work/echo.port")" --server_ca="$work/pki/ca.pem" \
-  --pki_dir="$work/pki" "${estate[@]}" 2>"$work/echo_agents.log" &
+  --pki_dir="$work/pki" "${estate[@]}" --connect_per_s="$connect_per_s" \
+  2>"$work/echo_agents.log" &
 pids+=("$!")
 wait_file "$work/echo.json" $((echo_s + 300)) "the echo measurement did not end"
 note "echo: $(cat "$work/echo.json")"
 
-python3 - "$work" "$t0_ms" "$mailboxes" "$agents" "$forests" "$batch" "$hwm_kb" "$rss_kb" \
+cuts=$(grep -c "lease expired: \|presumed stuck" "$work/controller.log" || true)
+python3 - "$cuts" "$connect_per_s" "$work" "$t0_ms" "$mailboxes" "$agents" "$forests" "$batch" "$hwm_kb" "$rss_kb" \
   "$rss_loaded_kb" "$lease_ms" "$ldap_timeout_ms" "$failover" "$store_dir" <<'PY'
 import json, sys
+cuts, connect_per_s = int(sys.argv[1]), int(sys.argv[2])
+del sys.argv[1:3]
 (work, t0_ms, mailboxes, agents, forests, batch, hwm_kb, rss_kb, rss_loaded_kb, lease_ms,
  ldap_ms, failover, store_dir) = sys.argv[1:]
 def load(name):
@@ -208,7 +219,8 @@ common = {"mailboxes": int(mailboxes), "agents": int(agents), "forests": int(for
 print(json.dumps(imp, separators=(",", ":")))
 out("controller_jobs_per_s", round(jobs / seconds, 1), reads_per_s=round(reads / seconds, 1),
     items_per_s=round(items, 1), seconds=round(seconds, 1), jobs_per_batch=int(batch),
-    credit=64, store_dir=store_dir, **common)
+    credit=64, lease_ms=int(lease_ms), connect_per_s=connect_per_s, sessions_cut=cuts,
+    agent_reconnects=ag["reconnects"], store_dir=store_dir, **common)
 out("grpc_echo_msgs_per_s", round(echo["items_per_s"], 1), jobs_per_s=echo["jobs_per_s"],
     reads_per_s=echo["reads_per_s"], seconds=echo["seconds"], streams=echo["streams"],
     jobs_per_batch=echo["batch"], credit=64, job_bytes=echo["job_bytes"],
