@@ -6,6 +6,7 @@
 //                                        (ImportMailboxes, 5,000 a call)
 //   bench_admin pause | resume           every forest (placement off / on)
 //   bench_admin wait     --fraction=1    until that share of N is IN_SYNC
+//                                        (exit 3 after --stall_s without progress)
 //   bench_admin failover --agent=ID --since_ms=T
 //                                        until the work the agent lost is
 //                                        answered by other agents
@@ -45,6 +46,7 @@ ABSL_FLAG(int64_t, mailboxes, 1000, "Mailboxes of the estate.");
 ABSL_FLAG(int, batch, 5000, "load: entries per ImportMailboxes call.");
 ABSL_FLAG(double, fraction, 1.0, "wait: the share of mailboxes IN_SYNC to wait for.");
 ABSL_FLAG(int, guard_s, 3600, "wait, failover: give up after this many seconds.");
+ABSL_FLAG(int, stall_s, 60, "wait: give up (exit 3) when no mailbox got in sync for this long.");
 ABSL_FLAG(std::string, agent, "", "failover: the agent that was killed.");
 ABSL_FLAG(int64_t, since_ms, 0, "failover: when it was killed (Unix ms).");
 ABSL_FLAG(std::string, stats, "", "check: the surviving fake_agents' stats file.");
@@ -156,6 +158,14 @@ int Wait(AdminService::Stub& stub, const Estate& e) {
   const int64_t want = static_cast<int64_t>(absl::GetFlag(FLAGS_fraction) * e.mailboxes);
   const absl::Time guard = absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_guard_s));
   absl::Time next_note = absl::Now();
+  const absl::Time start = absl::Now();
+  absl::Time last_progress = start;
+  int64_t last_in_sync = -1;
+  auto result = [&](int64_t in_sync, bool stalled) {
+    printf("{\"in_sync\":%ld,\"stalled\":%s,\"seconds\":%.1f}\n", static_cast<long>(in_sync),
+           stalled ? "true" : "false", absl::ToDoubleSeconds(absl::Now() - start));
+    return stalled ? 3 : 0;
+  };
   while (true) {
     grpc::ClientContext c;
     Deadline(&c, 60);
@@ -168,7 +178,16 @@ int Wait(AdminService::Stub& stub, const Estate& e) {
       paused += f.paused();
       other += f.quarantined() + f.conflicted() + f.held() + f.lifecycle();
     }
-    if (in_sync >= want) return 0;
+    if (in_sync >= want) return result(in_sync, false);
+    if (in_sync > last_in_sync) {
+      last_in_sync = in_sync;
+      last_progress = absl::Now();
+    } else if (absl::Now() - last_progress > absl::Seconds(absl::GetFlag(FLAGS_stall_s))) {
+      fprintf(stderr, "bench_admin: no progress for %d s: %ld of %ld in sync\n",
+              absl::GetFlag(FLAGS_stall_s), static_cast<long>(in_sync),
+              static_cast<long>(e.mailboxes));
+      return result(in_sync, true);
+    }
     if (paused > 0 || other > 0) {
       fprintf(stderr, "bench_admin: %ld forests paused, %ld mailboxes stuck (quarantined, ...)\n",
               static_cast<long>(paused), static_cast<long>(other));

@@ -9,10 +9,12 @@
 #
 #   tests/bench/controller_bench.sh [--quick | --smoke] [--mailboxes N] [--agents N]
 #       [--forests N] [--store-dir DIR] [--lease-ms 3000] [--connect-per-s 100]
-#       [--no-failover] [--skip-build]
+#       [--stall-s 60] [--no-failover] [--load-only] [--skip-build]
 #
 # Defaults: 1,000,000 mailboxes, 1,000 agents over 10 forests (100 each),
-# store under ${TMPDIR:-/tmp} (disk). --quick: 100,000 mailboxes, same agents.
+# store under ${TMPDIR:-/tmp} (disk). --quick: 20,000 mailboxes, same agents,
+# --stall-s 30. --load-only: load, connect the agents (forests paused), print
+# controller_import_per_s and controller_rss_mb_1m, stop (no work, no check).
 # --smoke (the ctest controller_bench_smoke): 2,000 mailboxes, 20 agents over
 # 2 forests, no failover, a 2 s echo. Agents connect at --connect-per-s (0:
 # all at once, a reconnect storm); forests are paused while they connect and
@@ -38,10 +40,10 @@ die() { echo "controller_bench.sh: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
 mailboxes=1000000 agents=1000 forests=10 store_dir="" failover=1 build_it=1
-echo_s=10 smoke=0 lease_ms=3000 connect_per_s=100
+echo_s=10 smoke=0 lease_ms=3000 connect_per_s=100 stall_s=60 load_only=0
 while (($#)); do
   case $1 in
-    --quick) mailboxes=100000; shift ;;
+    --quick) mailboxes=20000 stall_s=30; shift ;;
     --smoke) mailboxes=2000 agents=20 forests=2 failover=0 echo_s=2 smoke=1; shift ;;
     --mailboxes) mailboxes=${2:?}; shift 2 ;;
     --agents) agents=${2:?}; shift 2 ;;
@@ -50,6 +52,8 @@ while (($#)); do
     --lease-ms) lease_ms=${2:?}; shift 2 ;;
     --connect-per-s) connect_per_s=${2:?}; shift 2 ;;
     --no-failover) failover=0; shift ;;
+    --stall-s) stall_s=${2:?}; shift 2 ;;
+    --load-only) load_only=1; shift ;;
     --skip-build) build_it=0; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$SELF"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
@@ -130,7 +134,7 @@ wait_file "$work/ports" 60 "the controller did not start"
 admin_port=$(sed -n 's/^admin=//p' "$work/ports")
 agent_port=$(sed -n 's/^agent=//p' "$work/ports")
 admin=("$admin_bin" --admin="127.0.0.1:$admin_port" --token_file="$store_dir/admin.token"
-  "${estate[@]}" --mailboxes="$mailboxes")
+  "${estate[@]}" --mailboxes="$mailboxes" --stall_s="$stall_s")
 
 note "loading $mailboxes mailboxes through ImportMailboxes"
 "${admin[@]}" load >"$work/load.json" || die "loading failed"
@@ -157,29 +161,61 @@ wait_file "$work/agents.ready" 300 "the fake agents did not all connect"
 ((failover == 0)) || wait_file "$work/lone.ready" 60 "the lone agent did not connect"
 note "$agents agents connected in $((SECONDS - t_start)) s since start; resuming the forests"
 
-t0_ms=$("${admin[@]}" resume) || die "resuming failed"
-if ((failover)); then
-  "${admin[@]}" wait --fraction=0.3 || die "work did not flow"
-  kill -9 "$lone_pid"
-  kill_ms=$(now_ms)
-  note "SIGKILLed agent 0 ($(sed -n 's/.*"jobs":\([0-9]*\).*/\1/p' "$work/lone.json") jobs answered by then)"
-  lone_agent=$(printf 'f00-agent-%04d' 0)
-  "${admin[@]}" failover --agent="$lone_agent" --since_ms="$kill_ms" --guard_s=300 \
-    >"$work/failover.json" || die "failover did not complete"
-  note "failover: $(cat "$work/failover.json")"
+if ((load_only)); then
+  hwm_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$ctl_pid/status")
+  rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$ctl_pid/status")
+  cat "$work/load.json"
+  printf '{"metric":"controller_rss_mb_1m","value":%.1f,"vmrss_mb":%.1f,"phase":"%s","mailboxes":%d,"agents":%d,"forests":%d}\n' \
+    "$(bc <<<"scale=1; $hwm_kb / 1024")" "$(bc <<<"scale=1; $rss_kb / 1024")" \
+    "loaded, agents connected, forests paused: nothing run" "$mailboxes" "$agents" "$forests"
+  exit 0
 fi
-"${admin[@]}" wait || die "not every mailbox got in sync"
+t0_ms=$("${admin[@]}" resume) || die "resuming failed"
+# A run whose mailboxes stop getting in sync (bench_admin wait exits 3 after
+# --stall_s) is reported with what it reached, skips the final check, and
+# fails.
+completed=1 failed_over=0 rc=0
+if ((failover)); then
+  "${admin[@]}" wait --fraction=0.3 >"$work/wait.json" || rc=$?
+  ((rc == 0 || rc == 3)) || die "waiting for work to flow failed"
+  if ((rc == 0)); then
+    kill -9 "$lone_pid"
+    kill_ms=$(now_ms)
+    note "SIGKILLed agent 0 ($(json_int "$work/lone.json" jobs) jobs answered by then)"
+    lone_agent=$(printf 'f00-agent-%04d' 0)
+    if "${admin[@]}" failover --agent="$lone_agent" --since_ms="$kill_ms" --guard_s=300 \
+      >"$work/failover.json"; then
+      failed_over=1
+      note "failover: $(cat "$work/failover.json")"
+    else
+      note "failover did not complete within 300 s"
+    fi
+  else
+    completed=0
+  fi
+fi
+if ((completed)); then
+  rc=0
+  "${admin[@]}" wait >"$work/wait.json" || rc=$?
+  ((rc == 0 || rc == 3)) || die "waiting for the mailboxes failed"
+  ((rc == 0)) || completed=0
+fi
 rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$ctl_pid/status")
 hwm_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$ctl_pid/status")
 kill -TERM "$agents_pid"
 wait "$agents_pid" || true
-note "all in sync; agents: $(cat "$work/agents.json")"
+note "agents: $(cat "$work/agents.json")"
 
-"${admin[@]}" check --stats="$work/agents.json" ${lone_agent:+--agent="$lone_agent"} \
-  >"$work/check.json" || { cat "$work/check.json" >&2; die "the final check FAILED"; }
+if ((completed)); then
+  "${admin[@]}" check --stats="$work/agents.json" ${lone_agent:+--agent="$lone_agent"} \
+    >"$work/check.json" || { cat "$work/check.json" >&2; die "the final check FAILED"; }
+  note "final check passed: $(cat "$work/check.json")"
+else
+  note "STALLED: $(cat "$work/wait.json"); the final check is skipped and the run fails"
+  echo '{"metric":"controller_final_check","value":0,"skipped":"the run stalled"}' >"$work/check.json"
+fi
 kill -TERM "$ctl_pid"
 wait "$ctl_pid" || true
-note "final check passed: $(cat "$work/check.json")"
 
 # The echo: the same agents, messages, batching and credit, no controller.
 jobs=$(json_int "$work/agents.json" jobs) batches=$(json_int "$work/agents.json" job_batches)
@@ -199,11 +235,11 @@ wait_file "$work/echo.json" $((echo_s + 300)) "the echo measurement did not end"
 note "echo: $(cat "$work/echo.json")"
 
 cuts=$(grep -c "lease expired: \|presumed stuck" "$work/controller.log" || true)
-python3 - "$cuts" "$connect_per_s" "$work" "$t0_ms" "$mailboxes" "$agents" "$forests" "$batch" "$hwm_kb" "$rss_kb" \
+python3 - "$cuts" "$connect_per_s" "$completed" "$failed_over" "$work" "$t0_ms" "$mailboxes" "$agents" "$forests" "$batch" "$hwm_kb" "$rss_kb" \
   "$rss_loaded_kb" "$lease_ms" "$ldap_timeout_ms" "$failover" "$store_dir" <<'PY'
 import json, sys
-cuts, connect_per_s = int(sys.argv[1]), int(sys.argv[2])
-del sys.argv[1:3]
+cuts, connect_per_s, completed, failed_over = (int(a) for a in sys.argv[1:5])
+del sys.argv[1:5]
 (work, t0_ms, mailboxes, agents, forests, batch, hwm_kb, rss_kb, rss_loaded_kb, lease_ms,
  ldap_ms, failover, store_dir) = sys.argv[1:]
 def load(name):
@@ -212,15 +248,20 @@ def load(name):
 def out(metric, value, **extra):
     print(json.dumps({"metric": metric, "value": value, **extra}, separators=(",", ":")))
 ag, check, echo, imp = load("agents.json"), load("check.json"), load("echo.json"), load("load.json")
-seconds = (ag["last_answer_us"] / 1000 - int(t0_ms)) / 1000
-jobs, reads = check["job_records"], check["read_records"]
+if completed:
+    seconds = (ag["last_answer_us"] / 1000 - int(t0_ms)) / 1000
+    jobs, reads = check["job_records"], check["read_records"]
+else:  # what got in sync by the stall: one read and one job each
+    wait = load("wait.json")
+    seconds, jobs = wait["seconds"], wait["in_sync"]
+    reads = jobs
 items = (jobs + reads) / seconds
 common = {"mailboxes": int(mailboxes), "agents": int(agents), "forests": int(forests)}
 print(json.dumps(imp, separators=(",", ":")))
 out("controller_jobs_per_s", round(jobs / seconds, 1), reads_per_s=round(reads / seconds, 1),
     items_per_s=round(items, 1), seconds=round(seconds, 1), jobs_per_batch=int(batch),
     credit=64, lease_ms=int(lease_ms), connect_per_s=connect_per_s, sessions_cut=cuts,
-    agent_reconnects=ag["reconnects"], store_dir=store_dir, **common)
+    agent_reconnects=ag["reconnects"], completed=bool(completed), store_dir=store_dir, **common)
 out("grpc_echo_msgs_per_s", round(echo["items_per_s"], 1), jobs_per_s=echo["jobs_per_s"],
     reads_per_s=echo["reads_per_s"], seconds=echo["seconds"], streams=echo["streams"],
     jobs_per_batch=echo["batch"], credit=64, job_bytes=echo["job_bytes"],
@@ -229,11 +270,14 @@ out("controller_vs_grpc_echo", round(items / echo["items_per_s"], 3),
     units="reads+jobs answered per second on both sides")
 out("controller_rss_mb_1m", round(int(hwm_kb) / 1024, 1), vmrss_mb=round(int(rss_kb) / 1024, 1),
     vmrss_after_load_mb=round(int(rss_loaded_kb) / 1024, 1), **common)
-if failover == "1":
+if failed_over:
     fo = load("failover.json")
     out("failover_s", fo["answered_s"], in_sync_s=fo["in_sync_s"],
         detached_after_s=fo["detached_after_s"], lost=fo["lost"], lost_jobs=fo["lost_jobs"],
         lease_ms=int(lease_ms), ldap_timeout_ms=int(ldap_ms))
+elif failover == "1":
+    out("failover_s", None, completed=False, lease_ms=int(lease_ms), ldap_timeout_ms=int(ldap_ms))
 print(json.dumps(check, separators=(",", ":")))
 PY
 note "done in $((SECONDS - t_start)) s"
+((completed)) || die "the run stalled: the controller stopped getting mailboxes in sync"
