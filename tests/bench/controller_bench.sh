@@ -16,13 +16,15 @@
 # --stall-s 30. --load-only: load, connect the agents (forests paused), print
 # controller_import_per_s and controller_rss_mb_1m, stop (no work, no check).
 # --smoke (the ctest controller_bench_smoke): 2,000 mailboxes, 20 agents over
-# 2 forests, no failover, a 2 s echo. Agents connect at --connect-per-s (0:
+# 2 forests, no failover, a 1 s echo. Agents connect at --connect-per-s (0:
 # all at once, a reconnect storm); forests are paused while they connect and
 # resumed together: the rate counts from the resume to the last answer. The
 # controller's lease is --lease-ms (heartbeats at a third of it; the
-# product's default 3000), its LDAP timeout 3000. Agent 0 runs in a process of its own; once 30% of the mailboxes
-# are in sync it is killed with SIGKILL (failover_s: until another agent
-# answered every job and read it held; the fence is lease + LDAP timeout).
+# product's default 3000), its LDAP timeout 3000. Agent 0 runs in a process
+# of its own and answers 0.5 s late (an agent busy writing: it holds work);
+# once 30% of the mailboxes are in sync it is killed with SIGKILL
+# (failover_s: until another agent answered every job and read it held; the
+# fence is lease + LDAP timeout).
 # The run ends with the final check (bench_admin check): one provisioning
 # log record per job and read, applied_gen = desired_gen for every mailbox;
 # a violation fails the run. Prints JSON lines (one metric each):
@@ -40,11 +42,11 @@ die() { echo "controller_bench.sh: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
 mailboxes=1000000 agents=1000 forests=10 store_dir="" failover=1 build_it=1
-echo_s=10 smoke=0 lease_ms=3000 connect_per_s=100 stall_s=60 load_only=0
+echo_s=10 echo_warmup_s=2 lease_ms=3000 connect_per_s=100 stall_s=60 load_only=0
 while (($#)); do
   case $1 in
     --quick) mailboxes=20000 stall_s=30; shift ;;
-    --smoke) mailboxes=2000 agents=20 forests=2 failover=0 echo_s=2 smoke=1; shift ;;
+    --smoke) mailboxes=2000 agents=20 forests=2 failover=0 echo_s=1 echo_warmup_s=1; shift ;;
     --mailboxes) mailboxes=${2:?}; shift 2 ;;
     --agents) agents=${2:?}; shift 2 ;;
     --forests) forests=${2:?}; shift 2 ;;
@@ -146,7 +148,7 @@ mkdir -p "$work/samples"
 first=0
 if ((failover)); then
   "$fake" --target="127.0.0.1:$agent_port" --server_ca="$work/ca/trust.pem" --pki_dir="$work/pki" \
-    "${estate[@]}" --first=0 --count=1 --ready_file="$work/lone.ready" \
+    "${estate[@]}" --first=0 --count=1 --answer_delay_ms=500 --ready_file="$work/lone.ready" \
     --stats_file="$work/lone.json" 2>"$work/lone.log" &
   lone_pid=$!
   pids+=("$lone_pid")
@@ -183,12 +185,12 @@ if ((failover)); then
     kill_ms=$(now_ms)
     note "SIGKILLed agent 0 ($(json_int "$work/lone.json" jobs) jobs answered by then)"
     lone_agent=$(printf 'f00-agent-%04d' 0)
-    if "${admin[@]}" failover --agent="$lone_agent" --since_ms="$kill_ms" --guard_s=300 \
+    if "${admin[@]}" failover --agent="$lone_agent" --since_ms="$kill_ms" --guard_s=120 \
       >"$work/failover.json"; then
       failed_over=1
       note "failover: $(cat "$work/failover.json")"
     else
-      note "failover did not complete within 300 s"
+      note "failover did not complete within 120 s"
     fi
   else
     completed=0
@@ -223,7 +225,7 @@ batch=$(((jobs + batches / 2) / (batches > 0 ? batches : 1)))
 ((batch > 0)) || batch=1
 "$echo_bin" --pki_dir="$work/pki" --sample_dir="$work/samples" --batch="$batch" \
   --streams="$agents" --port_file="$work/echo.port" --result_file="$work/echo.json" \
-  --measure_s="$echo_s" 2>"$work/echo.log" &
+  --measure_s="$echo_s" --warmup_s="$echo_warmup_s" 2>"$work/echo.log" &
 echo_pid=$!
 pids+=("$echo_pid")
 wait_file "$work/echo.port" 30 "the echo server did not start"

@@ -12,7 +12,8 @@
 //   fake_agents --make_pki --pki_dir=DIR --forests=10 --agents_per_forest=100
 //   fake_agents --target=127.0.0.1:PORT --server_ca=trust.pem --pki_dir=DIR
 //       --forests=10 --agents_per_forest=100 [--first=0 --count=1000]
-//       [--max_in_flight=64] [--connect_per_s=0] [--stats_file=F] [--ready_file=F]
+//       [--max_in_flight=64] [--connect_per_s=0] [--answer_delay_ms=0] [--stats_file=F]
+//       [--ready_file=F]
 //       [--sample_dir=D]
 //
 // Runs until SIGTERM or SIGINT, then writes its counters as one JSON object
@@ -53,6 +54,8 @@ ABSL_FLAG(int, max_in_flight, 64, "Credit announced in Hello (the real agent's d
 ABSL_FLAG(std::string, stats_file, "", "Counters as JSON, every second and at exit.");
 ABSL_FLAG(std::string, ready_file, "", "Written once every agent got its Welcome.");
 ABSL_FLAG(std::string, sample_dir, "", "Where to save the first Job and ReadRequest.");
+ABSL_FLAG(int, answer_delay_ms, 0,
+          "Answer this long after the work arrived (an agent busy writing; 0: at once).");
 ABSL_FLAG(int, connect_per_s, 0, "Agents that connect per second at start (0: all at once).");
 
 namespace writeback::bench {
@@ -75,6 +78,7 @@ struct Shared {
   Counters counters;
   v1::AttributeMap fresh_object;  // every allowlisted attribute, absent
   std::string sample_dir;
+  absl::Duration answer_delay;  // a directory's pace; zero: at once
 };
 
 class FakeAgent;
@@ -127,6 +131,8 @@ class Stream : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
     WriteFileAtomically(absl::StrCat(shared_->sample_dir, "/", name), bytes).IgnoreError();
   }
   void Handle(const ControllerMessage& m);
+  // Sends an answer now, or after --answer_delay_ms (from Tick).
+  void Answer(AgentMessage message);
 
   FakeAgent* const agent_;
   v1::AgentGateway::Stub* const stub_;
@@ -142,6 +148,7 @@ class Stream : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration interval_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<absl::Time, AgentMessage>> delayed_ ABSL_GUARDED_BY(mu_);
 };
 
 // One agent: its channel (own connection and certificate) and its current
@@ -220,7 +227,25 @@ void Stream::Start() {
   StartCall();
 }
 
+void Stream::Answer(AgentMessage message) {
+  if (shared_->answer_delay > absl::ZeroDuration()) {
+    absl::MutexLock lock(&mu_);
+    delayed_.emplace_back(absl::Now() + shared_->answer_delay, std::move(message));
+    return;
+  }
+  Send(std::move(message));
+}
+
 void Stream::Tick(absl::Time now) {
+  std::vector<AgentMessage> due;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!delayed_.empty() && delayed_.front().first <= now) {
+      due.push_back(std::move(delayed_.front().second));
+      delayed_.pop_front();
+    }
+  }
+  for (AgentMessage& m : due) Send(std::move(m));
   {
     absl::MutexLock lock(&mu_);
     if (done_ || interval_ == absl::ZeroDuration() || now < next_heartbeat_) return;
@@ -278,7 +303,7 @@ void Stream::Handle(const ControllerMessage& m) {
       }
       c.jobs += m.jobs().jobs_size();
       c.results_bytes += static_cast<int64_t>(out.ByteSizeLong());
-      Send(std::move(out));
+      Answer(std::move(out));
       c.last_answer_us = NowUs();
       return;
     }
@@ -303,7 +328,7 @@ void Stream::Handle(const ControllerMessage& m) {
       }
       c.reads += m.read_request().targets_size();
       c.observed_bytes += static_cast<int64_t>(out.ByteSizeLong());
-      Send(std::move(out));
+      Answer(std::move(out));
       c.last_answer_us = NowUs();
       return;
     }
@@ -356,6 +381,7 @@ int Run() {
   }
   auto shared = std::make_unique<Shared>();
   shared->sample_dir = absl::GetFlag(FLAGS_sample_dir);
+  shared->answer_delay = absl::Milliseconds(absl::GetFlag(FLAGS_answer_delay_ms));
   for (const std::string& name : AttributeCatalog::Default().DefaultAllowlist()) {
     (*shared->fresh_object.mutable_attributes())[name];
   }
