@@ -4,9 +4,10 @@
 // so anchors and DNs are made up; what matters is that the controller treats
 // them exactly as real ones.
 //
-//   Estate e{.forests = 10, .agents_per_forest = 100, .mailboxes = 1000000};
+//   Estate e;  // 10 forests x 100 agents
+//   e.mailboxes = 1000000;
 //   e.ForestName(3);        // "f03.bench.test"
-//   e.AgentId(1042);        // agent 1042 of 1000: "f10-agent-042" (forest 10)
+//   e.AgentId(142);         // "f01-agent-0042" (forest 1)
 //   e.CloudId(7);           // "00000000-0000-4000-8000-000000000007"
 //   WB_RETURN_IF_ERROR(MakeBenchPki(dir, e));   // ca, server, one cert per agent
 //
