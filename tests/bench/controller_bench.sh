@@ -27,7 +27,9 @@
 # fence is lease + LDAP timeout).
 # The run ends with the final check (bench_admin check): one provisioning
 # log record per job and read, applied_gen = desired_gen for every mailbox;
-# a violation fails the run. Prints JSON lines (one metric each):
+# a violation fails the run. So does a stall (no mailbox got in sync for
+# --stall-s): the metrics are printed with what was reached ("completed":
+# false), the check is skipped, the exit status is 1. Prints JSON lines:
 #   controller_import_per_s, controller_jobs_per_s, grpc_echo_msgs_per_s,
 #   controller_vs_grpc_echo, controller_rss_mb_1m, failover_s,
 #   controller_final_check
