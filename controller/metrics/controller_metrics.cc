@@ -81,10 +81,12 @@ void ControllerMetrics::JobAnswered(const std::string& forest, const writeback::
     auto it = accepted_.find(job.mailbox_id());
     if (it == accepted_.end()) return;
     auto& pending = it->second;
-    while (!pending.empty() && pending.front().first <= job.generation()) {
-      if (!earliest) earliest = pending.front().second;
-      pending.pop_front();
+    size_t done = 0;
+    while (done < pending.size() && pending[done].first <= job.generation()) {
+      if (!earliest) earliest = pending[done].second;
+      ++done;
     }
+    pending.erase(pending.begin(), pending.begin() + done);
     if (pending.empty()) accepted_.erase(it);
   }
   if (earliest) {

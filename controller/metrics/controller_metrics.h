@@ -21,12 +21,12 @@
 #ifndef WRITEBACK_CONTROLLER_METRICS_CONTROLLER_METRICS_H_
 #define WRITEBACK_CONTROLLER_METRICS_CONTROLLER_METRICS_H_
 
-#include <deque>
-#include <map>
 #include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics/registry.h"
@@ -71,7 +71,12 @@ class ControllerMetrics : public DispatchObserver {
 
   absl::Mutex mu_;
   // Unacknowledged accepted generations and their accept times, oldest first.
-  std::map<std::string, std::deque<std::pair<uint64_t, absl::Time>>> accepted_ ABSL_GUARDED_BY(mu_);
+  // One entry per mailbox with a change not yet acknowledged: after an import
+  // that is every mailbox, so the entry stays small (about 130 bytes with its
+  // hash slot and key: one generation inline; a std::deque took about 700, a
+  // 512-byte block on its first element, 1.2 GB of RSS at 1,000,000 mailboxes).
+  using Pending = absl::InlinedVector<std::pair<uint64_t, absl::Time>, 1>;
+  absl::flat_hash_map<std::string, Pending> accepted_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace writeback::controller

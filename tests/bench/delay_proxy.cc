@@ -78,7 +78,7 @@ struct Direction {
 
 struct Connection {
   int client = -1, upstream = -1;
-  Direction dir[2];  // 0: client -> upstream, 1: upstream -> client
+  Direction dir[2];           // 0: client -> upstream, 1: upstream -> client
   uint32_t mask[2] = {0, 0};  // epoll interest of client, upstream
   bool dead = false;
 };
@@ -170,7 +170,8 @@ class Proxy {
       if (fd < 0) return;
       int up = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       // A blocking connect is fine: the target is on loopback.
-      if (up < 0 || connect(up, reinterpret_cast<const sockaddr*>(&target_), sizeof(target_)) != 0) {
+      if (up < 0 ||
+          connect(up, reinterpret_cast<const sockaddr*>(&target_), sizeof(target_)) != 0) {
         std::fprintf(stderr, "delay_proxy: connect to target: %s\n", std::strerror(errno));
         if (up >= 0) close(up);
         close(fd);
@@ -234,8 +235,8 @@ class Proxy {
         d.queue.pop_front();
         continue;
       }
-      ssize_t put = send(d.to, ch.data.data() + ch.offset, ch.data.size() - ch.offset,
-                         MSG_NOSIGNAL);
+      ssize_t put =
+          send(d.to, ch.data.data() + ch.offset, ch.data.size() - ch.offset, MSG_NOSIGNAL);
       if (put < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
           d.blocked = true;
@@ -262,8 +263,8 @@ class Proxy {
       if (want == c.mask[k]) continue;
       epoll_event ev{};
       ev.events = want;
-      ev.data.u64 = (uint64_t{static_cast<uint32_t>(c.client)} << 32) |
-                    static_cast<uint32_t>(fds[k]);
+      ev.data.u64 =
+          (uint64_t{static_cast<uint32_t>(c.client)} << 32) | static_cast<uint32_t>(fds[k]);
       // Interest 0: unregister, so that a hung-up socket cannot spin the loop.
       int op = want == 0 ? EPOLL_CTL_DEL : c.mask[k] == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
       epoll_ctl(epoll_, op, fds[k], &ev);

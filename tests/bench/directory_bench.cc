@@ -9,12 +9,11 @@
 //       [--base=OU=Mailboxes,DC=corp,DC=example,DC=test]
 //       [--windows=1,4,16,64,128] [--rounds=1] [--match-batch=64] [--label=loopback]
 //
-// Window sizes run in order (the whole list `rounds` times), each as one generation step over every user
-// (step k takes every user from generation k-1 to k). A step counts only the
-// users that a search afterwards finds holding generation k's values, and its
-// rate is verified writes / time from the first send to the last result.
-// Prints one JSON line per step, then the best step with "best":true.
-// Tools of the benchmark (tests/bench/run.sh), not a test.
+// Window sizes run in order (the whole list `rounds` times), each as one generation step over every
+// user (step k takes every user from generation k-1 to k). A step counts only the users that a
+// search afterwards finds holding generation k's values, and its rate is verified writes / time
+// from the first send to the last result. Prints one JSON line per step, then the best step with
+// "best":true. Tools of the benchmark (tests/bench/run.sh), not a test.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -49,7 +48,8 @@ struct Flags {
   std::string bind_dn = "CN=Administrator,CN=Users,DC=corp,DC=example,DC=test";
   std::string base = "OU=Mailboxes,DC=corp,DC=example,DC=test";
   std::vector<size_t> windows = {1, 4, 16, 64, 128};
-  size_t match_batch = writeback::agent::PipelinedApplier::Options().match_batch;  // the agent's default
+  size_t match_batch =
+      writeback::agent::PipelinedApplier::Options().match_batch;  // the agent's default
   int rounds = 1;
   std::string label = "loopback";
 };
@@ -72,9 +72,10 @@ void PrintStep(const Flags& flags, const Step& s, size_t users, bool best) {
       "{\"bench\":\"directory\",\"mode\":\"%s\",\"label\":\"%s\",%s\"window\":%d,"
       "\"generation\":%d,\"users\":%d,\"sent\":%d,\"ok\":%d,\"failed\":%d,\"verified\":%d,"
       "\"seconds\":%.3f,\"per_s\":%.1f",
-      flags.mode, flags.label, best ? "\"best\":true," : "", s.window, s.generation, users,
-      s.sent, s.ok, s.failed, s.verified, s.seconds, s.per_s());
-  if (!s.first_failure.empty()) absl::StrAppend(&line, ",\"first_failure\":", JsonString(s.first_failure));
+      flags.mode, flags.label, best ? "\"best\":true," : "", s.window, s.generation, users, s.sent,
+      s.ok, s.failed, s.verified, s.seconds, s.per_s());
+  if (!s.first_failure.empty())
+    absl::StrAppend(&line, ",\"first_failure\":", JsonString(s.first_failure));
   if (flags.mode == "apply") absl::StrAppend(&line, ",\"match_batch\":", flags.match_batch);
   std::printf("%s}\n", line.c_str());
   std::fflush(stdout);
@@ -148,7 +149,8 @@ absl::StatusOr<absl::Duration> MedianMatchTime(agent::JobApplier& applier,
     times.push_back(absl::Now() - start);
     for (const agent::JobApplier::Match& m : matches) {
       if (m.failure != v1::OUTCOME_UNSPECIFIED) {
-        return absl::InternalError(absl::StrCat("matching a benchmark user failed: ", m.diagnostic));
+        return absl::InternalError(
+            absl::StrCat("matching a benchmark user failed: ", m.diagnostic));
       }
     }
   }
@@ -166,9 +168,10 @@ absl::Status Run(const Flags& flags) {
   // Lists the users, verifies every step, and in raw mode is the client.
   WB_ASSIGN_OR_RETURN(std::unique_ptr<RawLdapClient> client, RawLdapClient::Connect(raw_options));
   WB_ASSIGN_OR_RETURN(absl::Duration rtt, client->MedianRoundTrip(21));
-  std::printf("{\"bench\":\"directory\",\"mode\":\"%s\",\"label\":\"%s\","
-              "\"probe\":\"rootdse_round_trip\",\"median_ms\":%.3f}\n",
-              flags.mode.c_str(), flags.label.c_str(), absl::ToDoubleMilliseconds(rtt));
+  std::printf(
+      "{\"bench\":\"directory\",\"mode\":\"%s\",\"label\":\"%s\","
+      "\"probe\":\"rootdse_round_trip\",\"median_ms\":%.3f}\n",
+      flags.mode.c_str(), flags.label.c_str(), absl::ToDoubleMilliseconds(rtt));
   WB_ASSIGN_OR_RETURN(std::vector<RawEntry> entries,
                       client->SearchPaged(flags.base, "(objectClass=user)", BenchAttributes()));
   const std::vector<BenchUser> users = UsersFrom(entries);
@@ -192,9 +195,10 @@ absl::Status Run(const Flags& flags) {
     policy.scope_ous = {flags.base};
     applier = std::make_unique<agent::JobApplier>(directory.get(), policy);
     WB_ASSIGN_OR_RETURN(absl::Duration match, MedianMatchTime(*applier, users, flags.match_batch));
-    std::printf("{\"bench\":\"directory\",\"mode\":\"apply\",\"label\":\"%s\","
-                "\"probe\":\"match_anchors\",\"batch\":%zu,\"median_ms\":%.3f}\n",
-                flags.label.c_str(), flags.match_batch, absl::ToDoubleMilliseconds(match));
+    std::printf(
+        "{\"bench\":\"directory\",\"mode\":\"apply\",\"label\":\"%s\","
+        "\"probe\":\"match_anchors\",\"batch\":%zu,\"median_ms\":%.3f}\n",
+        flags.label.c_str(), flags.match_batch, absl::ToDoubleMilliseconds(match));
   }
 
   Step best;
@@ -209,8 +213,7 @@ absl::Status Run(const Flags& flags) {
     if (flags.mode == "raw") {
       WB_ASSIGN_OR_RETURN(step, RunRaw(*client, users, window, generation));
     } else {
-      step = RunApply(directory.get(), applier.get(), users, window, flags.match_batch,
-                      generation);
+      step = RunApply(directory.get(), applier.get(), users, window, flags.match_batch, generation);
     }
     step.window = window;
     step.generation = generation;
@@ -227,15 +230,23 @@ absl::Status Run(const Flags& flags) {
 bool ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(arg, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(arg, absl::MaxSplits('=', 1));
     const std::string key(kv.first), value(kv.second);
-    if (key == "--mode") flags->mode = value;
-    else if (key == "--url") flags->url = value;
-    else if (key == "--ca-file") flags->ca_file = value;
-    else if (key == "--password-file") flags->password_file = value;
-    else if (key == "--bind-dn") flags->bind_dn = value;
-    else if (key == "--base") flags->base = value;
-    else if (key == "--label") flags->label = value;
+    if (key == "--mode")
+      flags->mode = value;
+    else if (key == "--url")
+      flags->url = value;
+    else if (key == "--ca-file")
+      flags->ca_file = value;
+    else if (key == "--password-file")
+      flags->password_file = value;
+    else if (key == "--bind-dn")
+      flags->bind_dn = value;
+    else if (key == "--base")
+      flags->base = value;
+    else if (key == "--label")
+      flags->label = value;
     else if (key == "--rounds") {
       if (!absl::SimpleAtoi(kv.second, &flags->rounds) || flags->rounds < 1) return false;
     } else if (key == "--match-batch") {

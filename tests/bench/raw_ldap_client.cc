@@ -65,7 +65,7 @@ class ModArray {
   LDAPMod** get() { return ptrs_.data(); }
 
  private:
-  std::vector<berval> bervals_;       // reserved up front: pointers stay valid
+  std::vector<berval> bervals_;  // reserved up front: pointers stay valid
   std::vector<berval*> value_ptrs_;
   std::vector<LDAPMod> mods_;
   std::vector<LDAPMod*> ptrs_;
@@ -106,8 +106,8 @@ absl::StatusOr<std::unique_ptr<RawLdapClient>> RawLdapClient::Connect(const Opti
 
 RawLdapClient::~RawLdapClient() { ldap_unbind_ext_s(ld_, nullptr, nullptr); }
 
-absl::StatusOr<PipelineStats> RawLdapClient::ModifyPipelined(
-    const std::vector<RawModify>& modifies, size_t window) {
+absl::StatusOr<PipelineStats> RawLdapClient::ModifyPipelined(const std::vector<RawModify>& modifies,
+                                                             size_t window) {
   window = std::max<size_t>(window, 1);
   PipelineStats stats;
   std::set<int> outstanding;
@@ -117,8 +117,8 @@ absl::StatusOr<PipelineStats> RawLdapClient::ModifyPipelined(
     while (next < modifies.size() && outstanding.size() < window) {
       ModArray mods(modifies[next].mods);
       int msgid = 0;
-      int rc = ldap_modify_ext(ld_, modifies[next].dn.c_str(), mods.get(), nullptr, nullptr,
-                               &msgid);
+      int rc =
+          ldap_modify_ext(ld_, modifies[next].dn.c_str(), mods.get(), nullptr, nullptr, &msgid);
       if (rc != LDAP_SUCCESS) return LdapError(ld_, rc, "send modify " + modifies[next].dn);
       outstanding.insert(msgid);
       ++stats.sent;
@@ -235,8 +235,7 @@ absl::StatusOr<std::vector<RawEntry>> RawLdapClient::SearchPaged(
       ldap_controls_free(server_controls);
       return LdapError(ld_, code, "search " + base + " " + filter);
     }
-    LDAPControl* response =
-        ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, server_controls, nullptr);
+    LDAPControl* response = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, server_controls, nullptr);
     if (response != nullptr) {
       ber_int_t estimate = 0;
       rc = ldap_parse_pageresponse_control(ld_, response, &estimate, &cookie);

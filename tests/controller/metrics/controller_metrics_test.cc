@@ -72,6 +72,30 @@ TEST_F(ControllerMetricsTest, OnlyAcknowledgementsStopTheClock) {
   EXPECT_THAT(text, HasSubstr(Latency("sum") + "5\n"));
 }
 
+TEST_F(ControllerMetricsTest, AnAcknowledgementStopsOnlyTheGenerationsItCarries) {
+  metrics_.ChangeAccepted("m1", 1, kT0);
+  metrics_.ChangeAccepted("m1", 2, kT0 + absl::Seconds(1));
+  metrics_.ChangeAccepted("m1", 3, kT0 + absl::Seconds(2));  // after the job for 2 was planned
+  metrics_.JobAnswered("corp", JobFor("m1", 2), Result(v1::APPLIED), kT0 + absl::Seconds(5));
+  metrics_.JobAnswered("corp", JobFor("m1", 3), Result(v1::APPLIED), kT0 + absl::Seconds(10));
+  std::string text = Text();
+  EXPECT_THAT(text, HasSubstr(Latency("count") + "2\n"));
+  EXPECT_THAT(text, HasSubstr(Latency("sum") + "13\n"));  // 5 (from gen 1) + 8 (gen 3)
+}
+
+TEST_F(ControllerMetricsTest, ManyMailboxesEachTimedOnItsOwn) {
+  for (int i = 0; i < 1000; ++i) {
+    metrics_.ChangeAccepted(absl::StrCat("m", i), 1, kT0 + absl::Seconds(i % 2));
+  }
+  for (int i = 0; i < 1000; ++i) {
+    metrics_.JobAnswered("corp", JobFor(absl::StrCat("m", i), 1), Result(v1::APPLIED),
+                         kT0 + absl::Seconds(2));
+  }
+  std::string text = Text();
+  EXPECT_THAT(text, HasSubstr(Latency("count") + "1000\n"));
+  EXPECT_THAT(text, HasSubstr(Latency("sum") + "1500\n"));  // 500 × 2 s + 500 × 1 s
+}
+
 TEST_F(ControllerMetricsTest, AMailboxAddedAgainStartsAfresh) {
   metrics_.ChangeAccepted("m1", 5, kT0);                       // never acknowledged, then removed
   metrics_.ChangeAccepted("m1", 1, kT0 + absl::Seconds(100));  // added again
