@@ -119,7 +119,7 @@ if [[ ${WB_BENCH_KEEP:-} == 1 ]]; then
 else
   trap 'rm -rf "$work"' EXIT
 fi
-results=$work/results.jsonl
+results=$work/results.jsonl failed=""
 : >"$results"
 delay_label="$(awk -v d="$delay" 'BEGIN{printf "%gms", 2 * d}')"
 
@@ -174,7 +174,10 @@ fi
 if [[ $only == all || $only == controller ]]; then
   ctl_args=(--skip-build)
   ((quick)) && ctl_args+=(--quick)
-  BUILD_DIR=$build "$ROOT/tests/bench/controller_bench.sh" "${ctl_args[@]}" | tee "$work/controller.json"
+  # A stalled or failed run still prints what it reached; the table shows it
+  # and this script fails at the end.
+  BUILD_DIR=$build "$ROOT/tests/bench/controller_bench.sh" "${ctl_args[@]}" | tee "$work/controller.json" ||
+    failed="controller_bench.sh failed (see its lines above)"
   grep '"metric"' "$work/controller.json" >>"$results" || true
 fi
 if ((docs)); then
@@ -183,3 +186,4 @@ if ((docs)); then
   note "results table written to docs/BENCHMARKS.md"
 fi
 note "finished in $((SECONDS - started)) s"
+[[ -z $failed ]] || die "$failed"
