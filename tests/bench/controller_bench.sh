@@ -21,8 +21,9 @@
 # resumed together: the rate counts from the resume to the last answer. The
 # controller's lease is --lease-ms (heartbeats at a third of it; the
 # product's default 3000), its LDAP timeout 3000. Agent 0 runs in a process
-# of its own and answers 0.5 s late (an agent busy writing: it holds work);
-# once 30% of the mailboxes are in sync it is killed with SIGKILL
+# of its own and leaves every read and job unanswered (an agent whose
+# directory hangs: it holds its full credit of work, however fast the
+# others are); once 30% of the mailboxes are in sync it is killed with SIGKILL
 # (failover_s: until another agent answered every job and read it held; the
 # fence is lease + LDAP timeout).
 # The run ends with the final check (bench_admin check): one provisioning
@@ -150,7 +151,7 @@ mkdir -p "$work/samples"
 first=0
 if ((failover)); then
   "$fake" --target="127.0.0.1:$agent_port" --server_ca="$work/ca/trust.pem" --pki_dir="$work/pki" \
-    "${estate[@]}" --first=0 --count=1 --answer_delay_ms=500 --ready_file="$work/lone.ready" \
+    "${estate[@]}" --first=0 --count=1 --answer_delay_ms=86400000 --ready_file="$work/lone.ready" \
     --stats_file="$work/lone.json" 2>"$work/lone.log" &
   lone_pid=$!
   pids+=("$lone_pid")
