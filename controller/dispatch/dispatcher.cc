@@ -367,6 +367,7 @@ void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<Mailbo
   const size_t count = updates.size();
   if (count == 0) {
     if (after) after();
+    Wake();
     return;
   }
   committer_.Submit(std::move(updates), [this, session_id, count, after = std::move(after)](
