@@ -25,6 +25,7 @@ TEST(ChaosAgentKillTest, AgentKilledWithJobsInFlightLosesNothing) {
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
   work.StartChanges();
+  ASSERT_OK(work.WaitSent(work.total_changes() / 2)) << env.LogsForFailure();
   ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / 4)) << env.LogsForFailure();
   ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
   ASSERT_OK(env.KillAgent(2));

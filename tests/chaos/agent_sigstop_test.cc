@@ -42,6 +42,7 @@ TEST(ChaosAgentSigstopTest, FrozenAgentsQueuedWritesNeverLandAfterItsLease) {
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
   work.StartChanges();
+  ASSERT_OK(work.WaitSent(work.total_changes() / 2)) << env.LogsForFailure();
   ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / 8)) << env.LogsForFailure();
   ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
   ASSERT_OK(env.SuspendAgent(1));

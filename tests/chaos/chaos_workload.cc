@@ -1,17 +1,23 @@
 // The chaos suite's stream of cloud changes: see chaos_workload.h.
 #include "tests/chaos/chaos_workload.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <iostream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/base/status_macros.h"
+#include "grpcpp/grpcpp.h"
+#include "writeback/v1/admin_ops.pb.h"
 
 namespace writeback::testing {
 namespace {
 
 constexpr int kSenderThreads = 4;
+constexpr size_t kImportBatch = 1000;
+constexpr absl::Duration kGenerationPause = absl::Milliseconds(500);
 
 int FromEnv(const char* name, int fallback) {
   const char* text = getenv(name);
@@ -48,9 +54,36 @@ absl::Duration ChaosWorkload::Guard() const {
 }
 
 absl::Status ChaosWorkload::Register() {
+  const absl::Time start = absl::Now();
   WB_ASSIGN_OR_RETURN(users_, env_.dc().AddUsers(sizes_.mailboxes, "chaos"));
-  WB_ASSIGN_OR_RETURN(ids_, env_.AddMailboxes(users_));
+  const absl::Time users_added = absl::Now();
+  WB_RETURN_IF_ERROR(env_.Admin().AddForest(WritebackEnv::kForest, env_.ScopeOu()));
+  // One ImportMailboxes transaction per thousand: a commit per mailbox
+  // (AddMailbox) costs seconds for a few hundred.
+  for (size_t first = 0; first < users_.size(); first += kImportBatch) {
+    v1::ImportMailboxesRequest request;
+    for (size_t n = first; n < std::min(users_.size(), first + kImportBatch); ++n) {
+      ids_.push_back(WritebackEnv::CloudId(static_cast<int>(n + 1)));
+      v1::ImportEntry* entry = request.add_entries();
+      entry->set_line(static_cast<int64_t>(n + 1));
+      entry->set_cloud_id(ids_.back());
+      entry->set_forest(WritebackEnv::kForest);
+      entry->set_source_anchor(users_[n].object_guid);
+    }
+    v1::ImportMailboxesResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(1)));  // hang guard
+    grpc::Status s = env_.Admin().stub().ImportMailboxes(&context, request, &response);
+    if (!s.ok() || !response.stored()) {
+      return absl::InternalError(absl::StrCat("import of mailboxes ", first + 1, "..: ",
+                                              s.error_message(), " ", response.DebugString()));
+    }
+  }
   WB_RETURN_IF_ERROR(env_.Admin().WaitAllInSync(Guard()));  // the onboarding reads
+  std::cout << "chaos: " << sizes_.mailboxes << " users added in "
+            << absl::FormatDuration(users_added - start) << ", registered and onboarded in "
+            << absl::FormatDuration(absl::Now() - users_added) << "; " << sizes_.generations
+            << " generations follow" << std::endl;
   WB_ASSIGN_OR_RETURN(auto events, env_.dc().AuditEvents());
   audit_mark_ = events.size();
   return absl::OkStatus();
@@ -85,7 +118,20 @@ void ChaosWorkload::Send(int thread, int threads) {
       }
       sent_++;
     }
+    if (g < sizes_.generations) absl::SleepFor(kGenerationPause);
   }
+}
+
+absl::Status ChaosWorkload::WaitSent(int n) {
+  const absl::Time guard = absl::Now() + Guard();
+  while (sent_.load() < n) {
+    if (absl::Now() > guard) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("hang guard: ", sent_.load(), " of ", n, " changes accepted"));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ChaosWorkload::WaitChangesSent() {

@@ -60,13 +60,17 @@ class ChaosWorkload {
   absl::Status Register();
 
   // Sends generations 1..G of every mailbox from four threads, each
-  // mailbox's generations in order.
+  // mailbox's generations in order, with a pause after each generation so
+  // that the stream lasts while the agents work (a fault triggered by
+  // WaitSent(total_changes() / 2) comes mid-stream).
   void StartChanges();
   // Waits for the sender; its first error (a change never accepted).
   absl::Status WaitChangesSent();
   int changes_sent() const { return sent_.load(); }
   int total_changes() const { return sizes_.mailboxes * sizes_.generations; }
 
+  // Polls until `n` changes were accepted (hang guard).
+  absl::Status WaitSent(int n);
   // Polls the provisioning log until `n` jobs were APPLIED (hang guard).
   absl::Status WaitApplied(int n);
   // Polls until some mailbox has work out with an agent (hang guard).

@@ -24,6 +24,7 @@ TEST(ChaosControllerKillTest, ControllerKilledWithJobsInFlightLosesNothing) {
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
   work.StartChanges();
+  ASSERT_OK(work.WaitSent(work.total_changes() / 2)) << env.LogsForFailure();
   ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / 4)) << env.LogsForFailure();
   ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
   ASSERT_OK(env.KillController());

@@ -71,7 +71,7 @@ absl::Status ReconcileFully(WritebackEnv& env, absl::Duration guard) {
 TEST(ChaosDualWriterTest, OnPremEditsRacingCloudChangesConverge) {
   WritebackEnv env;
   env.set_controller_config(absl::StrCat(ChaosWorkload::kControllerConfig,
-                                         "reconcile_interval_s: 0\nconflict_corrections: 3\n"
+                                         "reconcile_interval_s: 0\nconflict_corrections: 2\n"
                                          "conflict_window_s: 3600\n"));
   ASSERT_OK(env.StartDc());
   auto onprem = env.dc().AddAdminAccount("onprem-writer");
@@ -82,8 +82,7 @@ TEST(ChaosDualWriterTest, OnPremEditsRacingCloudChangesConverge) {
   ChaosWorkload work(env, ChaosSizes::FromEnv());
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
-  work.StartChanges();
-  ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / 8)) << env.LogsForFailure();
+  work.StartChanges();  // the on-prem rounds run while the generations are sent
   std::set<std::string> touched;
   int dual_writes = 0;
   for (int round = 1; round <= kRounds; ++round) {

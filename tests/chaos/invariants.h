@@ -9,7 +9,7 @@
 //   EXPECT_OK(CheckInvariants(env, expected, options));
 //
 // Each check returns OK or kFailedPrecondition naming the first mailbox (cloud
-// id and DN) and attribute that differs.
+// id and DN) and attribute that differs (CheckNoStaleWrite: every one).
 #ifndef WRITEBACK_TESTS_CHAOS_INVARIANTS_H_
 #define WRITEBACK_TESTS_CHAOS_INVARIANTS_H_
 
@@ -59,7 +59,8 @@ absl::Status CheckAdEqualsDesired(WritebackEnv& env, const std::vector<ExpectedM
 
 // (b) No stale write: per mailbox and attribute, the successful modifies the
 // DC's audit log shows from options.audit_from on only move to newer
-// generations (WritesMoveForward over `history`).
+// generations (WritesMoveForward over `history`). The error names every
+// mailbox and attribute with a stale write (up to ten), not only the first.
 absl::Status CheckNoStaleWrite(WritebackEnv& env, const std::vector<ExpectedMailbox>& expected,
                                const InvariantOptions& options);
 

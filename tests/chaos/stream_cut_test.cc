@@ -31,8 +31,9 @@ TEST(ChaosStreamCutTest, StreamsCutMidBatchLoseNothing) {
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
   work.StartChanges();
-  for (int divisor : {4, 2}) {
-    ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / divisor)) << env.LogsForFailure();
+  for (int quarters : {1, 3}) {
+    ASSERT_OK(work.WaitSent(work.total_changes() * quarters / 4)) << env.LogsForFailure();
+    ASSERT_OK(work.WaitApplied(work.sizes().mailboxes * quarters / 8)) << env.LogsForFailure();
     ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
     const int cut = (*proxy)->CutAll();
     std::cout << "cut " << cut << " connections after " << work.changes_sent() << " of "
