@@ -34,7 +34,7 @@ TEST(ChaosAgentKillTest, AgentKilledWithJobsInFlightLosesNothing) {
   ASSERT_OK(env.StartAgent(2));
 
   ASSERT_OK(work.WaitChangesSent());
-  ASSERT_OK(env.Admin().WaitAllInSync(work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(work.WaitConverged()) << env.LogsForFailure();
   auto lost = work.LostRecords("agent-2");
   ASSERT_OK(lost);
   std::cout << *lost << " jobs or reads of agent-2 were lost and redelivered" << std::endl;

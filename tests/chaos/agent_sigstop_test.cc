@@ -52,14 +52,14 @@ TEST(ChaosAgentSigstopTest, FrozenAgentsQueuedWritesNeverLandAfterItsLease) {
 
   // agent-2 carries everything, agent-1's redelivered work included.
   ASSERT_OK(work.WaitChangesSent());
-  ASSERT_OK(env.Admin().WaitAllInSync(work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(work.WaitConverged()) << env.LogsForFailure();
   ASSERT_GT(absl::Now(), frozen + kLease);
   ASSERT_OK(env.ResumeAgent(1));
   std::cout << "agent-1 resumed " << absl::FormatDuration(absl::Now() - frozen)
             << " after the freeze" << std::endl;
   ASSERT_OK(env.Admin().WaitConnectedAgents(WritebackEnv::kForest, 2, work.Guard()))
       << "agent-1 did not come back" << env.LogsForFailure();
-  ASSERT_OK(env.Admin().WaitAllInSync(work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(work.WaitConverged()) << env.LogsForFailure();
 
   auto lost = work.LostRecords("agent-1");
   ASSERT_OK(lost);

@@ -178,6 +178,40 @@ absl::StatusOr<int> ChaosWorkload::LostRecords(const std::string& agent_id) {
   return env_.Admin().CountLog(lost, 1000000);
 }
 
+absl::Status ChaosWorkload::ResumePausedForests() {
+  v1::ListForestsResponse forests;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(1)));  // hang guard
+    grpc::Status s = env_.Admin().stub().ListForests(&context, {}, &forests);
+    if (!s.ok()) return absl::UnavailableError("ListForests: " + s.error_message());
+  }
+  for (const auto& f : forests.forests()) {
+    if (!f.paused()) continue;
+    std::cout << "chaos: forest " << f.name() << " paused by the controller (\"" << f.pause_reason()
+              << "\"); resumed as an operator would" << std::endl;
+    v1::ResumeForestRequest resume;
+    resume.set_name(f.name());
+    v1::Forest resumed;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(1)));
+    grpc::Status s = env_.Admin().stub().ResumeForest(&context, resume, &resumed);
+    if (!s.ok()) return absl::UnavailableError("ResumeForest: " + s.error_message());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChaosWorkload::WaitConverged() {
+  const absl::Time give_up = absl::Now() + Guard();
+  while (true) {
+    WB_RETURN_IF_ERROR(ResumePausedForests());
+    absl::Status synced = env_.Admin().WaitAllInSync(absl::Seconds(1));
+    if (synced.code() != absl::StatusCode::kDeadlineExceeded || absl::Now() > give_up) {
+      return synced;
+    }
+  }
+}
+
 std::vector<ExpectedMailbox> ChaosWorkload::Expected() const {
   std::vector<ExpectedMailbox> out(ids_.size());
   for (size_t n = 0; n < ids_.size(); ++n) {

@@ -35,7 +35,7 @@ TEST(ChaosControllerKillTest, ControllerKilledWithJobsInFlightLosesNothing) {
 
   ASSERT_OK(work.WaitChangesSent());
   EXPECT_LT(sent_at_kill, work.total_changes()) << "every change was in before the kill";
-  ASSERT_OK(env.Admin().WaitAllInSync(work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(work.WaitConverged()) << env.LogsForFailure();
   EXPECT_OK(CheckInvariants(env, work.Expected(), work.Options()));
 }
 

@@ -1,9 +1,9 @@
 // Chaos scenario 4 (DESIGN §9): the DC is stopped while changes flow (jobs
 // out with the agents fail or stay unanswered) and restarted a few seconds
 // later; the cloud keeps sending changes meanwhile. The controller's failure
-// guard may pause the forest on the burst of failed jobs (DESIGN §5,
-// forest_pause_test): that is the designed outcome, and the test then resumes
-// the forest as an operator would, saying so. The invariant
+// guard may pause the forest on the burst of failed jobs (forest_pause_test):
+// that is the designed outcome, and ChaosWorkload::WaitConverged resumes the
+// forest as an operator would, saying so. The invariant
 // (tests/chaos/invariants.h) follows.
 #include <iostream>
 
@@ -16,34 +16,6 @@ namespace writeback::testing {
 namespace {
 
 constexpr absl::Duration kOutage = absl::Seconds(3);
-
-// Waits until every mailbox is IN_SYNC at its desired generation, resuming
-// the forest whenever the failure guard paused it (hang guard).
-absl::Status ConvergeResumingPauses(WritebackEnv& env, absl::Duration guard) {
-  const absl::Time give_up = absl::Now() + guard;
-  while (true) {
-    v1::ListForestsResponse forests;
-    {
-      grpc::ClientContext context;
-      grpc::Status s = env.Admin().stub().ListForests(&context, {}, &forests);
-      if (!s.ok()) return absl::UnavailableError(s.error_message());
-    }
-    for (const auto& f : forests.forests()) {
-      if (!f.paused()) continue;
-      std::cout << "forest paused by the controller: \"" << f.pause_reason()
-                << "\"; resumed as an operator would" << std::endl;
-      v1::ResumeForestRequest resume;
-      resume.set_name(f.name());
-      v1::Forest resumed;
-      grpc::ClientContext context;
-      grpc::Status s = env.Admin().stub().ResumeForest(&context, resume, &resumed);
-      if (!s.ok()) return absl::UnavailableError(s.error_message());
-    }
-    absl::Status synced = env.Admin().WaitAllInSync(absl::Seconds(1));
-    if (synced.code() != absl::StatusCode::kDeadlineExceeded) return synced;
-    if (absl::Now() > give_up) return synced;
-  }
-}
 
 TEST(ChaosDcRestartTest, DcStoppedAndRestartedWhileChangesFlowLosesNothing) {
   WritebackEnv env;
@@ -67,7 +39,7 @@ TEST(ChaosDcRestartTest, DcStoppedAndRestartedWhileChangesFlowLosesNothing) {
   std::cout << "DC restarted; " << work.changes_sent() << " changes accepted by then" << std::endl;
 
   ASSERT_OK(work.WaitChangesSent());
-  ASSERT_OK(ConvergeResumingPauses(env, work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(work.WaitConverged()) << env.LogsForFailure();
   EXPECT_OK(CheckInvariants(env, work.Expected(), work.Options()));
 }
 

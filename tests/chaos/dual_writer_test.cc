@@ -28,10 +28,13 @@ constexpr int kRounds = 4;
 constexpr absl::Duration kBetweenRounds = absl::Milliseconds(300);
 
 // Waits until every mailbox is IN_SYNC at its desired generation or in
-// CONFLICT_HOLD (hang guard); fails at once on a quarantined mailbox.
-absl::Status WaitSettled(WritebackEnv& env, absl::Duration guard) {
-  const absl::Time give_up = absl::Now() + guard;
+// CONFLICT_HOLD (hang guard), resuming a forest the failure guard paused
+// (ChaosWorkload::WaitConverged); fails at once on a quarantined mailbox.
+absl::Status WaitSettled(WritebackEnv& env, ChaosWorkload& work) {
+  const absl::Time give_up = absl::Now() + work.Guard();
   while (true) {
+    absl::Status resumed = work.ResumePausedForests();
+    if (!resumed.ok()) return resumed;
     auto mailboxes = env.Admin().ListMailboxes();
     if (!mailboxes.ok()) return mailboxes.status();
     const v1::Mailbox* open = nullptr;
@@ -102,10 +105,10 @@ TEST(ChaosDualWriterTest, OnPremEditsRacingCloudChangesConverge) {
   std::cout << dual_writes << " on-prem writes while " << work.changes_sent() << " of "
             << work.total_changes() << " changes were accepted" << std::endl;
   ASSERT_OK(work.WaitChangesSent());
-  ASSERT_OK(WaitSettled(env, work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(WaitSettled(env, work)) << env.LogsForFailure();
   // The on-prem writes that landed on IN_SYNC mailboxes are found by a pass.
   ASSERT_OK(ReconcileFully(env, work.Guard())) << env.LogsForFailure();
-  ASSERT_OK(WaitSettled(env, work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(WaitSettled(env, work)) << env.LogsForFailure();
 
   auto mailboxes = env.Admin().ListMailboxes();
   ASSERT_OK(mailboxes);
@@ -130,7 +133,7 @@ TEST(ChaosDualWriterTest, OnPremEditsRacingCloudChangesConverge) {
   std::cout << drift.summary_size() << " mailbox attributes drifted; " << held
             << " mailboxes in CONFLICT_HOLD, retried by the operator" << std::endl;
   EXPECT_GT(drift.summary_size(), 0) << "no on-prem write was noticed: nothing was tested";
-  ASSERT_OK(env.Admin().WaitAllInSync(work.Guard())) << env.LogsForFailure();
+  ASSERT_OK(work.WaitConverged()) << env.LogsForFailure();
 
   InvariantOptions options = work.Options();
   options.dual_writer_sids = {onprem->sid};
