@@ -6,9 +6,10 @@
 // the jobs' compare-and-swap could not see. The cloud is authoritative, so
 // every mailbox converges to the desired state, except that a mailbox whose
 // attribute kept being changed on-prem may legitimately end in CONFLICT_HOLD
-// (conflict_corrections): such a mailbox must be one the on-prem writer
-// touched, and the operator's decision for the cloud (RetryMailbox) must then
-// bring it to the desired state. The invariant (tests/chaos/invariants.h)
+// (conflict_corrections, 2 here so that holds occur at moderate sizes): such
+// a mailbox must be one the on-prem writer touched, and the operator's
+// decision for the cloud (RetryMailbox) must then bring it to the desired
+// state. The invariant (tests/chaos/invariants.h)
 // judges the agents' writes; the on-prem writer's are exempt, and a
 // correction may re-write the generation a dual write displaced.
 #include <iostream>
