@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "tests/harness/samba_dc.h"
 
 namespace writeback::testing {
@@ -39,9 +40,23 @@ bool WrittenValue(const AuditEvent& event, const std::string& attribute, std::st
 // order) can be given strictly increasing generations; otherwise
 // kFailedPrecondition naming the first write that went back (or a value no
 // generation carried).
+//
+// Writes by `dual_writer_sids` (an on-premises writer the test plays, bound
+// as an account of its own) are not judged; after a successful one of them
+// touched `attribute`, the generation last written may be written once more
+// (the correction of DESIGN §5, which re-asserts the same generation).
 absl::Status WritesMoveForward(const std::vector<const AuditEvent*>& modifies,
                                const std::string& attribute,
-                               const std::map<std::string, std::set<uint64_t>>& generations);
+                               const std::map<std::string, std::set<uint64_t>>& generations,
+                               const std::set<std::string>& dual_writer_sids = {});
+
+// DESIGN §4 fencing: an agent that bound as `sid` and was frozen (SIGSTOP) at
+// `frozen` sends nothing after its lease ran out. OK when no modify over an
+// LDAP session of `sid` that had written by `frozen` is dated after
+// frozen + lease (the DC's clock); otherwise kFailedPrecondition naming the
+// first such write. Sessions the agent opened after it resumed may write.
+absl::Status NoWriteAfterLease(const std::vector<AuditEvent>& events, const std::string& sid,
+                               absl::Time frozen, absl::Duration lease);
 
 }  // namespace writeback::testing
 
