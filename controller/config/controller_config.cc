@@ -57,7 +57,9 @@ absl::Status FinishControllerConfig(ControllerConfig* c) {
         "conflict_window_s must be positive when conflict_corrections is set (0 corrections "
         "disables the dual-writer hold)");
   }
-  if (c->heartbeat_interval_ms() * 2 > c->lease_ms()) {
+  // In 64 bits: uint32 arithmetic wraps for an interval of 2^31 ms or more
+  // (2147483649 * 2 is 2), which once let such an interval through.
+  if (uint64_t{c->heartbeat_interval_ms()} * 2 > c->lease_ms()) {
     return absl::InvalidArgumentError("lease_ms must be at least twice heartbeat_interval_ms");
   }
   return absl::OkStatus();

@@ -70,5 +70,18 @@ TEST(ControllerConfigTest, LeaseMustBeAtLeastTwiceTheHeartbeat) {
   EXPECT_THAT(FinishControllerConfig(&c), IsOk());
 }
 
+// Found by tests/fuzz/config_fuzz.cc: 2147483649 * 2 wrapped to 2 in uint32
+// arithmetic, so a heartbeat interval of 24 days passed against a 3 s lease.
+TEST(ControllerConfigTest, HugeHeartbeatDoesNotWrapPastTheLeaseCheck) {
+  v1::ControllerConfig c = DefaultControllerConfig();
+  c.set_heartbeat_interval_ms(2147483649u);
+  EXPECT_THAT(FinishControllerConfig(&c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lease_ms")));
+  c.set_heartbeat_interval_ms(4294967295u);
+  c.set_lease_ms(4294967295u);
+  EXPECT_THAT(FinishControllerConfig(&c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lease_ms")));
+}
+
 }  // namespace
 }  // namespace writeback::controller
