@@ -10,6 +10,9 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libldap-dev libsasl2-dev libssl-dev libsqlite3-dev libgtest-dev libgmock-dev
   libkrb5-dev
+  # the libFuzzer targets of tests/fuzz (tests/fuzz/run.sh, ctest label fuzz):
+  # clang, and its libFuzzer, ASan and UBSan runtimes with FuzzedDataProvider.h
+  clang libclang-rt-14-dev
   # the grpc.health.v1 and grpc.reflection .proto files (health_reflection_test's client stubs)
   grpc-proto
   # the /metrics HTTP endpoint of both binaries (common/metrics/metrics_server.h)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (unit, integration
-# against a real Samba AD DC, system tests with the real binaries); ends with
-# ctest's summary. Extra arguments go to ctest (e.g. -L unit, -R Store).
+# against a real Samba AD DC, system tests with the real binaries, short
+# libFuzzer runs of tests/fuzz in a clang build of their own, build/fuzz);
+# ends with ctest's summary. Extra arguments go to ctest (e.g. -L unit,
+# -R Store, -L fuzz). The long fuzz run: tests/fuzz/run.sh --long.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/deploy/install-deps.sh"

@@ -68,8 +68,20 @@ bool NormalizeDn(std::string_view dn, std::vector<std::string>* rdns) {
     std::string t(absl::StripAsciiWhitespace(type));
     value.resize(value_keep);
     if (t.empty() || value.empty()) return false;
-    parts.push_back(absl::StrCat(absl::AsciiStrToLower(t), "=",
-                                 absl::AsciiStrToLower(value)));
+    // '+' joins the parts of a multi-valued RDN below, so a value's own '+'
+    // (and backslash, to keep that unambiguous) stays escaped: the OU named
+    // "a+ou=b" is one value, not the two of OU=a+OU=b.
+    std::string escaped;
+    for (char c : absl::AsciiStrToLower(value)) {
+      if (c == '+') {
+        escaped += "\\2b";
+      } else if (c == '\\') {
+        escaped += "\\5c";
+      } else {
+        escaped += c;
+      }
+    }
+    parts.push_back(absl::StrCat(absl::AsciiStrToLower(t), "=", escaped));
     type.clear();
     value.clear();
     value_keep = 0;

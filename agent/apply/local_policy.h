@@ -132,7 +132,9 @@ class PolicyChecker {
 
 // Splits `dn` into normalized RDNs, leaf first: types and values lower-cased
 // (ASCII), escapes decoded, insignificant spaces dropped, the parts of a
-// multi-valued RDN sorted. Returns false for a malformed DN. Exposed for tests.
+// multi-valued RDN sorted and joined by '+' (a '+' or '\' inside a value is
+// kept as "\2b" or "\5c"). Returns false for a malformed DN. Exposed for
+// tests.
 bool NormalizeDn(std::string_view dn, std::vector<std::string>* rdns);
 
 }  // namespace writeback::agent

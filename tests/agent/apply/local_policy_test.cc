@@ -168,6 +168,26 @@ TEST(NormalizeDnTest, SplitsAndNormalizesRdns) {
   EXPECT_FALSE(NormalizeDn("=a", &rdns));
 }
 
+// A '+' inside a value is not the '+' between the parts of a multi-valued
+// RDN: an OU named "a+ou=b" is not the RDN OU=a+OU=b, so an object below it
+// is outside a scope OU of that name.
+TEST(NormalizeDnTest, EscapedPlusStaysInsideItsValue) {
+  std::vector<std::string> escaped, multi, hex;
+  ASSERT_TRUE(NormalizeDn("OU=a\\+ou=b,DC=x", &escaped));
+  ASSERT_TRUE(NormalizeDn("OU=a+OU=b,DC=x", &multi));
+  ASSERT_TRUE(NormalizeDn("ou=A\\2Bou=B,dc=X", &hex));
+  EXPECT_NE(escaped, multi);
+  EXPECT_EQ(escaped, hex);
+  EXPECT_THAT(escaped, ElementsAre("ou=a\\2bou=b", "dc=x"));
+
+  LocalPolicy policy;
+  policy.scope_ous = {"OU=a+OU=b,DC=x"};
+  const PolicyChecker checker(policy);
+  EXPECT_TRUE(checker.InScope("CN=u,OU=b+OU=a,DC=x"));
+  EXPECT_FALSE(checker.InScope("CN=u,OU=a\\+ou=b,DC=x"));
+  EXPECT_FALSE(checker.InScope("CN=u,OU=a\\2Bou=b,DC=x"));
+}
+
 }  // namespace
 }  // namespace writeback::agent
 
