@@ -89,9 +89,13 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   c.set_reconnect_max_ms(30000);
   c.mutable_ldap()->set_timeout_ms(3000);
   c.set_metrics_listen("127.0.0.1:9475");
-  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
-  }
+  const std::string path = absl::GetFlag(FLAGS_config);
+  if (!path.empty()) WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
+  // A configuration error names the file (the flags may have overridden it).
+  auto in_config = [&path](absl::string_view message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "flags" : path, ": ", std::string(message)));
+  };
   Override(absl::GetFlag(FLAGS_controller), c.mutable_controller());
   Override(absl::GetFlag(FLAGS_tls_cert), c.mutable_tls()->mutable_cert_file());
   Override(absl::GetFlag(FLAGS_tls_key), c.mutable_tls()->mutable_key_file());
@@ -119,30 +123,39 @@ absl::StatusOr<AgentConfig> LoadConfig() {
       !c.tls().cert_file().empty() || !c.tls().key_file().empty() || !c.tls().ca_file().empty();
   if (any_tls &&
       (c.tls().cert_file().empty() || c.tls().key_file().empty() || c.tls().ca_file().empty())) {
-    return absl::InvalidArgumentError(
+    return in_config(
         "tls.cert_file, tls.key_file and tls.ca_file go together (an operator-issued identity); "
         "leave all three out to use the enrolled identity in state_dir");
   }
   if (c.ldap().urls().empty()) {
-    return absl::InvalidArgumentError("ldap.urls: give at least one DC, e.g. ldaps://dc1.corp.example.com");
+    return in_config("ldap.urls: give at least one DC, e.g. ldaps://dc1.corp.example.com");
   }
   if (absl::EqualsIgnoreCase(c.ldap().sasl_mechanism(), "GSSAPI")) {
     if (c.ldap().keytab_file().empty() || c.ldap().principal().empty()) {
-      return absl::InvalidArgumentError(
-          "ldap.keytab_file and ldap.principal are required for the GSSAPI bind");
+      return in_config("ldap.keytab_file and ldap.principal are required for the GSSAPI bind");
     }
     if (!c.ldap().bind_dn().empty() || !c.ldap().password_file().empty()) {
-      return absl::InvalidArgumentError(
+      return in_config(
           "ldap.bind_dn and ldap.password_file are for the simple bind: remove them with "
           "sasl_mechanism GSSAPI (the keytab authenticates)");
     }
   } else if (!c.ldap().sasl_mechanism().empty()) {
-    return absl::InvalidArgumentError(
-        "ldap.sasl_mechanism: only \"GSSAPI\" is supported (empty: simple bind)");
+    return in_config("ldap.sasl_mechanism: only \"GSSAPI\" is supported (empty: simple bind)");
   } else if (c.ldap().bind_dn().empty() || c.ldap().password_file().empty()) {
-    return absl::InvalidArgumentError(
+    return in_config(
         "ldap.bind_dn and ldap.password_file are required for the simple bind "
         "(or set sasl_mechanism: \"GSSAPI\" with keytab_file and principal)");
+  }
+  if (!c.metrics_listen().empty()) {
+    absl::Status s = metrics::MetricsServer::CheckOptions(
+        {c.metrics_listen(), c.metrics_listen_allow_non_loopback()}, "metrics_listen");
+    if (!s.ok()) return in_config(s.message());
+  }
+  LogLevel level;
+  if (absl::Status s = ParseLogLevel(c.log_level(), &level); !s.ok()) return in_config(s.message());
+  LogFormat format;
+  if (absl::Status s = ParseLogFormat(c.log_format(), &format); !s.ok()) {
+    return in_config(s.message());
   }
   return c;
 }
@@ -191,6 +204,31 @@ absl::Status Run() {
   ldap.insecure_plain = config.ldap().insecure_plain();
   ldap.timeout = absl::Milliseconds(config.ldap().timeout_ms());
   ldap.base_dn = config.ldap().base_dn();
+  LocalPolicy policy;
+  policy.allowed_attributes = {config.allowed_attributes().begin(),
+                               config.allowed_attributes().end()};
+  policy.scope_ous = {config.scope_ous().begin(), config.scope_ous().end()};
+  policy.accepted_domains = {config.accepted_domains().begin(), config.accepted_domains().end()};
+  if (config.has_max_values_per_attribute()) {
+    policy.max_values_per_attribute = config.max_values_per_attribute();
+  }
+  if (config.has_mail_must_match_primary()) {
+    policy.mail_must_match_primary = config.mail_must_match_primary();
+  }
+  policy.owned_address_types = {config.owned_address_types().begin(),
+                                config.owned_address_types().end()};
+  if (config.has_check_address_uniqueness()) {
+    policy.check_address_uniqueness = config.check_address_uniqueness();
+  }
+  policy.max_writes_per_second = config.max_writes_per_second();
+  policy.max_writes_per_window = config.max_writes_per_window();
+  if (config.write_window_s() > 0) policy.write_window = absl::Seconds(config.write_window_s());
+  policy.dry_run = config.dry_run();
+  policy.full_consistency_guid_scan = config.full_consistency_guid_scan();
+  // Checked before any connection: a bad policy is a configuration error.
+  if (absl::Status s = ValidateLocalPolicy(policy); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(absl::GetFlag(FLAGS_config), ": ", s.message()));
+  }
   // Metrics (README "Metrics"): the agent's only listening socket, loopback
   // by default (DESIGN §7); every LDAP connection reports to it.
   metrics::Registry registry;
@@ -223,28 +261,6 @@ absl::Status Run() {
                       OpenDirectory(directory_config));
   Directory* directory = directories->directory();
 
-  LocalPolicy policy;
-  policy.allowed_attributes = {config.allowed_attributes().begin(),
-                               config.allowed_attributes().end()};
-  policy.scope_ous = {config.scope_ous().begin(), config.scope_ous().end()};
-  policy.accepted_domains = {config.accepted_domains().begin(), config.accepted_domains().end()};
-  if (config.has_max_values_per_attribute()) {
-    policy.max_values_per_attribute = config.max_values_per_attribute();
-  }
-  if (config.has_mail_must_match_primary()) {
-    policy.mail_must_match_primary = config.mail_must_match_primary();
-  }
-  policy.owned_address_types = {config.owned_address_types().begin(),
-                                config.owned_address_types().end()};
-  if (config.has_check_address_uniqueness()) {
-    policy.check_address_uniqueness = config.check_address_uniqueness();
-  }
-  policy.max_writes_per_second = config.max_writes_per_second();
-  policy.max_writes_per_window = config.max_writes_per_window();
-  if (config.write_window_s() > 0) policy.write_window = absl::Seconds(config.write_window_s());
-  policy.dry_run = config.dry_run();
-  policy.full_consistency_guid_scan = config.full_consistency_guid_scan();
-  WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
   if (policy.dry_run) {
     WB_LOG(WARNING) << "dry_run is set: no job writes to the directory"
                     << LogHint("remove dry_run from the agent configuration to write");
