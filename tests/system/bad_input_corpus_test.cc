@@ -16,9 +16,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/system/admin_corpus.h"
 #include "tests/system/audit_checks.h"
 #include "tests/system/writeback_env.h"
 #include "tests/testing/status_matchers.h"
@@ -26,19 +26,7 @@
 namespace writeback::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using Stub = v1::AdminService::Stub;
-using Call = std::function<grpc::Status(Stub&, grpc::ClientContext*)>;
-
-// One corpus entry: what is sent, and what the refusal must say.
-struct Case {
-  std::string name;
-  Call call;
-  grpc::StatusCode code;
-  std::vector<std::string> named;  // substrings of the error message
-};
-
-constexpr char kAnchor2[] = "22222222-2222-4222-8222-222222222222";
 
 class BadInputCorpusTest : public ::testing::Test {
  protected:
@@ -67,60 +55,20 @@ class BadInputCorpusTest : public ::testing::Test {
     delete id_;
   }
 
-  // Every mailbox and forest as the API shows them.
-  static std::string Snapshot() {
-    v1::ListMailboxesResponse mailboxes;
-    v1::ListForestsResponse forests;
-    grpc::ClientContext c1, c2;
-    EXPECT_TRUE(env_->Admin().stub().ListMailboxes(&c1, {}, &mailboxes).ok());
-    EXPECT_TRUE(env_->Admin().stub().ListForests(&c2, {}, &forests).ok());
-    for (auto& f : *forests.mutable_forests()) f.clear_connected_agents();
-    return absl::StrCat(mailboxes.DebugString(), forests.DebugString());
+  static void Run(const std::vector<AdminCase>& cases) { RunAdminCases(env_->Admin(), cases); }
+  // UpdateMailbox of the suite's mailbox, or of `cloud_id`.
+  static AdminCall Update(std::vector<v1::AttributeEdit> edits, std::string cloud_id = "") {
+    return UpdateCall(cloud_id.empty() ? *id_ : cloud_id, std::move(edits));
   }
-
-  // Runs each case: refused as the case says, nothing stored.
-  static void Run(const std::vector<Case>& cases) {
-    for (const Case& c : cases) {
-      SCOPED_TRACE(c.name);
-      const std::string before = Snapshot();
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-      grpc::Status s = c.call(env_->Admin().stub(), &context);
-      EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message().substr(0, 300);
-      for (const std::string& named : c.named) {
-        EXPECT_THAT(s.error_message(), HasSubstr(named)) << c.name;
-      }
-      EXPECT_LE(s.error_message().size(), 4096u) << c.name << ": the message quotes too much";
-      EXPECT_EQ(Snapshot(), before) << c.name << " changed the store";
-    }
-  }
-
-  // UpdateMailbox of the suite's mailbox with `edits`.
-  static Call Update(std::vector<v1::AttributeEdit> edits, std::string cloud_id = "") {
-    return [edits, cloud_id](Stub& stub, grpc::ClientContext* context) {
-      v1::UpdateMailboxRequest r;
-      r.set_cloud_id(cloud_id.empty() ? *id_ : cloud_id);
-      for (const auto& e : edits) *r.add_edits() = e;
-      v1::Mailbox out;
-      return stub.UpdateMailbox(context, r, &out);
-    };
-  }
-  static Call Set(const std::string& attribute, const std::string& value) {
+  static AdminCall Set(const std::string& attribute, const std::string& value) {
     return Update({AdminClient::Set(attribute, value)});
   }
-  static Call Replace(const std::string& attribute, const std::vector<std::string>& values) {
+  static AdminCall Replace(const std::string& attribute, const std::vector<std::string>& values) {
     return Update({AdminClient::Replace(attribute, values)});
   }
-  static Call Add(const std::string& cloud_id, const std::string& forest,
-                  const std::string& anchor) {
-    return [=](Stub& stub, grpc::ClientContext* context) {
-      v1::AddMailboxRequest r;
-      r.set_cloud_id(cloud_id);
-      r.set_forest(forest);
-      r.set_source_anchor(anchor);
-      v1::Mailbox out;
-      return stub.AddMailbox(context, r, &out);
-    };
+  static AdminCall Add(const std::string& cloud_id, const std::string& forest,
+                       const std::string& anchor) {
+    return AddMailboxCall(cloud_id, forest, anchor);
   }
 
   static WritebackEnv* env_;
@@ -354,24 +302,7 @@ TEST_F(BadInputCorpusTest, BadIdentifiersAreRefused) {
 }
 
 TEST_F(BadInputCorpusTest, BadImportsStoreNothing) {
-  auto import = [](std::vector<v1::ImportEntry> entries) -> Call {
-    return [entries](Stub& stub, grpc::ClientContext* c) {
-      v1::ImportMailboxesRequest r;
-      for (const auto& e : entries) *r.add_entries() = e;
-      v1::ImportMailboxesResponse out;
-      grpc::Status s = stub.ImportMailboxes(c, r, &out);
-      // A refused entry is an answer with errors and nothing stored: the
-      // corpus checks it as the INVALID_ARGUMENT it stands for.
-      if (s.ok() && !out.stored() && out.errors_size() > 0) {
-        std::string all;
-        for (const auto& e : out.errors()) {
-          absl::StrAppend(&all, "line ", e.line(), " ", e.field(), ": ", e.message(), "; ");
-        }
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, all);
-      }
-      return s;
-    };
-  };
+  auto import = ImportCall;
   auto entry = [](int line, int id, const std::string& forest, std::string anchor) {
     v1::ImportEntry e;
     e.set_line(line);
