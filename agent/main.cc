@@ -83,9 +83,13 @@ struct MetricsListener : Uplink::Listener {
 
 absl::StatusOr<AgentConfig> LoadConfig() {
   AgentConfig c = DefaultAgentConfig();
-  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
-  }
+  const std::string path = absl::GetFlag(FLAGS_config);
+  if (!path.empty()) WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
+  // A configuration error names the file (the flags may have overridden it).
+  auto in_config = [&path](absl::string_view message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "flags" : path, ": ", std::string(message)));
+  };
   Override(absl::GetFlag(FLAGS_controller), c.mutable_controller());
   Override(absl::GetFlag(FLAGS_tls_cert), c.mutable_tls()->mutable_cert_file());
   Override(absl::GetFlag(FLAGS_tls_key), c.mutable_tls()->mutable_key_file());
@@ -108,7 +112,18 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   Override(absl::GetFlag(FLAGS_log_format), c.mutable_log_format());
   Override(absl::GetFlag(FLAGS_state_dir), c.mutable_state_dir());
   Override(absl::GetFlag(FLAGS_metrics_listen), c.mutable_metrics_listen());
-  WB_RETURN_IF_ERROR(FinishAgentConfig(&c));
+  if (absl::Status s = FinishAgentConfig(&c); !s.ok()) return in_config(s.message());
+  if (!c.metrics_listen().empty()) {
+    absl::Status s = metrics::MetricsServer::CheckOptions(
+        {c.metrics_listen(), c.metrics_listen_allow_non_loopback()}, "metrics_listen");
+    if (!s.ok()) return in_config(s.message());
+  }
+  LogLevel level;
+  if (absl::Status s = ParseLogLevel(c.log_level(), &level); !s.ok()) return in_config(s.message());
+  LogFormat format;
+  if (absl::Status s = ParseLogFormat(c.log_format(), &format); !s.ok()) {
+    return in_config(s.message());
+  }
   return c;
 }
 
@@ -156,6 +171,11 @@ absl::Status Run() {
   ldap.insecure_plain = config.ldap().insecure_plain();
   ldap.timeout = absl::Milliseconds(config.ldap().timeout_ms());
   ldap.base_dn = config.ldap().base_dn();
+  LocalPolicy policy = LocalPolicyFromConfig(config);
+  // Checked before any connection: a bad policy is a configuration error.
+  if (absl::Status s = ValidateLocalPolicy(policy); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(absl::GetFlag(FLAGS_config), ": ", s.message()));
+  }
   // Metrics (README "Metrics"): the agent's only listening socket, loopback
   // by default (DESIGN §7); every LDAP connection reports to it.
   metrics::Registry registry;
@@ -188,8 +208,6 @@ absl::Status Run() {
                       OpenDirectory(directory_config));
   Directory* directory = directories->directory();
 
-  LocalPolicy policy = LocalPolicyFromConfig(config);
-  WB_RETURN_IF_ERROR(ValidateLocalPolicy(policy));
   if (policy.dry_run) {
     WB_LOG(WARNING) << "dry_run is set: no job writes to the directory"
                     << LogHint("remove dry_run from the agent configuration to write");

@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/address.h"
 #include "common/base/files.h"
 #include "common/base/grpc_log.h"
 #include "common/base/log.h"
@@ -22,9 +23,9 @@
 #include "controller/dispatch/dispatcher.h"
 #include "controller/enroll/enrollment_service.h"
 #include "controller/gateway/gateway_service.h"
+#include "controller/metrics/controller_metrics.h"
 #include "controller/pki/controller_ca.h"
 #include "controller/pki/tls_credentials.h"
-#include "controller/metrics/controller_metrics.h"
 #include "controller/retention/retention.h"
 #include "controller/store/sqlite_store.h"
 #include "grpcpp/grpcpp.h"
@@ -60,9 +61,13 @@ void Override(const std::string& flag, std::string* field) {
 
 absl::StatusOr<ControllerConfig> LoadConfig() {
   ControllerConfig c = DefaultControllerConfig();
-  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
-  }
+  const std::string path = absl::GetFlag(FLAGS_config);
+  if (!path.empty()) WB_RETURN_IF_ERROR(LoadTextConfig(path, &c));
+  // A configuration error names the file (the flags may have overridden it).
+  auto in_config = [&path](absl::string_view message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "flags" : path, ": ", std::string(message)));
+  };
   Override(absl::GetFlag(FLAGS_agent_listen), c.mutable_agent_listen());
   Override(absl::GetFlag(FLAGS_admin_listen), c.mutable_admin_listen());
   Override(absl::GetFlag(FLAGS_store), c.mutable_store_path());
@@ -77,7 +82,25 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
   Override(absl::GetFlag(FLAGS_log_format), c.mutable_log_format());
   if (int v = absl::GetFlag(FLAGS_lease_ms); v > 0) c.set_lease_ms(v);
   if (int v = absl::GetFlag(FLAGS_heartbeat_ms); v > 0) c.set_heartbeat_interval_ms(v);
-  WB_RETURN_IF_ERROR(FinishControllerConfig(&c));
+  if (absl::Status s = FinishControllerConfig(&c); !s.ok()) return in_config(s.message());
+  // Listen addresses are checked before anything is created (CA, store).
+  for (const auto& [field, value] :
+       {std::pair<const char*, std::string>{"agent_listen", c.agent_listen()},
+        {"admin_listen", c.admin_listen()},
+        {"enroll_listen", c.enroll_listen()}}) {
+    if (absl::Status s = CheckListenAddress(field, value); !s.ok()) return in_config(s.message());
+  }
+  if (!c.metrics_listen().empty()) {
+    absl::Status s = metrics::MetricsServer::CheckOptions(
+        {c.metrics_listen(), c.metrics_listen_allow_non_loopback()}, "metrics_listen");
+    if (!s.ok()) return in_config(s.message());
+  }
+  LogLevel level;
+  if (absl::Status s = ParseLogLevel(c.log_level(), &level); !s.ok()) return in_config(s.message());
+  LogFormat format;
+  if (absl::Status s = ParseLogFormat(c.log_format(), &format); !s.ok()) {
+    return in_config(s.message());
+  }
   return c;
 }
 

@@ -372,6 +372,8 @@ const AttributeSpec& ProxyAddressesSpec() {
 
 }  // namespace
 
+std::string QuoteForError(std::string_view text) { return Quote(text); }
+
 absl::Status ValidateValue(const AttributeSpec& spec, std::string_view value) {
   switch (spec.syntax) {
     case AttributeSyntax::kInteger:

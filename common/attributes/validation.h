@@ -78,6 +78,11 @@ absl::Status ValidateProxyAddresses(const std::vector<std::string>& values);
 // True if the directory holds `a` and `b` as the same value (rules above).
 bool ValuesEqual(const AttributeSpec& spec, std::string_view a, std::string_view b);
 
+// `text` in double quotes as the errors above quote values: at most about 80
+// characters ("..." after), '"' and '\' escaped, control characters and bytes
+// that are not UTF-8 as \xNN. For any error that echoes what a caller sent.
+std::string QuoteForError(std::string_view text);
+
 // True if `a` and `b` hold the same values under ValuesEqual, as unordered
 // sets (order and repeats do not matter).
 bool SetsEqual(const AttributeSpec& spec, const std::vector<std::string>& a,

@@ -20,11 +20,17 @@ absl::Status ErrnoStatus(int err, const std::string& what) {
   std::string msg = absl::StrCat(what, ": ", std::strerror(err));
   if (err == ENOENT) return absl::NotFoundError(msg);
   if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(msg);
+  if (err == EISDIR) return absl::FailedPreconditionError(msg);
   return absl::InternalError(msg);
 }
 }  // namespace
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  // A directory opens as a stream that reads nothing: refuse it by name.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return ErrnoStatus(EISDIR, absl::StrCat("cannot read ", path));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return ErrnoStatus(errno, absl::StrCat("cannot read ", path));
   std::ostringstream out;

@@ -12,7 +12,8 @@
 
 namespace writeback {
 
-// Reads a whole file. kNotFound / kPermissionDenied name the path.
+// Reads a whole file. kNotFound / kPermissionDenied / kFailedPrecondition (a
+// directory) name the path.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 // Reads a secret (private key, password): refuses, with kPermissionDenied and

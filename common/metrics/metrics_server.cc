@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "common/base/address.h"
 #include "common/base/log.h"
+#include "common/base/status_macros.h"
 #include "common/metrics/text_format.h"
 
 namespace writeback::metrics {
@@ -54,9 +55,7 @@ absl::StatusOr<std::string> ToListeningPort(const std::string& host_port) {
   return absl::StrCat(host, ":", n);
 }
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const Options& options,
-                                                                    const Registry* registry,
-                                                                    const std::string& field) {
+absl::Status MetricsServer::CheckOptions(const Options& options, const std::string& field) {
   absl::StatusOr<std::string> listening = ToListeningPort(options.listen);
   if (!listening.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", listening.status().message()));
@@ -68,6 +67,14 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const Option
                      "set ",
                      field, "_allow_non_loopback: true to serve them on another interface"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const Options& options,
+                                                                    const Registry* registry,
+                                                                    const std::string& field) {
+  WB_RETURN_IF_ERROR(CheckOptions(options, field));
+  absl::StatusOr<std::string> listening = ToListeningPort(options.listen);
   static std::once_flag init;
   std::call_once(init, [] { mg_init_library(0); });
   std::unique_ptr<MetricsServer> server(new MetricsServer(registry));

@@ -40,6 +40,9 @@ class MetricsServer {
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const Options& options,
                                                               const Registry* registry,
                                                               const std::string& field);
+  // The kInvalidArgument checks of Start alone, opening nothing: a binary
+  // refuses its configuration with them before it creates anything.
+  static absl::Status CheckOptions(const Options& options, const std::string& field);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

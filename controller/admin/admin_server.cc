@@ -89,7 +89,8 @@ class AuthProcessor : public grpc::AuthMetadataProcessor {
   const std::shared_ptr<const Gate> gate_;
 };
 
-// Records the call's principal for CallerOf. Lives as long as the call.
+// Records the call's principal for CallerOf, and makes the error it answers
+// with say what failed in a bounded message (AnswerStatus). Lives as long as the call.
 class CallerInterceptor : public grpc::experimental::Interceptor {
  public:
   CallerInterceptor(std::shared_ptr<const Gate> gate, grpc::experimental::ServerRpcInfo* info)
@@ -111,6 +112,11 @@ class CallerInterceptor : public grpc::experimental::Interceptor {
       caller_ = who.ok() ? who->ToString()
                          : "(caller not identified: the tokens file changed during the call)";
       metadata->emplace(kCallerMetadataKey, caller_);
+    }
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status status = methods->GetSendStatus();
+      if (!status.ok()) methods->ModifySendStatus(AnswerStatus(status, info_->method()));
     }
     methods->Proceed();
   }
@@ -134,6 +140,23 @@ class CallerInterceptorFactory : public grpc::experimental::ServerInterceptorFac
 };
 
 }  // namespace
+
+grpc::Status AnswerStatus(const grpc::Status& status, const std::string& method) {
+  if (status.error_code() == grpc::StatusCode::INTERNAL && status.error_message().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat(method,
+                                     ": the request could not be parsed; string fields must be "
+                                     "valid UTF-8 (send bytes that are not as escapes)"));
+  }
+  const std::string& message = status.error_message();
+  if (message.size() <= kMaxErrorMessageBytes) return status;
+  size_t cut = kMaxErrorMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+  return grpc::Status(
+      status.error_code(),
+      absl::StrCat(message.substr(0, cut), "... (", message.size() - cut, " bytes cut)"),
+      status.error_details());
+}
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminServer(const AdminServerOptions& options,
                                                                grpc::Service* service, int* port) {

@@ -65,6 +65,18 @@ struct AdminServerOptions {
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminServer(const AdminServerOptions& options,
                                                                grpc::Service* service, int* port);
 
+// Every error the server sends is cut to this many bytes of message (then
+// "... (N bytes cut)"): errors quote what the caller sent, and a message
+// over gRPC's metadata limit (8 KB) would reach the client only as
+// "received initial metadata size exceeds limit", not as the refusal.
+inline constexpr size_t kMaxErrorMessageBytes = 1024;
+// The status a call of `method` answers with, as the server's interceptor
+// sends it: the message cut to kMaxErrorMessageBytes; and INTERNAL without a
+// message, which is what gRPC answers when it cannot parse a request (no
+// handler ran; handlers always say what failed), becomes INVALID_ARGUMENT
+// saying so: string fields that are not valid UTF-8 are the usual cause.
+grpc::Status AnswerStatus(const grpc::Status& status, const std::string& method);
+
 // The options for ControllerConfig `config` (admin_listen and admin_auth,
 // with their defaults: the tokens file and the local token file beside
 // store_path), with the server certificate and key given as PEM. Checks the

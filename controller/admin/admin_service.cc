@@ -4,12 +4,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/attributes/validation.h"
 #include "common/base/log.h"
+#include "common/base/status_macros.h"
 #include "common/grpc_status.h"
 #include "common/identity/anchor.h"
 #include "controller/admin/audit.h"
 #include "controller/admin/mailbox_edits.h"
-#include "common/base/status_macros.h"
 
 namespace writeback::controller {
 namespace {
@@ -53,8 +54,8 @@ grpc::Status AdminService::AddForestUnaudited(grpc::ServerContext*,
   ForestRecord forest;
   forest.name = absl::AsciiStrToLower(request->forest().name());
   if (!IsDnsName(forest.name)) {
-    return Invalid(absl::StrCat("forest.name: \"", request->forest().name(),
-                                "\" is not a DNS name such as corp.example.com"));
+    return Invalid(absl::StrCat("forest.name: ", QuoteForError(request->forest().name()),
+                                " is not a DNS name such as corp.example.com"));
   }
   if (request->forest().scope_ous().empty()) {
     return Invalid("forest.scope_ous: give at least one OU distinguished name, e.g. "
@@ -62,8 +63,8 @@ grpc::Status AdminService::AddForestUnaudited(grpc::ServerContext*,
   }
   for (const auto& ou : request->forest().scope_ous()) {
     if (!absl::StrContains(absl::AsciiStrToLower(ou), "dc=") || !absl::StrContains(ou, "=")) {
-      return Invalid(absl::StrCat("forest.scope_ous: \"", ou,
-                                  "\" is not a distinguished name with DC= components"));
+      return Invalid(absl::StrCat("forest.scope_ous: ", QuoteForError(ou),
+                                  " is not a distinguished name with DC= components"));
     }
     forest.scope_ous.push_back(ou);
   }
@@ -162,8 +163,8 @@ grpc::Status AdminService::AddMailboxUnaudited(grpc::ServerContext*,
                                       writeback::v1::Mailbox* response) {
   std::string cloud_id = absl::AsciiStrToLower(request->cloud_id());
   if (!IsGuidString(cloud_id)) {
-    return Invalid(absl::StrCat("cloud_id: \"", request->cloud_id(),
-                                "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
+    return Invalid(absl::StrCat("cloud_id: ", QuoteForError(request->cloud_id()),
+                                " is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
   }
   if (request->source_anchor().size() != 16) {
     return Invalid(absl::StrCat("source_anchor: must be 16 bytes (an objectGUID or "

@@ -24,7 +24,7 @@ absl::StatusOr<const AttributeSpec*> LookUp(const std::string& name) {
   const AttributeSpec* spec = AttributeCatalog::Default().Find(name);
   if (spec == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "attribute \"", name, "\" is not an attribute writeback carries (known: ",
+        "attribute ", QuoteForError(name), " is not an attribute writeback carries (known: ",
         absl::StrJoin(AttributeCatalog::Default().DefaultAllowlist(), ", "), ")"));
   }
   if (!spec->in_default_set) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/attributes/catalog.h"
+#include "common/attributes/validation.h"
 #include "common/base/log.h"
 #include "common/grpc_status.h"
 #include "common/identity/anchor.h"
@@ -203,8 +204,8 @@ grpc::Status AdminService::ImportMailboxes(grpc::ServerContext* context,
     const std::string forest = absl::AsciiStrToLower(entry.forest());
     if (!IsGuidString(cloud_id)) {
       refuse(entry.line(), "cloud_id",
-             absl::StrCat("\"", entry.cloud_id(),
-                          "\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
+             absl::StrCat(QuoteForError(entry.cloud_id()),
+                          " is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
       continue;
     }
     if (forest.empty()) {

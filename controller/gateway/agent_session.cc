@@ -28,8 +28,8 @@ AgentSession* AgentSession::Create(grpc::CallbackServerContext* context, Dispatc
          << LogHint(
                 "enroll the agent (again) if it should serve: writebackctl token create, "
                 "then writeback-agent enroll; see writebackctl agent list");
-    session->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                              std::string(agent.status().message())));
+    session->End(
+        grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::string(agent.status().message())));
     return session.get();
   }
   const AgentIdentity* identity = &agent->identity;
@@ -96,8 +96,15 @@ void AgentSession::Handle(const AgentMessage& message) {
 }
 
 void AgentSession::OnReadDone(bool ok) {
-  if (!ok) {  // the agent closed its side or the stream broke
-    End(grpc::Status::OK);
+  if (!ok) {  // the agent closed its side, the stream broke, or a message did not parse
+    // gRPC reports a message it cannot parse like a closed side. Before a
+    // Hello neither is a conversation: say what was expected.
+    End(session_id_.empty()
+            ? grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           "the stream ended before its Hello, or its first message is not an "
+                           "AgentMessage (writeback.v1, agent.proto): the first message must be "
+                           "Hello")
+            : grpc::Status::OK);
     return;
   }
   Handle(in_);

@@ -47,6 +47,15 @@ TEST(TextConfigTest, UnknownFieldIsNamedWithFileAndLine) {
                        AllOf(HasSubstr("agent.conf:2"), HasSubstr("contoller"))));
 }
 
+TEST(TextConfigTest, WrongTypeErrorQuotesTheLineWithTheField) {
+  writeback::v1::AgentConfig agent;
+  EXPECT_THAT(
+      ParseTextConfig("controller: \"x:1\"\n  max_in_flight: \"lots\"\n", "agent.conf", &agent),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("agent.conf:2:18: Expected integer, got: \"lots\" (in: "
+                         "max_in_flight: \\\"lots\\\")")));
+}
+
 TEST(FilesTest, PrivateFileReadableByOthersIsRefused) {
   std::string dir = TempDir();
   std::string path = dir + "/secret";
@@ -59,6 +68,8 @@ TEST(FilesTest, PrivateFileReadableByOthersIsRefused) {
   ASSERT_OK(content);
   EXPECT_EQ(*content, "s3cret");
   EXPECT_THAT(ReadFileToString(dir + "/absent"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ReadFileToString(dir),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("Is a directory")));
   std::system(("rm -rf " + dir).c_str());
 }
 
@@ -106,6 +117,20 @@ TEST(AddressTest, LoopbackAddresses) {
   for (const char* a : {"0.0.0.0:7444", "[::]:7444", "10.0.0.1:7444", "ctl.example.com:7444",
                         "128.0.0.1:1", "[::1", "localhost.example.com:1", ""}) {
     EXPECT_FALSE(IsLoopbackAddress(a)) << a;
+  }
+}
+
+TEST(AddressTest, ListenAddresses) {
+  for (const char* a : {"127.0.0.1:7443", "0.0.0.0:0", "[::]:7443", "[::1]:65535", "localhost:7443",
+                        "ctl.example.com:1", "unix:/run/writeback.sock"}) {
+    EXPECT_OK(CheckListenAddress("agent_listen", a)) << a;
+  }
+  for (const char* a :
+       {"", "no-port-here", "127.0.0.1:", ":7443", "127.0.0.1:99999", "127.0.0.1:-1",
+        "127.0.0.1:7443x", "[::1]", "[::1]7443", "unix:", "127.0.0.1:0000000001", "bad host:1"}) {
+    absl::Status s = CheckListenAddress("agent_listen", a);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << a;
+    EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("agent_listen")) << a;
   }
 }
 

@@ -30,9 +30,13 @@ using ::writeback::testing::StatusIs;
 // Records who reached it.
 class RecordingService : public v1::AdminService::Service {
  public:
-  grpc::Status GetMailbox(grpc::ServerContext* context, const v1::GetMailboxRequest*,
+  grpc::Status GetMailbox(grpc::ServerContext* context, const v1::GetMailboxRequest* request,
                           v1::Mailbox*) override {
     Record(*context);
+    if (!request->cloud_id().empty()) {  // an error that quotes what it was sent
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("mailbox \"", request->cloud_id(), "\" is not registered"));
+    }
     return grpc::Status::OK;
   }
   grpc::Status UpdateMailbox(grpc::ServerContext* context, const v1::UpdateMailboxRequest*,
@@ -86,12 +90,15 @@ class AdminServerTest : public ::testing::Test {
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
-  absl::Status Get(const std::string& token, const std::string& forged_caller = "") {
+  absl::Status Get(const std::string& token, const std::string& forged_caller = "",
+                   const std::string& cloud_id = "") {
     grpc::ClientContext context;
     if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
     if (!forged_caller.empty()) context.AddMetadata(kCallerMetadataKey, forged_caller);
+    v1::GetMailboxRequest request;
+    request.set_cloud_id(cloud_id);
     v1::Mailbox m;
-    return FromGrpcStatus(stub_->GetMailbox(&context, {}, &m));
+    return FromGrpcStatus(stub_->GetMailbox(&context, request, &m));
   }
   absl::Status Update(const std::string& token) {
     grpc::ClientContext context;
@@ -117,6 +124,28 @@ TEST_F(AdminServerTest, UnauthenticatedCallsNeverReachTheService) {
                                 AllOf(HasSubstr("no credentials"), HasSubstr("--token_file"))));
   EXPECT_THAT(Update("wrong-token"),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("token not recognised")));
+  EXPECT_TRUE(service_.callers().empty());
+}
+
+// An error quoting a megabyte the caller sent still reaches it as the
+// refusal (not as gRPC's "metadata size exceeds limit"), cut to a kilobyte.
+TEST_F(AdminServerTest, HugeErrorMessagesAreCut) {
+  Start();
+  absl::Status s = Get(operator_token_, "", std::string(1 << 20, 'c'));
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound,
+                          AllOf(HasSubstr("mailbox \"cccc"), HasSubstr(" bytes cut)"))));
+  EXPECT_LE(s.message().size(), kMaxErrorMessageBytes + 40);
+  EXPECT_THAT(Get(operator_token_, "", "short"),
+              StatusIs(absl::StatusCode::kNotFound, "mailbox \"short\" is not registered"));
+}
+
+// Bytes that are not UTF-8 in a string field: gRPC cannot parse the request
+// and no handler runs; the caller is told why, not an empty INTERNAL.
+TEST_F(AdminServerTest, UnparsableRequestIsNamed) {
+  Start();
+  EXPECT_THAT(Get(operator_token_, "", "caf\xc3\x28"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("GetMailbox"), HasSubstr("UTF-8"))));
   EXPECT_TRUE(service_.callers().empty());
 }
 

@@ -72,6 +72,14 @@ TEST(MailboxEditsTest, UnknownAttributeIsRefusedByName) {
   EXPECT_TRUE(desired.attributes().empty());
 }
 
+TEST(MailboxEditsTest, HugeUnknownAttributeNameIsQuotedShortened) {
+  AttributeMap desired;
+  absl::Status s = ApplyEdits(Edits({Set(std::string(1 << 20, 'a') + "\n", "x")}), &desired);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("aaa...\" is not an attribute writeback carries")));
+  EXPECT_LT(s.message().size(), 2000u);
+}
+
 TEST(MailboxEditsTest, AnyInvalidEditLeavesTheMapUntouched) {
   AttributeMap desired;
   ASSERT_OK(ApplyEdits(Edits({Set("mail", "a@x.com")}), &desired));
