@@ -174,7 +174,8 @@ absl::Status Run() {
   LocalPolicy policy = LocalPolicyFromConfig(config);
   // Checked before any connection: a bad policy is a configuration error.
   if (absl::Status s = ValidateLocalPolicy(policy); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(absl::GetFlag(FLAGS_config), ": ", s.message()));
+    const std::string path = absl::GetFlag(FLAGS_config);
+    return absl::Status(s.code(), absl::StrCat(path.empty() ? "flags" : path, ": ", s.message()));
   }
   // Metrics (README "Metrics"): the agent's only listening socket, loopback
   // by default (DESIGN §7); every LDAP connection reports to it.

@@ -64,11 +64,11 @@ absl::StatusOr<std::vector<v1::AttributeEdit>> ImportEdits(const v1::AttributeMa
                                                            std::string* field) {
   std::vector<v1::AttributeEdit> edits;
   for (const auto& [name, values] : attributes.attributes()) {
-    *field = absl::StrCat("attributes.", name);
+    *field = absl::StrCat("attributes.", QuoteForError(name));
     const AttributeSpec* spec = AttributeCatalog::Default().Find(name);
     if (spec == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("\"", name, "\" is not an attribute writeback carries"));
+          absl::StrCat(QuoteForError(name), " is not an attribute writeback carries"));
     }
     v1::AttributeEdit edit;
     edit.set_attribute(std::string(spec->name));

@@ -15,8 +15,8 @@
 // Batches are committed in submission order, and each batch's `done` runs on
 // the committer's thread after its commit, in the same order. A failed
 // transaction fails every batch in it, as a failed per-message commit did:
-// the work stays in flight in the store and is redelivered. Thread-safe; the
-// destructor flushes.
+// the work stays IN_FLIGHT in the store until the controller's next start
+// puts it back in line (ResetInFlight). Thread-safe; the destructor flushes.
 #ifndef WRITEBACK_CONTROLLER_DISPATCH_ANSWER_COMMITTER_H_
 #define WRITEBACK_CONTROLLER_DISPATCH_ANSWER_COMMITTER_H_
 

@@ -100,6 +100,9 @@ void Dispatcher::Detach(const std::string& session_id) {
   if (options_.observer != nullptr) {
     options_.observer->SessionEnded(gone.info.agent_id, gone.info.forest);
   }
+  // Answers the session sent before it ended are recorded (and a waiting
+  // provision-now call told) before its calls are abandoned as unanswered.
+  committer_.Flush();
   AbandonOnDemand(session_id);
   reconciler_.OnSessionEnded(session_id);
   absl::Time now = clock_->Now();
@@ -376,8 +379,8 @@ void Dispatcher::CommitAnswers(const std::string& session_id, std::vector<Mailbo
       WB_LOG(ERROR) << "recording answers failed" << LogField("session", session_id)
                     << LogError(written.status())
                     << LogHint(
-                           "check the store (disk space, permissions); the work is "
-                           "redelivered");
+                           "check the store (disk space, permissions), then restart the "
+                           "controller: the unrecorded work is redelivered at its start");
     } else {
       for (const auto& r : *written) {
         if (!r.ok()) {

@@ -64,7 +64,7 @@ void Dispatcher::EndSessionsOutOfTrust(absl::Time now) {
         end.emplace_back(s.sink, absl::UnauthenticatedError(message));
         continue;
       }
-      if (s.recycling && s.outstanding.empty() && s.reserved == 0) {
+      if (s.recycling && s.outstanding.empty() && s.reserved == 0 && s.committing == 0) {
         auto waiting = slot_waiters_.find(id);
         if (waiting != slot_waiters_.end() && !waiting->second.empty()) continue;
         WB_LOG(INFO) << "session " << id << " of agent " << s.info.agent_id

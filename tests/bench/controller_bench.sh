@@ -131,6 +131,8 @@ heartbeat_interval_ms: $heartbeat_ms
 lease_ms: $lease_ms
 ldap_timeout_ms: $ldap_timeout_ms
 mass_change_threshold: 0
+# Agent 0 answers nothing until it is killed: it must not be cut as stuck first.
+answer_timeout_ms: 3600000
 EOF
 "$ctl_bin" --config="$work/controller.conf" 2>"$work/controller.log" &
 ctl_pid=$!
@@ -171,7 +173,7 @@ if ((load_only)); then
   rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$ctl_pid/status")
   cat "$work/load.json"
   printf '{"metric":"controller_rss_mb_1m","value":%.1f,"vmrss_mb":%.1f,"phase":"%s","mailboxes":%d,"agents":%d,"forests":%d}\n' \
-    "$(bc <<<"scale=1; $hwm_kb / 1024")" "$(bc <<<"scale=1; $rss_kb / 1024")" \
+    "$(awk -v k="$hwm_kb" 'BEGIN{print k / 1024}')" "$(awk -v k="$rss_kb" 'BEGIN{print k / 1024}')" \
     "loaded, agents connected, forests paused: nothing run" "$mailboxes" "$agents" "$forests"
   exit 0
 fi

@@ -9,6 +9,7 @@
 
 #include "absl/time/clock.h"
 #include "common/base/files.h"
+#include "tests/harness/write_queue.h"
 
 namespace writeback::bench {
 namespace {
@@ -35,33 +36,17 @@ class Stream : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
     StartRead(&in_);
   }
   void OnWriteDone(bool ok) override {
-    AgentMessage* next = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      queue_.pop_front();
-      if (!ok) queue_.clear();
-      if (queue_.empty()) {
-        writing_ = false;
-      } else {
-        next = &queue_.front();
-      }
-    }
-    if (next != nullptr) StartWrite(next);
+    if (AgentMessage* next = out_.Done(ok)) StartWrite(next);
   }
   void OnDone(const grpc::Status& status) override;
 
  private:
   void Send(AgentMessage message) {
-    AgentMessage* next;
     {
       absl::MutexLock lock(&mu_);
       if (done_) return;
-      queue_.push_back(std::move(message));
-      if (writing_) return;
-      writing_ = true;
-      next = &queue_.front();
     }
-    StartWrite(next);
+    if (AgentMessage* first = out_.Push(std::move(message))) StartWrite(first);
   }
   void Sample(const std::string& name, const std::string& bytes, std::atomic<bool>* taken) {
     if (shared_->sample_dir.empty() || taken->exchange(true)) return;
@@ -79,9 +64,8 @@ class Stream : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
   ControllerMessage in_;
   uint64_t heartbeat_seq_ = 0;  // ticker thread only
 
+  testing::WriteQueue<AgentMessage> out_;
   absl::Mutex mu_;
-  std::deque<AgentMessage> queue_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration interval_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_);

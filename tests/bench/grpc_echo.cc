@@ -31,6 +31,7 @@
 #include "common/base/files.h"
 #include "common/base/program.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/harness/write_queue.h"
 #include "writeback/v1/agent.grpc.pb.h"
 
 ABSL_FLAG(std::string, pki_dir, "", "The benchmark PKI (server.pem/key, ca.pem).");
@@ -101,18 +102,7 @@ class EchoSession : public grpc::ServerBidiReactor<AgentMessage, ControllerMessa
   }
 
   void OnWriteDone(bool ok) override {
-    ControllerMessage* next = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      queue_.pop_front();
-      if (!ok) queue_.clear();
-      if (queue_.empty()) {
-        writing_ = false;
-      } else {
-        next = &queue_.front();
-      }
-    }
-    if (next != nullptr) StartWrite(next);
+    if (ControllerMessage* next = out_.Done(ok)) StartWrite(next);
   }
 
   void OnDone() override { delete this; }
@@ -143,15 +133,7 @@ class EchoSession : public grpc::ServerBidiReactor<AgentMessage, ControllerMessa
   }
 
   void Send(ControllerMessage message) {
-    ControllerMessage* next;
-    {
-      absl::MutexLock lock(&mu_);
-      queue_.push_back(std::move(message));
-      if (writing_) return;
-      writing_ = true;
-      next = &queue_.front();
-    }
-    StartWrite(next);
+    if (ControllerMessage* first = out_.Push(std::move(message))) StartWrite(first);
   }
 
   const v1::Job* job_;
@@ -163,9 +145,7 @@ class EchoSession : public grpc::ServerBidiReactor<AgentMessage, ControllerMessa
   uint32_t credit_ = 1;
   uint32_t outstanding_ = 0;  // reactor callbacks only: reads are serialized
   uint64_t heartbeats_ = 0;
-  absl::Mutex mu_;
-  std::deque<ControllerMessage> queue_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  testing::WriteQueue<ControllerMessage> out_;
 };
 
 class EchoService : public v1::AgentGateway::CallbackService {

@@ -16,18 +16,13 @@ namespace {
 
 TEST(ChaosAgentKillTest, AgentKilledWithJobsInFlightLosesNothing) {
   WritebackEnv env;
-  env.set_controller_config(ChaosWorkload::kControllerConfig);
-  ASSERT_OK(env.StartDc());
-  ASSERT_OK(env.StartController());
-  ASSERT_OK(env.StartAgent(1));
-  ASSERT_OK(env.StartAgent(2));
+  ASSERT_OK(StartTwoAgentEstate(env));
   ChaosWorkload work(env, ChaosSizes::FromEnv());
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
   work.StartChanges();
-  ASSERT_OK(work.WaitSent(work.total_changes() / 2)) << env.LogsForFailure();
-  ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / 4)) << env.LogsForFailure();
-  ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
+  ASSERT_OK(work.WaitMidStream(work.total_changes() / 2, work.sizes().mailboxes / 4))
+      << env.LogsForFailure();
   ASSERT_OK(env.KillAgent(2));
   std::cout << "agent-2 killed after " << work.changes_sent() << " of " << work.total_changes()
             << " changes were accepted" << std::endl;

@@ -42,9 +42,8 @@ TEST(ChaosAgentSigstopTest, FrozenAgentsQueuedWritesNeverLandAfterItsLease) {
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
   work.StartChanges();
-  ASSERT_OK(work.WaitSent(work.total_changes() / 2)) << env.LogsForFailure();
-  ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / 8)) << env.LogsForFailure();
-  ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
+  ASSERT_OK(work.WaitMidStream(work.total_changes() / 2, work.sizes().mailboxes / 8))
+      << env.LogsForFailure();
   ASSERT_OK(env.SuspendAgent(1));
   const absl::Time frozen = absl::Now();
   std::cout << "agent-1 frozen after " << work.changes_sent() << " of " << work.total_changes()

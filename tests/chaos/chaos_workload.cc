@@ -236,4 +236,18 @@ InvariantOptions ChaosWorkload::Options() const {
   return options;
 }
 
+absl::Status StartTwoAgentEstate(WritebackEnv& env) {
+  env.set_controller_config(ChaosWorkload::kControllerConfig);
+  WB_RETURN_IF_ERROR(env.StartDc());
+  WB_RETURN_IF_ERROR(env.StartController());
+  WB_RETURN_IF_ERROR(env.StartAgent(1));
+  return env.StartAgent(2);
+}
+
+absl::Status ChaosWorkload::WaitMidStream(int sent, int applied) {
+  WB_RETURN_IF_ERROR(WaitSent(sent));
+  WB_RETURN_IF_ERROR(WaitApplied(applied));
+  return WaitInFlight();
+}
+
 }  // namespace writeback::testing

@@ -40,6 +40,10 @@ struct ChaosSizes {
   static ChaosSizes FromEnv();
 };
 
+// The estate most scenarios run on: the DC, the controller with
+// ChaosWorkload::kControllerConfig, agent-1 and agent-2.
+absl::Status StartTwoAgentEstate(WritebackEnv& env);
+
 class ChaosWorkload {
  public:
   static constexpr char kAttr1[] = "extensionAttribute1";
@@ -75,6 +79,9 @@ class ChaosWorkload {
   absl::Status WaitApplied(int n);
   // Polls until some mailbox has work out with an agent (hang guard).
   absl::Status WaitInFlight();
+  // Where a scenario injects its fault: `sent` changes accepted, `applied`
+  // jobs APPLIED, and work out with an agent right now.
+  absl::Status WaitMidStream(int sent, int applied);
 
   // How many "lost" provisioning records name `agent_id`: one per job or read
   // its session held unanswered when the session was lost.

@@ -15,18 +15,13 @@ namespace {
 
 TEST(ChaosControllerKillTest, ControllerKilledWithJobsInFlightLosesNothing) {
   WritebackEnv env;
-  env.set_controller_config(ChaosWorkload::kControllerConfig);
-  ASSERT_OK(env.StartDc());
-  ASSERT_OK(env.StartController());
-  ASSERT_OK(env.StartAgent(1));
-  ASSERT_OK(env.StartAgent(2));
+  ASSERT_OK(StartTwoAgentEstate(env));
   ChaosWorkload work(env, ChaosSizes::FromEnv());
   ASSERT_OK(work.Register()) << env.LogsForFailure();
 
   work.StartChanges();
-  ASSERT_OK(work.WaitSent(work.total_changes() / 2)) << env.LogsForFailure();
-  ASSERT_OK(work.WaitApplied(work.sizes().mailboxes / 4)) << env.LogsForFailure();
-  ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
+  ASSERT_OK(work.WaitMidStream(work.total_changes() / 2, work.sizes().mailboxes / 4))
+      << env.LogsForFailure();
   ASSERT_OK(env.KillController());
   const int sent_at_kill = work.changes_sent();
   std::cout << "controller killed after " << sent_at_kill << " of " << work.total_changes()

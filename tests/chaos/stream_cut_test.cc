@@ -35,9 +35,9 @@ TEST(ChaosStreamCutTest, StreamsCutMidBatchLoseNothing) {
 
   work.StartChanges();
   for (int quarters : {1, 3}) {
-    ASSERT_OK(work.WaitSent(work.total_changes() * quarters / 4)) << env.LogsForFailure();
-    ASSERT_OK(work.WaitApplied(work.sizes().mailboxes * quarters / 8)) << env.LogsForFailure();
-    ASSERT_OK(work.WaitInFlight()) << env.LogsForFailure();
+    ASSERT_OK(work.WaitMidStream(work.total_changes() * quarters / 4,
+                                 work.sizes().mailboxes * quarters / 8))
+        << env.LogsForFailure();
     const int cut = (*proxy)->CutAll();
     std::cout << "cut " << cut << " connections after " << work.changes_sent() << " of "
               << work.total_changes() << " changes were accepted" << std::endl;
