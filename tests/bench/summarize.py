@@ -79,7 +79,8 @@ def machine():
     with open("/proc/meminfo") as f:
         mem_kb = int(f.readline().split()[1])
     try:
-        samba = subprocess.run(["samba", "--version"], capture_output=True, text=True).stdout.strip()
+        samba = "Samba " + subprocess.run(["samba", "--version"], capture_output=True,
+                                          text=True).stdout.strip().removeprefix("Version ")
     except OSError:
         samba = "samba not found"
     return (f"{os.cpu_count()} cores ({model}), {mem_kb / 1048576:.0f} GiB, "
