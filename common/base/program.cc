@@ -10,6 +10,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/base/log.h"
 #include "common/protocol.h"
 
@@ -34,6 +35,10 @@ std::vector<char*> InitProgram(int argc, char** argv, const char* name, const ch
   if (daemon) {
     sigset_t signals = TerminationSignals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Debian builds Abseil without NDEBUG, so every absl::Mutex lock would
+    // also update a global lock-order graph (measured: about 2% of the
+    // controller's CPU under load). The unit tests keep the check.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }
   absl::FlagsUsageConfig config;
   config.version_string = [] { return absl::StrCat(g_name, " ", BuildVersion(), "\n"); };

@@ -1,5 +1,6 @@
 #include "controller/dispatch/answer_committer.h"
 
+#include <iterator>
 #include <utility>
 
 namespace writeback::controller {
@@ -56,8 +57,9 @@ void AnswerCommitter::Run() {
       if (!written.ok()) {
         b.done(written.status());
       } else {
-        b.done(std::vector<absl::StatusOr<MailboxRecord>>(written->begin() + at,
-                                                          written->begin() + at + n));
+        b.done(std::vector<absl::StatusOr<MailboxRecord>>(
+            std::make_move_iterator(written->begin() + at),
+            std::make_move_iterator(written->begin() + at + n)));
       }
       at += n;
     }

@@ -113,13 +113,15 @@ absl::Status DescribeConflict(SqliteDb& db, const MailboxRecord& m, bool new_mai
 // transaction (which must roll back). Sets `*refused` when this mailbox
 // cannot be written (unknown forest, taken cloud id or anchor): nothing was
 // written for it and the transaction may go on.
-absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox,
+absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox, bool keys_kept,
                           absl::Status* refused) {
   *refused = absl::OkStatus();
-  WB_ASSIGN_OR_RETURN(bool forest_known, ForestExists(db, m.forest));
-  if (!forest_known) {
-    *refused = ForestNotRegistered(m.forest);
-    return absl::OkStatus();
+  if (!keys_kept) {  // a kept forest is registered: forests in use cannot be removed
+    WB_ASSIGN_OR_RETURN(bool forest_known, ForestExists(db, m.forest));
+    if (!forest_known) {
+      *refused = ForestNotRegistered(m.forest);
+      return absl::OkStatus();
+    }
   }
   const std::string& sql = new_mailbox ? rows::InsertMailboxSql() : rows::UpdateMailboxSql();
   int rc;
@@ -149,7 +151,7 @@ absl::Status UpdateOne(SqliteDb& db, std::string_view cloud_id,
         absl::StrCat("mailbox ", std::string(cloud_id), ": no mutate given"));
     return absl::OkStatus();
   }
-  MailboxRecord current;
+  MailboxRecord updated;
   {
     WB_ASSIGN_OR_RETURN(Statement st, db.Prepare(SelectMailboxes("WHERE cloud_id = ?1")));
     st.BindText(1, cloud_id);
@@ -158,14 +160,19 @@ absl::Status UpdateOne(SqliteDb& db, std::string_view cloud_id,
       *result = MailboxNotRegistered(cloud_id);
       return absl::OkStatus();
     }
-    WB_ASSIGN_OR_RETURN(current, rows::ReadMailbox(st));
+    WB_ASSIGN_OR_RETURN(updated, rows::ReadMailbox(st));
   }
-  MailboxRecord updated = current;
+  // What the checks below compare, instead of a copy of the whole record
+  // (its attribute maps made the copy a tenth of an answer's cost).
+  const writeback::v1::MailboxStatus was_status = updated.status;
+  const int64_t was_hold = updated.hold_id;
+  const std::string was_forest = updated.forest;
+  const std::string was_anchor = updated.source_anchor;
   if (absl::Status s = mutate(updated); !s.ok()) {
     *result = std::move(s);
     return absl::OkStatus();
   }
-  if (updated.cloud_id != current.cloud_id) {
+  if (updated.cloud_id != cloud_id) {
     *result = absl::InvalidArgumentError(
         absl::StrCat("mailbox ", std::string(cloud_id),
                      ": an update may not change the cloud id (to ", updated.cloud_id, ")"));
@@ -174,7 +181,7 @@ absl::Status UpdateOne(SqliteDb& db, std::string_view cloud_id,
   // A mailbox is HELD only under an open hold: a placement round that judged
   // against a hold an operator decided meanwhile must not strand it there.
   if (updated.status == writeback::v1::HELD &&
-      (current.status != writeback::v1::HELD || current.hold_id != updated.hold_id)) {
+      (was_status != writeback::v1::HELD || was_hold != updated.hold_id)) {
     WB_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT state FROM holds WHERE id = ?1"));
     st.BindInt(1, updated.hold_id);
     WB_ASSIGN_OR_RETURN(bool found, st.Step());
@@ -186,7 +193,8 @@ absl::Status UpdateOne(SqliteDb& db, std::string_view cloud_id,
     }
   }
   absl::Status refused;
-  WB_RETURN_IF_ERROR(WriteMailbox(db, updated, /*new_mailbox=*/false, &refused));
+  const bool keys_kept = updated.forest == was_forest && updated.source_anchor == was_anchor;
+  WB_RETURN_IF_ERROR(WriteMailbox(db, updated, /*new_mailbox=*/false, keys_kept, &refused));
   if (refused.ok()) {
     *result = std::move(updated);
   } else {
@@ -373,7 +381,7 @@ absl::Status SqliteStore::AddMailbox(const MailboxRecord& mailbox) {
   }
   return Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
     absl::Status refused;
-    WB_RETURN_IF_ERROR(WriteMailbox(db, mailbox, /*new_mailbox=*/true, &refused));
+    WB_RETURN_IF_ERROR(WriteMailbox(db, mailbox, /*new_mailbox=*/true, /*keys_kept=*/false, &refused));
     return refused;
   });
 }
@@ -571,7 +579,7 @@ absl::StatusOr<std::vector<MailboxRecord>> ReadMailboxRows(Statement& st) {
 }
 absl::Status WriteMailboxRow(SqliteDb& db, const MailboxRecord& m, bool new_mailbox,
                              absl::Status* refused) {
-  return WriteMailbox(db, m, new_mailbox, refused);
+  return WriteMailbox(db, m, new_mailbox, /*keys_kept=*/false, refused);
 }
 absl::Status UpdateMailboxRow(SqliteDb& db, std::string_view cloud_id,
                               const std::function<absl::Status(MailboxRecord&)>& mutate,
