@@ -113,15 +113,10 @@ absl::StatusOr<AgentConfig> LoadConfig() {
   Override(absl::GetFlag(FLAGS_state_dir), c.mutable_state_dir());
   Override(absl::GetFlag(FLAGS_metrics_listen), c.mutable_metrics_listen());
   if (absl::Status s = FinishAgentConfig(&c); !s.ok()) return in_config(s.message());
-  if (!c.metrics_listen().empty()) {
-    absl::Status s = metrics::MetricsServer::CheckOptions(
-        {c.metrics_listen(), c.metrics_listen_allow_non_loopback()}, "metrics_listen");
-    if (!s.ok()) return in_config(s.message());
-  }
-  LogLevel level;
-  if (absl::Status s = ParseLogLevel(c.log_level(), &level); !s.ok()) return in_config(s.message());
-  LogFormat format;
-  if (absl::Status s = ParseLogFormat(c.log_format(), &format); !s.ok()) {
+  if (absl::Status s = metrics::MetricsServer::CheckDaemonOptions(
+          {c.metrics_listen(), c.metrics_listen_allow_non_loopback()}, c.log_level(),
+          c.log_format());
+      !s.ok()) {
     return in_config(s.message());
   }
   return c;

@@ -90,15 +90,10 @@ absl::StatusOr<ControllerConfig> LoadConfig() {
         {"enroll_listen", c.enroll_listen()}}) {
     if (absl::Status s = CheckListenAddress(field, value); !s.ok()) return in_config(s.message());
   }
-  if (!c.metrics_listen().empty()) {
-    absl::Status s = metrics::MetricsServer::CheckOptions(
-        {c.metrics_listen(), c.metrics_listen_allow_non_loopback()}, "metrics_listen");
-    if (!s.ok()) return in_config(s.message());
-  }
-  LogLevel level;
-  if (absl::Status s = ParseLogLevel(c.log_level(), &level); !s.ok()) return in_config(s.message());
-  LogFormat format;
-  if (absl::Status s = ParseLogFormat(c.log_format(), &format); !s.ok()) {
+  if (absl::Status s = metrics::MetricsServer::CheckDaemonOptions(
+          {c.metrics_listen(), c.metrics_listen_allow_non_loopback()}, c.log_level(),
+          c.log_format());
+      !s.ok()) {
     return in_config(s.message());
   }
   return c;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "common/base/address.h"
 #include "common/base/log.h"
+#include "common/base/log_format.h"
 #include "common/base/status_macros.h"
 #include "common/metrics/text_format.h"
 
@@ -53,6 +54,16 @@ absl::StatusOr<std::string> ToListeningPort(const std::string& host_port) {
         "\"", host_port, "\": give an IP address (127.0.0.1, [::1], 0.0.0.0) or localhost"));
   }
   return absl::StrCat(host, ":", n);
+}
+
+absl::Status MetricsServer::CheckDaemonOptions(const Options& metrics,
+                                               const std::string& log_level,
+                                               const std::string& log_format) {
+  if (!metrics.listen.empty()) WB_RETURN_IF_ERROR(CheckOptions(metrics, "metrics_listen"));
+  LogLevel level;
+  WB_RETURN_IF_ERROR(ParseLogLevel(log_level, &level));
+  LogFormat format;
+  return ParseLogFormat(log_format, &format);
 }
 
 absl::Status MetricsServer::CheckOptions(const Options& options, const std::string& field) {

@@ -43,6 +43,11 @@ class MetricsServer {
   // The kInvalidArgument checks of Start alone, opening nothing: a binary
   // refuses its configuration with them before it creates anything.
   static absl::Status CheckOptions(const Options& options, const std::string& field);
+  // What both daemons check of their metrics and log settings before they
+  // create anything: metrics_listen (when set, as CheckOptions) and the
+  // log_level and log_format names. The message names the field.
+  static absl::Status CheckDaemonOptions(const Options& metrics, const std::string& log_level,
+                                         const std::string& log_format);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -50,7 +50,6 @@ absl::StatusOr<ProcStats> ReadProcStats(pid_t pid) {
     std::vector<absl::string_view> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     double kb = 0;
     if (f.size() < 2 || !absl::SimpleAtod(f[1], &kb)) continue;
-    if (f[0] == "VmRSS:") stats.rss_mb = kb / 1024;
     if (f[0] == "VmHWM:") stats.peak_mb = kb / 1024;
   }
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));

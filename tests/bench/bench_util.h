@@ -24,7 +24,6 @@ std::string JsonString(absl::string_view s);
 absl::StatusOr<std::string> ReadPassword(const std::string& path);
 
 struct ProcStats {
-  double rss_mb = 0;   // VmRSS
   double peak_mb = 0;  // VmHWM: the most resident memory so far
   double cpu_s = 0;    // user + system time so far
 };

@@ -59,6 +59,17 @@ TEST(MetricsServerTest, RefusesNonLoopbackUnlessAllowed) {
   EXPECT_EQ(answer->status, 200);
 }
 
+TEST(MetricsServerTest, DaemonOptionsCheckMetricsAndLogSettings) {
+  EXPECT_OK(MetricsServer::CheckDaemonOptions({""}, "", ""));  // all unset: defaults
+  EXPECT_OK(MetricsServer::CheckDaemonOptions({"127.0.0.1:0"}, "debug", "json"));
+  EXPECT_THAT(MetricsServer::CheckDaemonOptions({"0.0.0.0:9474"}, "info", "text"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metrics_listen")));
+  EXPECT_THAT(MetricsServer::CheckDaemonOptions({""}, "loud", "text"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("log_level")));
+  EXPECT_THAT(MetricsServer::CheckDaemonOptions({""}, "info", "xml"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("log_format")));
+}
+
 TEST(MetricsServerTest, RefusesMalformedAddressesAndTakenPorts) {
   Registry registry;
   for (const char* bad : {"127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000", "host.example:9474"}) {
