@@ -22,21 +22,22 @@ uint64_t Mix(uint64_t x) {  // splitmix64 finalizer
   return x ^ (x >> 31);
 }
 
+// FNV-1a over `s` and a 0xff separator, continuing from `h`.
+uint64_t Feed(uint64_t h, const std::string& s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= 0xff;
+  return h * 0x100000001b3ULL;
+}
+
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+
 }  // namespace
 
 uint64_t RendezvousScore(const std::string& anchor, const std::string& agent_id) {
-  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, stable across processes
-  auto feed = [&h](const std::string& s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 0x100000001b3ULL;
-    }
-    h ^= 0xff;
-    h *= 0x100000001b3ULL;
-  };
-  feed(anchor);
-  feed(agent_id);
-  return Mix(h);
+  return Mix(Feed(Feed(kFnvOffset, anchor), agent_id));  // stable across processes
 }
 
 // What one placement round decided for one mailbox.
@@ -81,28 +82,35 @@ void Dispatcher::PlaceForest(const std::string& forest, absl::Time now) {
   std::vector<Placement> placements;
   {
     absl::MutexLock lock(&mu_);
+    // The forest's candidates once per round, not a pass over every
+    // session (of every forest) per mailbox.
+    std::vector<std::pair<const std::string*, Session*>> candidates;
+    for (auto& [id, s] : sessions_) {
+      if (s.info.forest == forest && !s.draining) candidates.emplace_back(&id, &s);
+    }
     for (const MailboxRecord& m : *due) {
+      if (candidates.empty()) break;
       if (on_demand_mailboxes_.count(m.cloud_id) > 0) continue;  // provision on demand has it
+      // RendezvousScore, with the anchor hashed once for all candidates.
+      const uint64_t anchor_hash = Feed(kFnvOffset, m.source_anchor);
       Session* owner = nullptr;
-      std::string owner_id;
+      const std::string* owner_id = nullptr;
       uint64_t best = 0;
-      for (auto& [id, s] : sessions_) {
-        if (s.info.forest != forest || s.draining) continue;
-        uint64_t score = RendezvousScore(m.source_anchor, s.info.agent_id);
+      for (const auto& [id, s] : candidates) {
+        uint64_t score = Mix(Feed(anchor_hash, s->info.agent_id));
         if (owner == nullptr || score > best) {
-          owner = &s;
+          owner = s;
           owner_id = id;
           best = score;
         }
       }
-      if (owner == nullptr) break;
       if (owner->outstanding.size() + owner->reserved + owner->committing >=
           owner->info.max_in_flight) {
         continue;
       }
       owner->reserved++;
       Placement p;
-      p.session_id = owner_id;
+      p.session_id = *owner_id;
       p.cloud_id = m.cloud_id;
       p.work_id = absl::StrCat("j-", id_prefix_, "-", ++next_id_);
       p.record = &m;
