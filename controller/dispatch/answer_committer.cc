@@ -5,7 +5,12 @@
 
 namespace writeback::controller {
 
-AnswerCommitter::AnswerCommitter(Commit commit) : commit_(std::move(commit)) {
+std::vector<absl::Duration> AnswerCommitter::DefaultRetryDelays() {
+  return {absl::Milliseconds(100), absl::Milliseconds(500), absl::Seconds(2)};
+}
+
+AnswerCommitter::AnswerCommitter(Commit commit, std::vector<absl::Duration> retry_delays)
+    : commit_(std::move(commit)), retry_delays_(std::move(retry_delays)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -44,13 +49,12 @@ void AnswerCommitter::Run() {
       mu_.Await(absl::Condition(&ready));
       if (queue_.empty()) return;  // stopping, nothing left
       batches.swap(queue_);
-      ++commits_;
     }
     std::vector<MailboxUpdate> all;
     for (Batch& b : batches) {
       for (MailboxUpdate& u : b.updates) all.push_back(std::move(u));
     }
-    Written written = commit_(all);
+    Written written = CommitWithRetries(all);
     size_t at = 0;
     for (Batch& b : batches) {
       const size_t n = b.updates.size();
@@ -65,6 +69,23 @@ void AnswerCommitter::Run() {
     }
     absl::MutexLock lock(&mu_);
     finished_ += batches.size();
+  }
+}
+
+AnswerCommitter::Written AnswerCommitter::CommitWithRetries(
+    const std::vector<MailboxUpdate>& all) {
+  for (size_t attempt = 0;; ++attempt) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++commits_;
+    }
+    Written written = commit_(all);
+    if (written.ok() || attempt == retry_delays_.size()) return written;
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), retry_delays_[attempt])) {
+      return written;  // stopping: the next start redelivers the work
+    }
   }
 }
 

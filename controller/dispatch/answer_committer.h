@@ -14,7 +14,10 @@
 //
 // Batches are committed in submission order, and each batch's `done` runs on
 // the committer's thread after its commit, in the same order. A failed
-// transaction fails every batch in it, as a failed per-message commit did:
+// transaction is tried again with the same batches after `retry_delays`
+// (a store that was busy or out of disk for a moment loses nothing; the
+// answers' credit stays held meanwhile, so no new work goes out). When the
+// last try fails too, or the committer is stopping, every batch in it fails:
 // the work stays IN_FLIGHT in the store until the controller's next start
 // puts it back in line (ResetInFlight). Thread-safe; the destructor flushes.
 #ifndef WRITEBACK_CONTROLLER_DISPATCH_ANSWER_COMMITTER_H_
@@ -27,6 +30,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/store/store.h"
 
@@ -41,7 +45,11 @@ class AnswerCommitter {
   // One transaction: Store::UpdateMailboxes.
   using Commit = std::function<Written(const std::vector<MailboxUpdate>&)>;
 
-  explicit AnswerCommitter(Commit commit);
+  // The waits before each further try of a failed transaction.
+  static std::vector<absl::Duration> DefaultRetryDelays();
+
+  explicit AnswerCommitter(Commit commit,
+                           std::vector<absl::Duration> retry_delays = DefaultRetryDelays());
   ~AnswerCommitter();
   AnswerCommitter(const AnswerCommitter&) = delete;
   AnswerCommitter& operator=(const AnswerCommitter&) = delete;
@@ -50,7 +58,8 @@ class AnswerCommitter {
   // Returns when every batch submitted before the call is committed and its
   // `done` has returned.
   void Flush();
-  // Transactions so far (for tests: several batches, fewer commits).
+  // Transactions so far, tries of a failed one included (for tests:
+  // several batches, fewer commits).
   uint64_t commits() const;
 
  private:
@@ -59,8 +68,12 @@ class AnswerCommitter {
     Done done;
   };
   void Run();
+  // Commits `all`, trying again after each retry delay while it fails and
+  // the committer is not stopping.
+  Written CommitWithRetries(const std::vector<MailboxUpdate>& all);
 
   const Commit commit_;
+  const std::vector<absl::Duration> retry_delays_;
   mutable absl::Mutex mu_;
   std::deque<Batch> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t submitted_ ABSL_GUARDED_BY(mu_) = 0;

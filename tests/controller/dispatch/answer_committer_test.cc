@@ -26,7 +26,8 @@ struct Recorder {
   absl::Mutex mu;
   std::vector<std::vector<std::string>> transactions;
   absl::Notification first_started, release_first;
-  bool fail = false;
+  bool fail = false;  // every transaction fails
+  int fail_first = 0;  // so many transactions fail, then they work
 
   AnswerCommitter::Written Commit(const std::vector<MailboxUpdate>& updates) {
     bool first;
@@ -40,7 +41,12 @@ struct Recorder {
       first_started.Notify();
       release_first.WaitForNotification();
     }
-    if (fail) return absl::UnavailableError("disk gone");
+    bool failing;
+    {
+      absl::MutexLock lock(&mu);
+      failing = fail || static_cast<int>(transactions.size()) <= fail_first;
+    }
+    if (failing) return absl::UnavailableError("disk gone");
     std::vector<absl::StatusOr<MailboxRecord>> out;
     for (const MailboxUpdate& u : updates) {
       if (u.cloud_id == "gone") {
@@ -83,10 +89,30 @@ TEST(AnswerCommitterTest, BatchesQueuedDuringACommitShareTheNextTransactionInOrd
                                 ElementsAre("d")));
 }
 
-TEST(AnswerCommitterTest, AFailedTransactionFailsEveryBatchInIt) {
+const std::vector<absl::Duration> kQuickRetries = {absl::Milliseconds(1), absl::Milliseconds(1)};
+
+TEST(AnswerCommitterTest, AFailedTransactionIsTriedAgainWithTheSameBatches) {
+  Recorder store;
+  store.fail_first = 2;
+  AnswerCommitter committer([&](const auto& u) { return store.Commit(u); }, kQuickRetries);
+  std::vector<std::vector<std::string>> told;
+  auto done = [&](const AnswerCommitter::Written& w) { told.push_back(Told(w)); };
+  committer.Submit(Updates({"a"}), done);
+  store.first_started.WaitForNotification();
+  committer.Submit(Updates({"b"}), done);  // queued behind the failing one
+  store.release_first.Notify();
+  committer.Flush();
+  // "a" alone three times (two failures, then success), then "b".
+  EXPECT_THAT(store.transactions, ElementsAre(ElementsAre("a"), ElementsAre("a"),
+                                              ElementsAre("a"), ElementsAre("b")));
+  EXPECT_EQ(committer.commits(), 4u);
+  EXPECT_THAT(told, ElementsAre(ElementsAre("a"), ElementsAre("b")));  // each told once, ok
+}
+
+TEST(AnswerCommitterTest, ATransactionThatKeepsFailingFailsEveryBatchInIt) {
   Recorder store;
   store.fail = true;
-  AnswerCommitter committer([&](const auto& u) { return store.Commit(u); });
+  AnswerCommitter committer([&](const auto& u) { return store.Commit(u); }, kQuickRetries);
   std::vector<std::vector<std::string>> told;
   auto done = [&](const AnswerCommitter::Written& w) { told.push_back(Told(w)); };
   committer.Submit(Updates({"a"}), done);
@@ -97,6 +123,8 @@ TEST(AnswerCommitterTest, AFailedTransactionFailsEveryBatchInIt) {
   committer.Flush();
   EXPECT_THAT(told, ElementsAre(ElementsAre("disk gone"), ElementsAre("disk gone"),
                                 ElementsAre("disk gone")));
+  // "a" tried three times (two retries), then "b" and "c" together three times.
+  EXPECT_EQ(committer.commits(), 6u);
 }
 
 TEST(AnswerCommitterTest, TheDestructorRecordsWhatIsStillQueued) {
