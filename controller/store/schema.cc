@@ -210,6 +210,37 @@ CREATE TABLE agent_revocations (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5: the number of mailboxes per forest and status, kept by triggers,
+// so that GetStatus and the metrics read a few rows instead of counting
+// every mailbox (measured: with 200,000 mailboxes, a GetStatus polled every
+// 50 ms took 60% of the controller's CPU and held the store meanwhile).
+// Every way a mailbox row comes, goes or changes forest or status passes a
+// trigger (no statement REPLACEs a mailbox row: that would skip the delete
+// trigger). Rows whose count fell to 0 stay, and CountByStatus skips them.
+constexpr std::string_view kSchemaV5 = R"sql(
+CREATE TABLE mailbox_counts (
+  forest TEXT    NOT NULL,
+  status INTEGER NOT NULL,
+  n      INTEGER NOT NULL,
+  PRIMARY KEY (forest, status)
+) WITHOUT ROWID;
+INSERT INTO mailbox_counts (forest, status, n)
+  SELECT forest, status, COUNT(*) FROM mailboxes GROUP BY forest, status;
+CREATE TRIGGER mailbox_counts_insert AFTER INSERT ON mailboxes BEGIN
+  INSERT INTO mailbox_counts (forest, status, n) VALUES (new.forest, new.status, 1)
+    ON CONFLICT (forest, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER mailbox_counts_delete AFTER DELETE ON mailboxes BEGIN
+  UPDATE mailbox_counts SET n = n - 1 WHERE forest = old.forest AND status = old.status;
+END;
+CREATE TRIGGER mailbox_counts_update AFTER UPDATE OF forest, status ON mailboxes
+  WHEN old.forest IS NOT new.forest OR old.status IS NOT new.status BEGIN
+  UPDATE mailbox_counts SET n = n - 1 WHERE forest = old.forest AND status = old.status;
+  INSERT INTO mailbox_counts (forest, status, n) VALUES (new.forest, new.status, 1)
+    ON CONFLICT (forest, status) DO UPDATE SET n = n + 1;
+END;
+)sql";
+
 // Fills provisioning_log.kind from each older row's serialized record, a
 // thousand rows per statement pair (the migration is one transaction).
 absl::Status BackfillLogKind(SqliteDb& db) {
@@ -254,6 +285,7 @@ constexpr SchemaMigration kMigrations[] = {
     {2, kSchemaV2},
     {3, kSchemaV3, BackfillLogKind},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 
 absl::StatusOr<int64_t> ReadPragma(SqliteDb& db, const std::string& sql) {

@@ -552,10 +552,12 @@ absl::StatusOr<std::vector<std::pair<MailboxStatus, int64_t>>> SqliteStore::Coun
     std::string_view forest) {
   std::vector<std::pair<MailboxStatus, int64_t>> counts;
   WB_RETURN_IF_ERROR(Transact(SqliteDb::kDeferred, [&](SqliteDb& db) -> absl::Status {
-    WB_ASSIGN_OR_RETURN(Statement st,
-                        db.Prepare(absl::StrCat("SELECT status, COUNT(*) FROM mailboxes ",
-                                                forest.empty() ? "" : "WHERE forest = ?1 ",
-                                                "GROUP BY status ORDER BY status")));
+    // mailbox_counts: kept by triggers (schema.cc, version 5).
+    WB_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare(absl::StrCat("SELECT status, SUM(n) FROM mailbox_counts ",
+                                forest.empty() ? "" : "WHERE forest = ?1 ",
+                                "GROUP BY status HAVING SUM(n) > 0 ORDER BY status")));
     if (!forest.empty()) st.BindText(1, forest);
     while (true) {
       WB_ASSIGN_OR_RETURN(bool row, st.Step());

@@ -8,9 +8,11 @@
 # the same streams, message sizes, batching and credit: the transport's limit.
 #
 #   tests/bench/controller_bench.sh [--quick | --smoke] [--mailboxes N] [--agents N]
-#       [--forests N] [--store-dir DIR] [--lease-ms 3000] [--connect-per-s 100]
+#       [--forests N] [--credit 64] [--store-dir DIR] [--lease-ms 3000] [--connect-per-s 100]
 #       [--stall-s 60] [--no-failover] [--load-only] [--skip-build]
 #
+# --credit: the max_in_flight each fake agent announces in Hello (default 64,
+# the real agent's default), for the echo too.
 # Defaults: 1,000,000 mailboxes, 1,000 agents over 10 forests (100 each),
 # store under ${TMPDIR:-/tmp} (disk). --quick: 20,000 mailboxes, same agents,
 # --stall-s 30. --load-only: load, connect the agents (forests paused), print
@@ -44,7 +46,7 @@ readonly ROOT="$(cd "$(dirname "$SELF")/../.." && pwd)"
 die() { echo "controller_bench.sh: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-mailboxes=1000000 agents=1000 forests=10 store_dir="" failover=1 build_it=1
+mailboxes=1000000 agents=1000 forests=10 credit=64 store_dir="" failover=1 build_it=1
 echo_s=10 echo_warmup_s=2 lease_ms=3000 connect_per_s=100 stall_s=60 load_only=0
 while (($#)); do
   case $1 in
@@ -53,6 +55,7 @@ while (($#)); do
     --mailboxes) mailboxes=${2:?}; shift 2 ;;
     --agents) agents=${2:?}; shift 2 ;;
     --forests) forests=${2:?}; shift 2 ;;
+    --credit) credit=${2:?}; shift 2 ;;
     --store-dir) store_dir=${2:?}; shift 2 ;;
     --lease-ms) lease_ms=${2:?}; shift 2 ;;
     --connect-per-s) connect_per_s=${2:?}; shift 2 ;;
@@ -66,6 +69,7 @@ while (($#)); do
 done
 [[ $mailboxes =~ ^[0-9]+$ ]] && ((mailboxes > 0)) || die "--mailboxes wants a positive number"
 [[ $forests =~ ^[0-9]+$ ]] && ((forests > 0)) || die "--forests wants a positive number"
+[[ $credit =~ ^[0-9]+$ ]] && ((credit > 0)) || die "--credit wants a positive number"
 [[ $agents =~ ^[0-9]+$ ]] && ((agents >= forests && agents % forests == 0)) ||
   die "--agents wants a positive multiple of --forests"
 ((failover == 0 || agents / forests >= 2)) || die "failover needs two agents per forest"
@@ -104,6 +108,7 @@ trap cleanup EXIT
 [[ -n $store_dir ]] || store_dir=$work/store
 mkdir -p "$store_dir"
 estate=(--forests="$forests" --agents_per_forest="$per_forest")
+agent_args=("${estate[@]}" --max_in_flight="$credit")
 
 wait_file() {  # FILE SECONDS WHAT
   local i
@@ -153,14 +158,14 @@ mkdir -p "$work/samples"
 first=0
 if ((failover)); then
   "$fake" --target="127.0.0.1:$agent_port" --server_ca="$work/ca/trust.pem" --pki_dir="$work/pki" \
-    "${estate[@]}" --first=0 --count=1 --answer_delay_ms=86400000 --ready_file="$work/lone.ready" \
+    "${agent_args[@]}" --first=0 --count=1 --answer_delay_ms=86400000 --ready_file="$work/lone.ready" \
     --stats_file="$work/lone.json" 2>"$work/lone.log" &
   lone_pid=$!
   pids+=("$lone_pid")
   first=1
 fi
 "$fake" --target="127.0.0.1:$agent_port" --server_ca="$work/ca/trust.pem" --pki_dir="$work/pki" \
-  "${estate[@]}" --first=$first --ready_file="$work/agents.ready" --stats_file="$work/agents.json" \
+  "${agent_args[@]}" --first=$first --ready_file="$work/agents.ready" --stats_file="$work/agents.json" \
   --sample_dir="$work/samples" --connect_per_s="$connect_per_s" 2>"$work/agents.log" &
 agents_pid=$!
 pids+=("$agents_pid")
@@ -235,18 +240,18 @@ echo_pid=$!
 pids+=("$echo_pid")
 wait_file "$work/echo.port" 30 "the echo server did not start"
 "$fake" --target="127.0.0.1:$(<"$work/echo.port")" --server_ca="$work/pki/ca.pem" \
-  --pki_dir="$work/pki" "${estate[@]}" --connect_per_s="$connect_per_s" \
+  --pki_dir="$work/pki" "${agent_args[@]}" --connect_per_s="$connect_per_s" \
   2>"$work/echo_agents.log" &
 pids+=("$!")
 wait_file "$work/echo.json" $((echo_s + 300)) "the echo measurement did not end"
 note "echo: $(cat "$work/echo.json")"
 
 cuts=$(grep -c "lease expired: \|presumed stuck" "$work/controller.log" || true)
-python3 - "$cuts" "$connect_per_s" "$completed" "$failed_over" "$work" "$t0_ms" "$mailboxes" "$agents" "$forests" "$batch" "$hwm_kb" "$rss_kb" \
+python3 - "$cuts" "$connect_per_s" "$completed" "$failed_over" "$credit" "$work" "$t0_ms" "$mailboxes" "$agents" "$forests" "$batch" "$hwm_kb" "$rss_kb" \
   "$rss_loaded_kb" "$lease_ms" "$ldap_timeout_ms" "$failover" "$store_dir" <<'PY'
 import json, sys
-cuts, connect_per_s, completed, failed_over = (int(a) for a in sys.argv[1:5])
-del sys.argv[1:5]
+cuts, connect_per_s, completed, failed_over, credit = (int(a) for a in sys.argv[1:6])
+del sys.argv[1:6]
 (work, t0_ms, mailboxes, agents, forests, batch, hwm_kb, rss_kb, rss_loaded_kb, lease_ms,
  ldap_ms, failover, store_dir) = sys.argv[1:]
 def load(name):
@@ -267,11 +272,11 @@ common = {"mailboxes": int(mailboxes), "agents": int(agents), "forests": int(for
 print(json.dumps(imp, separators=(",", ":")))
 out("controller_jobs_per_s", round(jobs / seconds, 1), reads_per_s=round(reads / seconds, 1),
     items_per_s=round(items, 1), seconds=round(seconds, 1), jobs_per_batch=int(batch),
-    credit=64, lease_ms=int(lease_ms), connect_per_s=connect_per_s, sessions_cut=cuts,
+    credit=credit, lease_ms=int(lease_ms), connect_per_s=connect_per_s, sessions_cut=cuts,
     agent_reconnects=ag["reconnects"], completed=bool(completed), store_dir=store_dir, **common)
 out("grpc_echo_msgs_per_s", round(echo["items_per_s"], 1), jobs_per_s=echo["jobs_per_s"],
     reads_per_s=echo["reads_per_s"], seconds=echo["seconds"], streams=echo["streams"],
-    jobs_per_batch=echo["batch"], credit=64, job_bytes=echo["job_bytes"],
+    jobs_per_batch=echo["batch"], credit=credit, job_bytes=echo["job_bytes"],
     read_request_bytes=echo["read_request_bytes"])
 out("controller_vs_grpc_echo", round(items / echo["items_per_s"], 3),
     units="reads+jobs answered per second on both sides")

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -506,6 +507,75 @@ TEST_F(SqliteStoreTest, CountByStatusCountsPerForestOrAll) {
   EXPECT_THAT(*store_->CountByStatus(""),
               ElementsAre(Pair(writeback::v1::IN_SYNC, 1), Pair(writeback::v1::PENDING, 2),
                           Pair(writeback::v1::QUARANTINED, 1)));
+}
+
+// CountByStatus reads counts kept by triggers (schema version 5); after each
+// kind of change they equal a count of the rows themselves.
+TEST_F(SqliteStoreTest, CountByStatusFollowsEveryChangeOfTheRows) {
+  auto counted = [this](const std::string& forest) {
+    std::map<writeback::v1::MailboxStatus, int64_t> n;
+    for (const MailboxRecord& m : *store_->ListMailboxes(forest, 0)) ++n[m.status];
+    return std::vector<std::pair<writeback::v1::MailboxStatus, int64_t>>(n.begin(), n.end());
+  };
+  auto expect_consistent = [&](const std::string& step) {
+    for (const std::string forest : {"", "corp.example.com", "lab.example.com"}) {
+      auto kept = store_->CountByStatus(forest);
+      ASSERT_OK(kept);
+      EXPECT_EQ(*kept, counted(forest)) << step << " forest=" << forest;
+    }
+  };
+  AddMailbox("m1", 1, writeback::v1::PENDING, 0);
+  AddMailbox("m2", 2, writeback::v1::PENDING, 0);
+  AddMailbox("m3", 3, writeback::v1::RETRY_WAIT, 0, 0, "lab.example.com");
+  expect_consistent("added");
+  ASSERT_OK(store_->UpdateMailbox("m1", [](MailboxRecord& m) {
+    m.status = writeback::v1::IN_FLIGHT;
+    return absl::OkStatus();
+  }));
+  expect_consistent("status changed");
+  ASSERT_OK(store_->UpdateMailbox("m2", [](MailboxRecord& m) {
+    m.attempts = 3;  // no status change
+    return absl::OkStatus();
+  }));
+  EXPECT_FALSE(store_->UpdateMailbox("m2", [](MailboxRecord& m) {
+                       m.status = writeback::v1::IN_SYNC;
+                       return absl::AbortedError("changed my mind");
+                     }).ok());
+  // A taken anchor refuses the update: the row, and its count, stay.
+  EXPECT_FALSE(store_->UpdateMailbox("m2", [](MailboxRecord& m) {
+                       m.status = writeback::v1::IN_SYNC;
+                       m.source_anchor = Anchor(1);
+                       return absl::OkStatus();
+                     }).ok());
+  expect_consistent("refused updates");
+  std::vector<MailboxUpdate> batch;
+  batch.push_back({"m2", [](MailboxRecord& m, ProvisioningRecord*) {
+                     m.status = writeback::v1::IN_SYNC;
+                     return absl::OkStatus();
+                   },
+                   std::nullopt});
+  batch.push_back({"m3", [](MailboxRecord& m, ProvisioningRecord*) {
+                     m.status = writeback::v1::QUARANTINED;
+                     return absl::OkStatus();
+                   },
+                   std::nullopt});
+  batch.push_back({"absent", [](MailboxRecord& m, ProvisioningRecord*) {
+                     m.status = writeback::v1::IN_SYNC;
+                     return absl::OkStatus();
+                   },
+                   std::nullopt});
+  ASSERT_OK(store_->UpdateMailboxes(batch).status());
+  expect_consistent("batch");
+  ASSERT_OK(store_->ResetInFlight(1000).status());
+  expect_consistent("in-flight work reset");
+  ProvisioningRecord log = Log("", 100, "", "", "", writeback::v1::OUTCOME_UNSPECIFIED);
+  log.set_kind("removed");
+  ASSERT_OK(store_->RemoveMailbox("m3", log).status());
+  expect_consistent("removed");
+  Reopen();
+  expect_consistent("reopened");
+  EXPECT_THAT(*store_->CountByStatus(""),
+              ElementsAre(Pair(writeback::v1::IN_SYNC, 1), Pair(writeback::v1::RETRY_WAIT, 1)));
 }
 
 TEST_F(SqliteStoreTest, ListMailboxesIsOrderedByCloudIdWithinALimit) {
