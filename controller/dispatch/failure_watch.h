@@ -58,8 +58,13 @@ class FailureWatch {
     std::string diagnostic;
   };
 
+  struct Window {
+    std::deque<Answer> answers;  // oldest first
+    size_t failed = 0;           // how many of them failed
+  };
+
   const Options options_;
-  std::map<std::string, std::deque<Answer>> answers_;
+  std::map<std::string, Window> answers_;
   std::set<std::string> tripped_;
 };
 

@@ -60,5 +60,24 @@ TEST(FailureWatchTest, OldAnswersLeaveTheWindowAndForestsAreSeparate) {
   EXPECT_FALSE(watch.Record("lab", "m", Answer(9, v1::FAILED_PERMANENT), later));
 }
 
+TEST(FailureWatchTest, FailuresThatLeaveTheWindowNoLongerCount) {
+  FailureWatch watch({0.4, 4, absl::Minutes(5)});
+  for (int i = 0; i < 3; ++i) watch.Record("corp", "m", Answer(i, v1::FAILED_PERMANENT), kT0);
+  const absl::Time later = kT0 + absl::Minutes(10);
+  // Four answers in the window, none failed: the three old failures left.
+  for (int i = 3; i < 7; ++i) {
+    EXPECT_FALSE(watch.Record("corp", "m", Answer(i, v1::APPLIED), later)) << i;
+  }
+  // Two new failures among six answers: 33 %, still quiet; a third, 43 %, trips it and
+  // names the newest failures first.
+  EXPECT_FALSE(watch.Record("corp", "m7", Answer(7, v1::FAILED_PERMANENT), later));
+  EXPECT_FALSE(watch.Record("corp", "m8", Answer(8, v1::FAILED_PERMANENT), later));
+  auto reason = watch.Record("corp", "m9", Answer(9, v1::FAILED_PERMANENT), later);
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_THAT(*reason, HasSubstr("3 of the 7 jobs"));
+  EXPECT_THAT(*reason, HasSubstr("job j-9 mailbox m9: LDAP 50"));
+  EXPECT_THAT(*reason, ::testing::Not(HasSubstr("job j-0 ")));
+}
+
 }  // namespace
 }  // namespace writeback::controller
