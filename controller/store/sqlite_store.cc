@@ -113,10 +113,10 @@ absl::Status DescribeConflict(SqliteDb& db, const MailboxRecord& m, bool new_mai
 // transaction (which must roll back). Sets `*refused` when this mailbox
 // cannot be written (unknown forest, taken cloud id or anchor): nothing was
 // written for it and the transaction may go on.
-absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox, bool keys_kept,
-                          absl::Status* refused) {
+absl::Status WriteMailbox(SqliteDb& db, const MailboxRecord& m, bool new_mailbox,
+                          bool forest_kept, absl::Status* refused) {
   *refused = absl::OkStatus();
-  if (!keys_kept) {  // a kept forest is registered: forests in use cannot be removed
+  if (!forest_kept) {  // a kept forest is registered: forests in use cannot be removed
     WB_ASSIGN_OR_RETURN(bool forest_known, ForestExists(db, m.forest));
     if (!forest_known) {
       *refused = ForestNotRegistered(m.forest);
@@ -167,7 +167,6 @@ absl::Status UpdateOne(SqliteDb& db, std::string_view cloud_id,
   const writeback::v1::MailboxStatus was_status = updated.status;
   const int64_t was_hold = updated.hold_id;
   const std::string was_forest = updated.forest;
-  const std::string was_anchor = updated.source_anchor;
   if (absl::Status s = mutate(updated); !s.ok()) {
     *result = std::move(s);
     return absl::OkStatus();
@@ -193,8 +192,8 @@ absl::Status UpdateOne(SqliteDb& db, std::string_view cloud_id,
     }
   }
   absl::Status refused;
-  const bool keys_kept = updated.forest == was_forest && updated.source_anchor == was_anchor;
-  WB_RETURN_IF_ERROR(WriteMailbox(db, updated, /*new_mailbox=*/false, keys_kept, &refused));
+  WB_RETURN_IF_ERROR(WriteMailbox(db, updated, /*new_mailbox=*/false,
+                                  /*forest_kept=*/updated.forest == was_forest, &refused));
   if (refused.ok()) {
     *result = std::move(updated);
   } else {
@@ -381,7 +380,7 @@ absl::Status SqliteStore::AddMailbox(const MailboxRecord& mailbox) {
   }
   return Transact(SqliteDb::kImmediate, [&](SqliteDb& db) -> absl::Status {
     absl::Status refused;
-    WB_RETURN_IF_ERROR(WriteMailbox(db, mailbox, /*new_mailbox=*/true, /*keys_kept=*/false, &refused));
+    WB_RETURN_IF_ERROR(WriteMailbox(db, mailbox, /*new_mailbox=*/true, /*forest_kept=*/false, &refused));
     return refused;
   });
 }
@@ -581,7 +580,7 @@ absl::StatusOr<std::vector<MailboxRecord>> ReadMailboxRows(Statement& st) {
 }
 absl::Status WriteMailboxRow(SqliteDb& db, const MailboxRecord& m, bool new_mailbox,
                              absl::Status* refused) {
-  return WriteMailbox(db, m, new_mailbox, /*keys_kept=*/false, refused);
+  return WriteMailbox(db, m, new_mailbox, /*forest_kept=*/false, refused);
 }
 absl::Status UpdateMailboxRow(SqliteDb& db, std::string_view cloud_id,
                               const std::function<absl::Status(MailboxRecord&)>& mutate,
