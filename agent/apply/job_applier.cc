@@ -467,28 +467,40 @@ void JobApplier::ResolveConflict(const v1::Job& job, v1::JobResult* result) {
 }
 
 v1::ObservedObject JobApplier::Read(const v1::ReadTarget& target) {
-  v1::ObservedObject observed;
-  observed.set_mailbox_id(target.mailbox_id());
-  observed.set_source_anchor(target.source_anchor());
-  Match match = MatchAnchor(target.source_anchor());
-  observed.set_dc(directory_->CurrentDc());
-  if (match.failure != v1::OUTCOME_UNSPECIFIED) {
-    observed.set_failure(match.failure);
-    observed.set_reason(match.reason);
-    observed.set_diagnostic(match.diagnostic);
-    return observed;
+  return ReadMany({target})[0];
+}
+
+std::vector<v1::ObservedObject> JobApplier::ReadMany(const std::vector<v1::ReadTarget>& targets) {
+  std::vector<v1::ObservedObject> out(targets.size());
+  if (targets.empty()) return out;
+  std::vector<std::string> anchors;
+  anchors.reserve(targets.size());
+  for (const v1::ReadTarget& t : targets) anchors.push_back(t.source_anchor());
+  const std::vector<Match> matches = MatchAnchors(anchors);
+  const std::string dc = directory_->CurrentDc();  // after the search: it may have failed over
+  for (size_t i = 0; i < targets.size(); ++i) {
+    v1::ObservedObject& observed = out[i];
+    observed.set_mailbox_id(targets[i].mailbox_id());
+    observed.set_source_anchor(targets[i].source_anchor());
+    observed.set_dc(dc);
+    const Match& match = matches[i];
+    if (match.failure != v1::OUTCOME_UNSPECIFIED) {
+      observed.set_failure(match.failure);
+      observed.set_reason(match.reason);
+      observed.set_diagnostic(match.diagnostic);
+      continue;
+    }
+    observed.set_dn(match.entry.dn);
+    if (!checker_.InScope(match.entry.dn)) {
+      observed.set_failure(v1::FAILED_PERMANENT);
+      observed.set_reason(v1::REASON_OUT_OF_SCOPE);
+      observed.set_diagnostic(absl::StrCat("object ", match.entry.dn, " is outside scope (",
+                                           absl::StrJoin(policy_.scope_ous, "; "), ")"));
+      continue;
+    }
+    FillObservation(checker_, match.entry, &observed);
   }
-  const DirectoryEntry& entry = match.entry;
-  observed.set_dn(entry.dn);
-  if (!checker_.InScope(entry.dn)) {
-    observed.set_failure(v1::FAILED_PERMANENT);
-    observed.set_reason(v1::REASON_OUT_OF_SCOPE);
-    observed.set_diagnostic(absl::StrCat("object ", entry.dn, " is outside scope (",
-                                         absl::StrJoin(policy_.scope_ous, "; "), ")"));
-    return observed;
-  }
-  FillObservation(checker_, entry, &observed);
-  return observed;
+  return out;
 }
 
 }  // namespace writeback::agent

@@ -99,6 +99,10 @@ class JobApplier {
   // outside scope: FAILED_PERMANENT; DC unavailable: FAILED_RETRYABLE) go to
   // `failure` and `diagnostic`. Protected objects are read like any other.
   v1::ObservedObject Read(const v1::ReadTarget& target);
+  // Read for many targets with one anchor search (onboarding reads arrive by
+  // the thousand: one search each would cost a round trip each on a remote
+  // DC). Results in the order of `targets`.
+  std::vector<v1::ObservedObject> ReadMany(const std::vector<v1::ReadTarget>& targets);
 
   // The steps of Apply, for PipelinedApplier (which runs many jobs at
   // once). Apply == CheckPolicy, MatchAnchors, Prepare, CheckAddresses,

@@ -1,5 +1,6 @@
 #include "agent/core/agent.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -270,17 +271,16 @@ void Agent::WorkerLoop() {
       job_epoch.clear();
     }
     std::vector<v1::Job> jobs;
+    std::vector<const Work*> reads;
     for (Work& work : batch) {
       if (work.is_read) {
-        AgentMessage out;
-        out.mutable_observed()->set_request_id(work.request_id);
-        *out.mutable_observed()->add_objects() = applier_->Read(work.target);
-        SendIfCurrent(work.epoch, std::move(out));
+        reads.push_back(&work);
       } else {
         job_epoch[work.job.job_id()] = work.epoch;
         jobs.push_back(std::move(work.job));
       }
     }
+    AnswerReads(reads);
     if (!jobs.empty()) {
       WB_LOG(DEBUG) << "worker submits " << jobs.size() << " jobs; " << pipeline.pending()
                     << " already in the pipeline";
@@ -298,6 +298,23 @@ void Agent::WorkerLoop() {
       job_epoch.erase(it);
     }
     for (auto& [epoch, message] : answers) SendIfCurrent(epoch, std::move(message));
+  }
+}
+
+void Agent::AnswerReads(const std::vector<const Work*>& reads) {
+  const size_t chunk = std::max<size_t>(1, options_.pipeline.match_batch);
+  for (size_t first = 0; first < reads.size(); first += chunk) {
+    const size_t end = std::min(reads.size(), first + chunk);
+    std::vector<v1::ReadTarget> targets;
+    targets.reserve(end - first);
+    for (size_t i = first; i < end; ++i) targets.push_back(reads[i]->target);
+    std::vector<v1::ObservedObject> seen = applier_->ReadMany(targets);
+    for (size_t i = first; i < end; ++i) {
+      AgentMessage out;
+      out.mutable_observed()->set_request_id(reads[i]->request_id);
+      *out.mutable_observed()->add_objects() = std::move(seen[i - first]);
+      SendIfCurrent(reads[i]->epoch, std::move(out));
+    }
   }
 }
 

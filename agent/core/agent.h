@@ -88,6 +88,9 @@ class Agent : public Uplink::Listener {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerLoop();
   void RefuseUnwelcomedWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers reads, one anchor search per pipeline match batch, one Observed
+  // message per read.
+  void AnswerReads(const std::vector<const Work*>& reads);
   // Sends `message` if the session of `epoch` is still the current one.
   void SendIfCurrent(uint64_t epoch, writeback::v1::AgentMessage message);
   void TickerLoop();

@@ -3,7 +3,7 @@
 // (directory_bench --mode=raw) on a DC restored from the same golden copy.
 //
 //   e2e_bench --agents=1|2 [--label=loopback] [--delay_ms=2.5 --delay_proxy=PATH]
-//             [--latency_rate=R --latency_seconds=20]
+//             [--latency_rate=R --latency_seconds=20] [--agent_config='max_in_flight: 256']
 //
 // Runs in its own network namespace (run.sh) with WB_GOLDEN_TAR a golden copy
 // holding the users (samba_dc.sh users-golden), WB_CERT_DIR the test PKI and
@@ -50,6 +50,9 @@ ABSL_FLAG(double, delay_ms, 0, "delay each way between the agents and the DC (de
 ABSL_FLAG(std::string, delay_proxy, "", "path of the delay_proxy binary (with --delay_ms)");
 ABSL_FLAG(double, latency_rate, 0, "changes per second of the latency phase (0: none)");
 ABSL_FLAG(double, latency_seconds, 20, "length of the latency phase");
+ABSL_FLAG(std::string, agent_config, "",
+          "extra text-format AgentConfig fields for every agent, e.g. \"max_in_flight: 256\" "
+          "(default: the agent's defaults)");
 
 namespace writeback::bench {
 namespace {
@@ -176,6 +179,7 @@ absl::Status Run() {
   WB_RETURN_IF_ERROR(env.AddForest());
   std::unique_ptr<testing::ChildProcess> proxy;
   WritebackEnv::AgentOptions agent_options;
+  agent_options.extra_config = absl::GetFlag(FLAGS_agent_config);
   if (delay_ms > 0) {
     WB_ASSIGN_OR_RETURN(agent_options.ldap_url, StartProxy(env, delay_ms, &proxy));
   }

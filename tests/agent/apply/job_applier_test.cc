@@ -348,6 +348,34 @@ TEST_F(JobApplierTest, ReadReportsNotFoundAndOutsideScope) {
   EXPECT_THAT(seen.attributes().attributes(), IsEmpty());
 }
 
+TEST_F(JobApplierTest, ReadManyAnswersEveryTargetInOrderFromOneSearch) {
+  dir_.AddObject(kBob, {{"objectGUID", {Guid('\x02')}}, {"mail", {"bob@corp.example.test"}}});
+  dir_.AddObject(kOut, {{"objectGUID", {Guid('\x05')}}});
+  JobApplier applier(&dir_, policy_);
+  std::vector<v1::ReadTarget> targets(4);
+  const char fills[] = {'\x02', '\x09', '\x01', '\x05'};  // Bob, nobody, Ann, out of scope
+  for (size_t i = 0; i < targets.size(); ++i) {
+    targets[i].set_mailbox_id("mbx-" + std::to_string(i));
+    targets[i].set_source_anchor(Guid(fills[i]));
+  }
+  std::vector<v1::ObservedObject> seen = applier.ReadMany(targets);
+  ASSERT_EQ(seen.size(), 4u);
+  // One objectGUID search for all four, one mS-DS-ConsistencyGuid search for
+  // the one it did not find; read one by one it would take five.
+  EXPECT_EQ(dir_.search_calls(), 2);
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].mailbox_id(), targets[i].mailbox_id());
+  EXPECT_EQ(seen[0].dn(), kBob);
+  EXPECT_THAT(seen[0].attributes().attributes().at("mail").values(),
+              ElementsAre("bob@corp.example.test"));
+  EXPECT_EQ(seen[1].failure(), v1::FAILED_PERMANENT);
+  EXPECT_EQ(seen[2].dn(), kAnn);
+  EXPECT_THAT(seen[2].attributes().attributes().at("mail").values(),
+              ElementsAre("ann@corp.example.test"));
+  EXPECT_EQ(seen[3].failure(), v1::FAILED_PERMANENT);
+  EXPECT_THAT(seen[3].diagnostic(), HasSubstr("outside scope"));
+  EXPECT_TRUE(applier.ReadMany({}).empty());
+}
+
 TEST_F(JobApplierTest, EmptyScopeMeansTheWholeBaseDn) {
   policy_.scope_ous.clear();
   dir_.AddObject(kOut, {{"objectGUID", {Guid('\x05')}}, {"mail", {"eve@corp.example.test"}}});
